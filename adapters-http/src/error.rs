@@ -1,0 +1,191 @@
+//! The one error type of the HTTP layer: every failure, ours or the
+//! framework's, leaves as `{ "result": <reason phrase>, "hint": <what to do> }`.
+
+use axum::Json;
+use axum::http::header::{ALLOW, RETRY_AFTER, WWW_AUTHENTICATE};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use minifb_application::StoreError;
+use minifb_application::accounts::AccountError;
+use minifb_application::hashing::HashError;
+use minifb_domain::ValidationError;
+use serde::Serialize;
+
+tokio::task_local! {
+    /// The id of the request being served, for 500 hints and logs.
+    pub static REQUEST_ID: String;
+}
+
+/// Seconds a client should wait before retrying after a 503.
+const UNAVAILABLE_RETRY_AFTER: u64 = 5;
+
+/// The error body of every failed request.
+#[derive(Debug, Serialize)]
+pub struct ErrorBody {
+    pub result: &'static str,
+    pub hint: String,
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    hint: String,
+    headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, hint: impl Into<String>) -> Self {
+        Self {
+            status,
+            hint: hint.into(),
+            headers: Vec::new(),
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    pub fn hint(&self) -> &str {
+        &self.hint
+    }
+
+    fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+
+    pub fn bad_request(hint: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, hint)
+    }
+
+    pub fn not_found(hint: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, hint)
+    }
+
+    /// No credentials were sent (RFC 6750: no error code).
+    pub fn missing_token() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "this route needs an access token: send 'Authorization: Bearer <token>'",
+        )
+        .with_header(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))
+    }
+
+    /// Credentials were sent but are malformed, expired or forged.
+    pub fn invalid_token() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "the access token is malformed, expired or not signed by this server; refresh it or log in again",
+        )
+        .with_header(
+            WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer error=\"invalid_token\""),
+        )
+    }
+
+    /// An authenticated caller may not do this to this resource.
+    pub fn forbidden(method: &str, path: &str) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            format!("You have not permission for '{method} {path}'"),
+        )
+    }
+
+    pub fn too_many_requests(retry_after: u64) -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("too many failed attempts; retry in {retry_after} seconds"),
+        )
+        .with_header(RETRY_AFTER, HeaderValue::from(retry_after))
+    }
+
+    pub fn unavailable(hint: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, hint)
+            .with_header(RETRY_AFTER, HeaderValue::from(UNAVAILABLE_RETRY_AFTER))
+    }
+
+    /// A failure of ours; `message` must not quote SQL, data or secrets.
+    pub fn internal(message: impl std::fmt::Display) -> Self {
+        let message = message.to_string();
+        tracing::error!(%message, "request failed");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, message)
+    }
+
+    pub fn method_not_allowed(method: &str, path: &str, allow: Option<HeaderValue>) -> Self {
+        let mut error = Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!("method {method} is not allowed for {path}"),
+        );
+        if let Some(allow) = allow {
+            error = error.with_header(ALLOW, allow);
+        }
+        error
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut hint = self.hint;
+        if self.status == StatusCode::INTERNAL_SERVER_ERROR
+            && let Ok(id) = REQUEST_ID.try_with(Clone::clone)
+        {
+            hint = format!("{hint} (request id {id})");
+        }
+        let body = ErrorBody {
+            result: self.status.canonical_reason().unwrap_or("Error"),
+            hint,
+        };
+        let mut response = (self.status, Json(body)).into_response();
+        for (name, value) in self.headers {
+            response.headers_mut().insert(name, value);
+        }
+        response
+    }
+}
+
+impl From<ValidationError> for ApiError {
+    fn from(error: ValidationError) -> Self {
+        Self::bad_request(error.to_string())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Unavailable(hint) => Self::unavailable(hint),
+            StoreError::Other(error) => Self::internal(error),
+        }
+    }
+}
+
+impl From<HashError> for ApiError {
+    fn from(error: HashError) -> Self {
+        match error {
+            HashError::Busy => Self::unavailable(error.to_string()),
+            HashError::Failed(_) => Self::internal(error),
+        }
+    }
+}
+
+impl From<AccountError> for ApiError {
+    fn from(error: AccountError) -> Self {
+        let hint = error.to_string();
+        match error {
+            AccountError::Invalid(e) => e.into(),
+            AccountError::BadRequest(_) => Self::bad_request(hint),
+            AccountError::BadCredentials | AccountError::InvalidRefreshToken => {
+                Self::new(StatusCode::UNAUTHORIZED, hint)
+            }
+            AccountError::WrongCurrentPassword | AccountError::CurrentPasswordRequired => {
+                Self::new(StatusCode::FORBIDDEN, hint)
+            }
+            AccountError::UserNotFound(_) => Self::not_found(hint),
+            AccountError::IdTaken(_) => Self::new(StatusCode::CONFLICT, hint),
+            AccountError::RateLimited(retry) => Self::too_many_requests(retry.0),
+            AccountError::Hashing(e) => e.into(),
+            AccountError::Store(e) => e.into(),
+            AccountError::Unknown(e) => Self::internal(e),
+        }
+    }
+}

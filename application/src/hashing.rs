@@ -1,0 +1,158 @@
+//! Password hashing on a bounded pool of blocking threads.
+//!
+//! PBKDF2 with 600,000 rounds takes tens of milliseconds of CPU by design.
+//! Running it on the async workers would stall every other request, and an
+//! unbounded number of concurrent hashes would let a flood of sign-ups or
+//! logins starve the server, so hashes take a permit from a semaphore sized
+//! to the CPUs and run in `spawn_blocking`; a request that waits longer than
+//! the saturation limit for a permit gets [`HashError::Busy`] (HTTP 503).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use minifb_domain::{Password, PasswordHash, SALT_LEN, hash_password};
+use rand::Rng;
+use rand::distr::Alphanumeric;
+use tokio::sync::Semaphore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    /// Every hashing thread stayed busy for the whole wait.
+    #[error("password hashing is saturated; retry shortly")]
+    Busy,
+    /// The hashing task itself failed (it panicked or was cancelled).
+    #[error("password hashing failed: {0}")]
+    Failed(String),
+}
+
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait PasswordHasher: Send + Sync {
+    /// A new hash of `password` in Werkzeug's format.
+    async fn hash(&self, password: Password) -> Result<String, HashError>;
+
+    /// Whether `password` matches `encoded`; `false` for any hash that is
+    /// not `pbkdf2:sha256`. Costs the hash's rounds whatever the answer.
+    async fn verify(&self, password: String, encoded: String) -> Result<bool, HashError>;
+
+    /// A hash that matches no password and costs as much to check as a new
+    /// one: verified when an id is unknown, so timing tells nothing.
+    fn dummy_hash(&self) -> String;
+}
+
+/// PBKDF2-HMAC-SHA256 with a fixed number of rounds for new hashes.
+pub struct Pbkdf2Hasher {
+    iterations: u32,
+    permits: Arc<Semaphore>,
+    max_wait: Duration,
+    dummy: String,
+}
+
+impl Pbkdf2Hasher {
+    /// `threads` hashes run at once; a request waits at most `max_wait`.
+    pub fn new(iterations: u32, threads: usize, max_wait: Duration) -> Self {
+        let dummy = format!(
+            "pbkdf2:sha256:{iterations}${}${}",
+            "0".repeat(SALT_LEN),
+            "0".repeat(64)
+        );
+        Self {
+            iterations,
+            permits: Arc::new(Semaphore::new(threads.max(1))),
+            max_wait,
+            dummy,
+        }
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        job: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, HashError> {
+        let permit = tokio::time::timeout(self.max_wait, Arc::clone(&self.permits).acquire_owned())
+            .await
+            .map_err(|_| HashError::Busy)?
+            .map_err(|e| HashError::Failed(e.to_string()))?;
+        tokio::task::spawn_blocking(move || {
+            let result = job();
+            drop(permit);
+            result
+        })
+        .await
+        .map_err(|e| HashError::Failed(e.to_string()))
+    }
+}
+
+#[async_trait]
+impl PasswordHasher for Pbkdf2Hasher {
+    async fn hash(&self, password: Password) -> Result<String, HashError> {
+        let salt: String = rand::rng()
+            .sample_iter(&Alphanumeric)
+            .take(SALT_LEN)
+            .map(char::from)
+            .collect();
+        let iterations = self.iterations;
+        self.run(move || hash_password(&password, &salt, iterations).encode())
+            .await
+    }
+
+    async fn verify(&self, password: String, encoded: String) -> Result<bool, HashError> {
+        let Some(hash) = PasswordHash::parse(&encoded) else {
+            return Ok(false);
+        };
+        self.run(move || hash.verify(&password)).await
+    }
+
+    fn dummy_hash(&self) -> String {
+        self.dummy.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn hashes_verify_and_use_the_configured_rounds() {
+        let hasher = Pbkdf2Hasher::new(1_000, 2, Duration::from_secs(5));
+        let encoded = hasher
+            .hash(Password::parse("correct horse battery").unwrap())
+            .await
+            .unwrap();
+        assert!(encoded.starts_with("pbkdf2:sha256:1000$"));
+        let salt = encoded.split('$').nth(1).unwrap();
+        assert_eq!(salt.len(), SALT_LEN);
+        assert!(salt.bytes().all(|b| b.is_ascii_alphanumeric()));
+        assert!(
+            hasher
+                .verify("correct horse battery".into(), encoded.clone())
+                .await
+                .unwrap()
+        );
+        assert!(
+            !hasher
+                .verify("wrong horse battery".into(), encoded)
+                .await
+                .unwrap()
+        );
+    }
+
+    #[tokio::test]
+    async fn the_dummy_hash_matches_nothing_but_costs_full_rounds() {
+        let hasher = Pbkdf2Hasher::new(1_000, 1, Duration::from_secs(5));
+        let dummy = hasher.dummy_hash();
+        assert_eq!(
+            PasswordHash::parse(&dummy).map(|h| h.iterations()),
+            Some(1_000)
+        );
+        assert!(!hasher.verify("0000000000".into(), dummy).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_saturated_pool_answers_busy() {
+        let hasher = Pbkdf2Hasher::new(1_000, 1, Duration::from_millis(10));
+        let _held = Arc::clone(&hasher.permits).acquire_owned().await.unwrap();
+        let result = hasher.verify("whatever".into(), hasher.dummy_hash()).await;
+        assert!(matches!(result, Err(HashError::Busy)));
+    }
+}

@@ -1,0 +1,17 @@
+//! minifb's use cases and the ports they need.
+//!
+//! Ports are `async_trait` traits held as `Arc<dyn Port>`; each states its
+//! contract in its rustdoc, and `mockall` mocks of them are available to
+//! other crates' tests through the `mocks` feature. Use cases take values
+//! that already passed the domain's rules and answer with their module's
+//! error enum: business outcomes a client can act on (not found, forbidden,
+//! conflict, ...) plus [`StoreError`] for a database that failed, which is
+//! `Unavailable` (retry later) or `Other` (a bug or an outage to log).
+
+pub mod accounts;
+pub mod hashing;
+pub mod limiter;
+pub mod ports;
+pub mod tokens;
+
+pub use ports::StoreError;

@@ -1,0 +1,201 @@
+//! Configuration from the environment (and `.env`), as API.md's table sets
+//! it. Every error names the variable that is wrong.
+
+use std::net::SocketAddr;
+
+use anyhow::{Context, bail};
+use chrono_tz::Tz;
+use rand::Rng;
+use rand::distr::Alphanumeric;
+
+/// Shortest accepted secret (`MINIFB_JWT_SECRET`, `MINIFB_ADMIN_TOKEN`).
+pub const MIN_SECRET_BYTES: usize = 32;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// A secret and whether it was generated at start-up.
+#[derive(Clone)]
+pub struct Secret {
+    pub value: String,
+    pub generated: bool,
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Secret(generated: {})", self.generated)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub bind: SocketAddr,
+    pub jwt_secret: Secret,
+    pub admin_token: Secret,
+    pub cors_origins: Vec<String>,
+    pub mail_outbox: String,
+    pub smtp_url: Option<String>,
+    pub mail_from: String,
+    pub timezone: Tz,
+    pub password_iterations: u32,
+    pub log_format: LogFormat,
+    pub pool_size: usize,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> anyhow::Result<Self> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads variables through `lookup`, so tests need not touch the
+    /// process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let database_url = get("DATABASE_URL").context(
+            "DATABASE_URL is not set: point it at PostgreSQL, or use `make run`, which starts a private one",
+        )?;
+        let bind = get("MINIFB_BIND")
+            .unwrap_or_else(|| "127.0.0.1:8080".into())
+            .parse()
+            .context("MINIFB_BIND must be an address and port such as 127.0.0.1:8080")?;
+        let timezone = get("MINIFB_TIMEZONE")
+            .unwrap_or_else(|| "UTC".into())
+            .parse::<Tz>()
+            .map_err(|_| {
+                anyhow::anyhow!("MINIFB_TIMEZONE must be an IANA zone such as Asia/Seoul")
+            })?;
+        let password_iterations = match get("MINIFB_PASSWORD_ITERATIONS") {
+            None => 600_000,
+            Some(value) => value
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n >= 1)
+                .context("MINIFB_PASSWORD_ITERATIONS must be a positive integer")?,
+        };
+        let log_format = match get("MINIFB_LOG_FORMAT").as_deref() {
+            None | Some("pretty") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(_) => bail!("MINIFB_LOG_FORMAT must be 'pretty' or 'json'"),
+        };
+        let pool_size = match get("MINIFB_DB_POOL_SIZE") {
+            None => 16,
+            Some(value) => value
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=1000).contains(n))
+                .context("MINIFB_DB_POOL_SIZE must be an integer from 1 to 1000")?,
+        };
+        Ok(Self {
+            database_url,
+            bind,
+            jwt_secret: secret(get("MINIFB_JWT_SECRET"), "MINIFB_JWT_SECRET")?,
+            admin_token: secret(get("MINIFB_ADMIN_TOKEN"), "MINIFB_ADMIN_TOKEN")?,
+            cors_origins: get("MINIFB_CORS_ORIGINS")
+                .map(|v| {
+                    v.split(',')
+                        .map(|o| o.trim().to_owned())
+                        .filter(|o| !o.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            mail_outbox: get("MINIFB_MAIL_OUTBOX").unwrap_or_else(|| "./data/outbox.jsonl".into()),
+            smtp_url: get("MINIFB_SMTP_URL"),
+            mail_from: get("MINIFB_MAIL_FROM")
+                .unwrap_or_else(|| "minifb <no-reply@localhost>".into()),
+            timezone,
+            password_iterations,
+            log_format,
+            pool_size,
+        })
+    }
+}
+
+fn secret(value: Option<String>, name: &str) -> anyhow::Result<Secret> {
+    match value {
+        Some(value) if value.len() >= MIN_SECRET_BYTES => Ok(Secret {
+            value,
+            generated: false,
+        }),
+        Some(value) => bail!(
+            "{name} must be at least {MIN_SECRET_BYTES} bytes long (it is {})",
+            value.len()
+        ),
+        None => Ok(Secret {
+            value: rand::rng()
+                .sample_iter(&Alphanumeric)
+                .take(48)
+                .map(char::from)
+                .collect(),
+            generated: true,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> anyhow::Result<Config> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_follow_the_contract() {
+        let config = config(&[("DATABASE_URL", "postgres://x")]).unwrap();
+        assert_eq!(config.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.password_iterations, 600_000);
+        assert_eq!(config.timezone, Tz::UTC);
+        assert!(config.jwt_secret.generated && config.jwt_secret.value.len() >= 32);
+        assert!(config.admin_token.generated);
+        assert_ne!(config.jwt_secret.value, config.admin_token.value);
+        assert!(config.cors_origins.is_empty());
+        assert_eq!(config.mail_outbox, "./data/outbox.jsonl");
+    }
+
+    #[test]
+    fn errors_name_the_variable() {
+        let missing = config(&[]).unwrap_err().to_string();
+        assert!(missing.contains("DATABASE_URL"), "{missing}");
+        let short = config(&[("DATABASE_URL", "x"), ("MINIFB_JWT_SECRET", "short")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            short.contains("MINIFB_JWT_SECRET") && short.contains("32"),
+            "{short}"
+        );
+        let zone = config(&[("DATABASE_URL", "x"), ("MINIFB_TIMEZONE", "Mars/Base")])
+            .unwrap_err()
+            .to_string();
+        assert!(zone.contains("MINIFB_TIMEZONE"), "{zone}");
+        let format = config(&[("DATABASE_URL", "x"), ("MINIFB_LOG_FORMAT", "xml")])
+            .unwrap_err()
+            .to_string();
+        assert!(format.contains("MINIFB_LOG_FORMAT"), "{format}");
+    }
+
+    #[test]
+    fn cors_origins_are_comma_separated() {
+        let config = config(&[
+            ("DATABASE_URL", "x"),
+            (
+                "MINIFB_CORS_ORIGINS",
+                "https://a.example, http://localhost:3000,",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(
+            config.cors_origins,
+            ["https://a.example", "http://localhost:3000"]
+        );
+    }
+}

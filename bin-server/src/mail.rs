@@ -1,0 +1,129 @@
+//! Mail adapters: an outbox file by default, SMTP when configured.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use async_trait::async_trait;
+use chrono::{SecondsFormat, Utc};
+use lettre::message::Mailbox;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use minifb_application::ports::{Mail, Mailer};
+use tokio::io::AsyncWriteExt;
+use tokio::sync::Mutex;
+
+/// Appends each message as one JSON line `{to, subject, text, created_at}`
+/// to a file: the development and test mailbox.
+pub struct OutboxMailer {
+    path: PathBuf,
+    lock: Mutex<()>,
+}
+
+impl OutboxMailer {
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self {
+            path: path.into(),
+            lock: Mutex::new(()),
+        }
+    }
+}
+
+#[async_trait]
+impl Mailer for OutboxMailer {
+    async fn send(&self, mail: Mail) -> anyhow::Result<()> {
+        let mut line = serde_json::to_string(&serde_json::json!({
+            "to": mail.to,
+            "subject": mail.subject,
+            "text": mail.text,
+            "created_at": Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
+        }))?;
+        line.push('\n');
+        // One writer at a time, so lines never interleave.
+        let _guard = self.lock.lock().await;
+        if let Some(parent) = self.path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            tokio::fs::create_dir_all(parent).await.ok();
+        }
+        let mut file = tokio::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)
+            .await
+            .with_context(|| format!("could not open the mail outbox {}", self.path.display()))?;
+        file.write_all(line.as_bytes()).await?;
+        file.flush().await?;
+        Ok(())
+    }
+}
+
+/// Sends over SMTP (`smtp://`, `smtps://`, `smtp://...?tls=required`).
+pub struct SmtpMailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+}
+
+impl SmtpMailer {
+    pub fn new(url: &str, from: &str) -> anyhow::Result<Self> {
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+            .map_err(|_| anyhow::anyhow!("MINIFB_SMTP_URL is not a valid smtp:// or smtps:// URL"))?
+            .build();
+        let from = from
+            .parse()
+            .map_err(|_| anyhow::anyhow!("MINIFB_MAIL_FROM is not a valid mailbox"))?;
+        Ok(Self { transport, from })
+    }
+}
+
+#[async_trait]
+impl Mailer for SmtpMailer {
+    async fn send(&self, mail: Mail) -> anyhow::Result<()> {
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(mail
+                .to
+                .parse()
+                .context("the recipient is not a valid address")?)
+            .subject(mail.subject)
+            .body(mail.text)?;
+        self.transport
+            .send(message)
+            .await
+            .context("the SMTP server refused the message")?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_outbox_gets_one_json_line_per_message() {
+        let dir = std::env::temp_dir().join(format!("minifb-outbox-{}", uuid_like()));
+        let path = dir.join("outbox.jsonl");
+        let mailer = OutboxMailer::new(&path);
+        for n in 0..2 {
+            mailer
+                .send(Mail {
+                    to: "a@b.c".into(),
+                    subject: format!("s{n}"),
+                    text: "line one\nline two".into(),
+                })
+                .await
+                .unwrap();
+        }
+        let written = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<serde_json::Value> = written
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[1]["subject"], "s1");
+        assert_eq!(lines[0]["text"], "line one\nline two");
+        assert!(lines[0]["created_at"].as_str().unwrap().ends_with('Z'));
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    fn uuid_like() -> String {
+        use rand::Rng;
+        format!("{:x}", rand::rng().random::<u64>())
+    }
+}

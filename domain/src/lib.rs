@@ -1,0 +1,25 @@
+//! The rules of minifb that hold whatever stores or serves the data.
+//!
+//! Every value that passed a rule of the contract gets a type here (`UserId`,
+//! `Password`, `PostContent`, ...): a private field and a constructor that
+//! returns [`ValidationError`], whose message names the field, the rule and
+//! the limit in words a client developer can act on. Code that holds one of
+//! these types never checks it again. This crate does no I/O, has no async
+//! runtime, and knows no framework or database, so any binary can reuse it.
+
+mod ids;
+mod notification;
+mod password;
+mod post;
+mod reaction;
+mod text;
+mod user;
+mod validation;
+
+pub use ids::{CommentId, NotificationId, PostId};
+pub use notification::NotificationKind;
+pub use password::{PasswordHash, SALT_LEN, hash_password};
+pub use post::{CommentContent, PostContent};
+pub use reaction::ReactionKind;
+pub use user::{Bio, DisplayName, Email, Nickname, Password, UserId};
+pub use validation::{Rule, ValidationError};

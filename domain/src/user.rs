@@ -1,0 +1,316 @@
+use std::fmt;
+
+use crate::text::{check_text, text_type};
+use crate::validation::{Rule, ValidationError};
+
+/// The id a user chose at sign-up: 4 to 50 ASCII letters, digits, `_`, `-`
+/// or `.`. Shown as chosen; compared regardless of letter case, which is
+/// what [`UserId::key`] is for.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UserId(String);
+
+impl UserId {
+    pub const MIN_CHARS: usize = 4;
+    pub const MAX_CHARS: usize = 50;
+
+    pub fn parse(value: impl Into<String>) -> Result<Self, ValidationError> {
+        let value = value.into();
+        if value.contains('\0') {
+            return Err(ValidationError::new("id", Rule::Nul));
+        }
+        let length = value.chars().count();
+        if !(Self::MIN_CHARS..=Self::MAX_CHARS).contains(&length) {
+            return Err(ValidationError::new(
+                "id",
+                Rule::Length {
+                    min: Self::MIN_CHARS,
+                    max: Self::MAX_CHARS,
+                },
+            ));
+        }
+        if !value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+        {
+            return Err(ValidationError::new("id", Rule::IdCharset));
+        }
+        Ok(Self(value))
+    }
+
+    /// The case-insensitive identity of this id (ASCII lowercase), used for
+    /// uniqueness, look-ups and rate limits.
+    pub fn key(&self) -> String {
+        self.0.to_ascii_lowercase()
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+impl AsRef<str> for UserId {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A password as typed: 10 to 100 characters, no NUL. Never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(String);
+
+impl Password {
+    pub const MIN_CHARS: usize = 10;
+    pub const MAX_CHARS: usize = 100;
+
+    pub fn parse(value: impl Into<String>) -> Result<Self, ValidationError> {
+        let value = value.into();
+        check_text("password", &value, Self::MIN_CHARS, Self::MAX_CHARS, false)?;
+        Ok(Self(value))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(..)")
+    }
+}
+
+text_type!(
+    /// A user's display `name`: 2 to 16 characters, not blank.
+    DisplayName, field = "name", min = 2, max = 16
+);
+text_type!(
+    /// A user's `nickname`: 1 to 30 characters, not blank.
+    Nickname, field = "nickname", min = 1, max = 30
+);
+text_type!(
+    /// A user's `bio`: 1 to 85 characters, not blank.
+    Bio, field = "bio", min = 1, max = 85
+);
+
+/// An e-mail address valid by the WHATWG HTML rule ("valid e-mail
+/// address"), at most 254 characters. Compared ignoring ASCII case.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Email(String);
+
+impl Email {
+    pub const MAX_CHARS: usize = 254;
+
+    pub fn parse(value: impl Into<String>) -> Result<Self, ValidationError> {
+        let value = value.into();
+        if value.contains('\0') {
+            return Err(ValidationError::new("email", Rule::Nul));
+        }
+        if value.len() > Self::MAX_CHARS || !is_whatwg_email(&value) {
+            return Err(ValidationError::new("email", Rule::Email));
+        }
+        Ok(Self(value))
+    }
+
+    /// Whether both name the same mailbox, ignoring ASCII letter case.
+    pub fn matches(&self, other: &str) -> bool {
+        self.0.eq_ignore_ascii_case(other)
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+impl AsRef<str> for Email {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The WHATWG rule, written out rather than as its regular expression:
+/// `local@label(.label)*`, where the local part takes ASCII letters, digits
+/// and ``.!#$%&'*+/=?^_`{|}~-``, and each label is 1 to 63 letters, digits
+/// or hyphens that neither starts nor ends with a hyphen.
+fn is_whatwg_email(value: &str) -> bool {
+    let Some((local, domain)) = value.split_once('@') else {
+        return false;
+    };
+    let local_ok = !local.is_empty()
+        && local
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".!#$%&'*+/=?^_`{|}~-".contains(&b));
+    let label_ok = |label: &str| {
+        let bytes = label.as_bytes();
+        (1..=63).contains(&bytes.len())
+            && bytes
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+            && bytes.first() != Some(&b'-')
+            && bytes.last() != Some(&b'-')
+    };
+    local_ok && domain.split('.').all(label_ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule_of<T: fmt::Debug>(result: Result<T, ValidationError>) -> Option<Rule> {
+        result.err().map(|e| e.rule().clone())
+    }
+
+    #[test]
+    fn user_id_boundaries() {
+        let length = Some(Rule::Length { min: 4, max: 50 });
+        let cases: &[(&str, Option<Rule>)] = &[
+            ("abc", length.clone()),
+            ("abcd", None),
+            (&"a".repeat(50), None),
+            (&"a".repeat(51), length.clone()),
+            ("Al_i-c.e9", None),
+            ("alice!", Some(Rule::IdCharset)),
+            ("ali ce", Some(Rule::IdCharset)),
+            ("홍길동이다", Some(Rule::IdCharset)),
+            ("", length),
+            ("ab\0cd", Some(Rule::Nul)),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(&rule_of(UserId::parse(*input)), expected, "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn user_id_key_ignores_case_but_display_keeps_it() {
+        let id = UserId::parse("AliCe").unwrap();
+        assert_eq!(id.key(), "alice");
+        assert_eq!(id.as_ref(), "AliCe");
+    }
+
+    #[test]
+    fn password_boundaries() {
+        let length = Some(Rule::Length { min: 10, max: 100 });
+        let cases: &[(&str, Option<Rule>)] = &[
+            ("123456789", length.clone()),
+            ("1234567890", None),
+            (&"p".repeat(100), None),
+            (&"p".repeat(101), length.clone()),
+            ("비밀번호비밀번호비밀", None),
+            ("비밀번호비밀번호비", length),
+            ("          ", None),
+            ("12345\06789", Some(Rule::Nul)),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(
+                &rule_of(Password::parse(*input)),
+                expected,
+                "input {input:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn password_is_never_printed() {
+        let password = Password::parse("correct horse battery").unwrap();
+        assert_eq!(format!("{password:?}"), "Password(..)");
+    }
+
+    #[test]
+    fn name_nickname_bio_boundaries() {
+        let name = Some(Rule::Length { min: 2, max: 16 });
+        assert_eq!(rule_of(DisplayName::parse("a")), name);
+        assert_eq!(rule_of(DisplayName::parse("ab")), None);
+        assert_eq!(rule_of(DisplayName::parse("홍길")), None);
+        assert_eq!(rule_of(DisplayName::parse("가".repeat(16))), None);
+        assert_eq!(rule_of(DisplayName::parse("가".repeat(17))), name);
+        assert_eq!(rule_of(DisplayName::parse("  ")), Some(Rule::Blank));
+
+        let nickname = Some(Rule::Length { min: 1, max: 30 });
+        assert_eq!(rule_of(Nickname::parse("")), nickname);
+        assert_eq!(rule_of(Nickname::parse("n")), None);
+        assert_eq!(rule_of(Nickname::parse("닉".repeat(30))), None);
+        assert_eq!(rule_of(Nickname::parse("닉".repeat(31))), nickname);
+        assert_eq!(rule_of(Nickname::parse(" ")), Some(Rule::Blank));
+
+        let bio = Some(Rule::Length { min: 1, max: 85 });
+        assert_eq!(rule_of(Bio::parse("")), bio);
+        assert_eq!(rule_of(Bio::parse("b")), None);
+        assert_eq!(rule_of(Bio::parse("소".repeat(85))), None);
+        assert_eq!(rule_of(Bio::parse("소".repeat(86))), bio);
+        assert_eq!(rule_of(Bio::parse("\n\t")), Some(Rule::Blank));
+    }
+
+    #[test]
+    fn email_follows_the_whatwg_rule() {
+        let valid = [
+            "a@b",
+            "alice@example.com",
+            "first.last+tag@sub.example.co",
+            "x!#$%&'*+/=?^_`{|}~-@a-b.c",
+        ];
+        for input in valid {
+            assert!(Email::parse(input).is_ok(), "{input} should be valid");
+        }
+        let invalid = [
+            "",
+            "alice",
+            "@example.com",
+            "alice@",
+            "alice@-example.com",
+            "alice@example-.com",
+            "alice@exa mple.com",
+            "alice@example..com",
+            "al ice@example.com",
+            "홍@example.com",
+            "a@b@c",
+        ];
+        for input in invalid {
+            assert_eq!(rule_of(Email::parse(input)), Some(Rule::Email), "{input}");
+        }
+        let longest = format!(
+            "{}@{}.{}.{}.{}",
+            "a".repeat(60),
+            "b".repeat(63),
+            "c".repeat(63),
+            "d".repeat(63),
+            "e"
+        );
+        assert_eq!(longest.len(), 254);
+        assert!(Email::parse(longest.clone()).is_ok());
+        assert_eq!(
+            rule_of(Email::parse(format!("a{longest}"))),
+            Some(Rule::Email)
+        );
+        assert_eq!(
+            rule_of(Email::parse(format!("a@{}", "b".repeat(64)))),
+            Some(Rule::Email)
+        );
+    }
+
+    #[test]
+    fn email_matches_ignoring_ascii_case() {
+        let email = Email::parse("Alice@Example.com").unwrap();
+        assert!(email.matches("alice@example.COM"));
+        assert!(!email.matches("alice@example.org"));
+    }
+
+    #[test]
+    fn messages_name_field_and_limit() {
+        assert_eq!(
+            DisplayName::parse("a").unwrap_err().to_string(),
+            "name must be 2 to 16 characters"
+        );
+        assert_eq!(
+            Password::parse("short")
+                .unwrap_err()
+                .for_field("new_password")
+                .to_string(),
+            "new_password must be 10 to 100 characters"
+        );
+    }
+}

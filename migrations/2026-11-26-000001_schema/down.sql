@@ -1,0 +1,12 @@
+DROP TABLE notifications;
+DROP TABLE comment_reactions;
+DROP TABLE comments;
+DROP TABLE post_reactions;
+DROP TABLE posts;
+DROP TABLE temporary_passwords;
+DROP TABLE refresh_tokens;
+DROP TABLE refresh_token_families;
+DROP TABLE users;
+DROP FUNCTION comments_count_reactions();
+DROP FUNCTION posts_count_reactions();
+DROP FUNCTION posts_count_comments();

@@ -72,6 +72,7 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T>
 }
 
 /// Parses a numeric id from the path: ASCII digits of a 64-bit integer.
+#[allow(dead_code)] // the social routes use it
 pub fn parse_id<T: FromStr>(what: &str, raw: &str) -> Result<T, ApiError> {
     raw.parse().map_err(|_| {
         ApiError::bad_request(format!(

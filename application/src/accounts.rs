@@ -85,7 +85,11 @@ pub struct AccountService {
     pub hasher: Arc<dyn PasswordHasher>,
     pub access_tokens: Arc<dyn AccessTokenIssuer>,
     pub mailer: Arc<dyn Mailer>,
+    /// Failed logins and wrong current passwords.
     pub limiter: Arc<AttemptLimiter>,
+    /// Temporary-password requests: the same limits, counted apart, so
+    /// that asking for temporary passwords cannot lock an account's logins.
+    pub reset_limiter: Arc<AttemptLimiter>,
 }
 
 impl AccountService {
@@ -267,7 +271,10 @@ impl AccountService {
                 _ => true,
             });
         match update.current_password {
-            Some(current) => self.check_current_password(&user, current, address).await?,
+            Some(current) => {
+                self.check_current_password(&user, current, false, address)
+                    .await?;
+            }
             None if email_changes => return Err(AccountError::CurrentPasswordRequired),
             None => {}
         }
@@ -287,18 +294,21 @@ impl AccountService {
         address: IpAddr,
     ) -> Result<(), AccountError> {
         let user = self.me(user_id).await?;
-        self.check_current_password(&user, current_password, address)
+        self.check_current_password(&user, current_password, true, address)
             .await?;
         let hash = self.hasher.hash(new_password).await?;
         self.users.change_password(&user.id, hash).await?;
         Ok(())
     }
 
-    /// A wrong current password counts as a failed login for the id.
+    /// A wrong current password counts as a failed login for the id. A live
+    /// temporary password is accepted only where `accept_temporary` (by
+    /// `PUT /me/password`, which ends it).
     async fn check_current_password(
         &self,
         user: &UserRecord,
         password: String,
+        accept_temporary: bool,
         address: IpAddr,
     ) -> Result<(), AccountError> {
         self.limiter
@@ -311,7 +321,8 @@ impl AccountService {
         {
             return Ok(());
         }
-        if let Some(temporary) = self.temporary_passwords.find(&user.id).await?
+        if accept_temporary
+            && let Some(temporary) = self.temporary_passwords.find(&user.id).await?
             && temporary.expires_at > Utc::now()
             && self
                 .hasher
@@ -333,10 +344,10 @@ impl AccountService {
         email: Email,
         address: IpAddr,
     ) -> Result<(), AccountError> {
-        self.limiter
+        self.reset_limiter
             .check(id.as_ref(), address)
             .map_err(AccountError::RateLimited)?;
-        self.limiter.record_failure(id.as_ref(), address);
+        self.reset_limiter.record_failure(id.as_ref(), address);
         let service = self.clone();
         tokio::spawn(async move {
             if let Err(error) = service.send_temporary_password(&id, &email).await {

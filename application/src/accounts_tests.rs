@@ -44,6 +44,7 @@ struct Ports {
     access_tokens: MockAccessTokenIssuer,
     mailer: MockMailer,
     limiter: Arc<AttemptLimiter>,
+    reset_limiter: Arc<AttemptLimiter>,
 }
 
 impl Ports {
@@ -56,6 +57,7 @@ impl Ports {
             access_tokens: MockAccessTokenIssuer::new(),
             mailer: MockMailer::new(),
             limiter: Arc::new(AttemptLimiter::default()),
+            reset_limiter: Arc::new(AttemptLimiter::default()),
         }
     }
 
@@ -68,6 +70,7 @@ impl Ports {
             access_tokens: Arc::new(self.access_tokens),
             mailer: Arc::new(self.mailer),
             limiter: self.limiter,
+            reset_limiter: self.reset_limiter,
         }
     }
 
@@ -111,6 +114,18 @@ impl Ports {
             StdDuration::from_secs(60),
         ));
         self.limiter = Arc::clone(&limiter);
+        limiter
+    }
+
+    /// The same for temporary-password requests.
+    fn resets_lock_after_one_request(&mut self) -> Arc<AttemptLimiter> {
+        let limiter = Arc::new(AttemptLimiter::new(
+            1,
+            StdDuration::from_secs(300),
+            30,
+            StdDuration::from_secs(60),
+        ));
+        self.reset_limiter = Arc::clone(&limiter);
         limiter
     }
 }
@@ -1240,7 +1255,8 @@ async fn temporary_password_requests_are_limited_per_id_whatever_its_letter_case
     // Background lookups find nobody, so nothing is stored or mailed.
     let mut ports = Ports::new();
     ports.users.expect_find().returning(|_| Ok(None));
-    let limiter = ports.locks_after_one_failure();
+    let limiter = ports.resets_lock_after_one_request();
+    let login_limiter = ports.locks_after_one_failure();
     let service = ports.into_service();
     let first = service
         .request_temporary_password(
@@ -1264,6 +1280,8 @@ async fn temporary_password_requests_are_limited_per_id_whatever_its_letter_case
         "{second:?}"
     );
     assert!(limiter.check("alice", HOME).is_err());
+    // Asking for temporary passwords never locks the account's logins.
+    assert!(login_limiter.check("alice", HOME).is_ok());
 }
 
 // user

@@ -71,6 +71,7 @@ impl Server {
             access_tokens: jwt.clone(),
             mailer,
             limiter: Arc::new(AttemptLimiter::default()),
+            reset_limiter: Arc::new(AttemptLimiter::default()),
         };
         let state = AppState {
             accounts,

@@ -203,7 +203,7 @@ mod tests {
             ("비밀번호비밀번호비밀", None),
             ("비밀번호비밀번호비", length),
             ("          ", None),
-            ("12345\06789", Some(Rule::Nul)),
+            ("12345\u{0}6789", Some(Rule::Nul)),
         ];
         for (input, expected) in cases {
             assert_eq!(

@@ -1,0 +1,28 @@
+# The two commands: `make run` and `make test`. See README.md.
+SHELL := /bin/bash
+PG_DIR := data/pg
+
+.PHONY: run test build db-start db-stop bench clean-data
+
+## Build, start a private PostgreSQL under ./data/pg unless DATABASE_URL is
+## set, migrate and serve on MINIFB_BIND (default 127.0.0.1:8080).
+run: build
+	@scripts/run.sh
+
+## Formatting, clippy, then every test tier against a throw-away PostgreSQL.
+test:
+	@scripts/test.sh
+
+build:
+	cargo build --bin minifb-server
+
+## Start / stop only the private development PostgreSQL of `make run`.
+db-start:
+	@scripts/pg start $(PG_DIR)
+
+db-stop:
+	@scripts/pg stop $(PG_DIR)
+
+## Delete the development database and outbox (stops the PostgreSQL first).
+clean-data: db-stop
+	rm -rf data

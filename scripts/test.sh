@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# `make test`: formatting, lints, then every test tier. The black-box tests
+# get a PostgreSQL of their own in a temporary directory, stopped and
+# deleted on exit whatever happens.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "==> cargo fmt --check"
+cargo fmt --all -- --check
+echo "==> cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+pg_dir=$(mktemp -d /tmp/minifb-test-pg.XXXXXX)
+cleanup() { scripts/pg stop "$pg_dir" || true; rm -rf "$pg_dir"; }
+trap cleanup EXIT
+echo "==> starting a throw-away PostgreSQL in $pg_dir"
+scripts/pg start "$pg_dir" --fast
+MINIFB_TEST_DATABASE_URL=$(scripts/pg url "$pg_dir" postgres)
+export MINIFB_TEST_DATABASE_URL
+unset MINIFB_URL
+
+echo "==> tests (domain, use cases, handlers, black-box over HTTP)"
+if cargo nextest --version >/dev/null 2>&1; then
+    cargo nextest run --workspace --locked --no-fail-fast
+else
+    cargo test --workspace --locked --no-fail-fast
+fi
+echo "==> all tests passed"

@@ -8,12 +8,21 @@ use axum::response::{IntoResponse, Response};
 use minifb_application::StoreError;
 use minifb_application::accounts::AccountError;
 use minifb_application::hashing::HashError;
+use minifb_application::social::SocialError;
 use minifb_domain::ValidationError;
 use serde::Serialize;
 
+/// What error bodies need to know of the request being served.
+#[derive(Debug, Clone)]
+pub struct RequestInfo {
+    pub id: String,
+    pub method: String,
+    pub path: String,
+}
+
 tokio::task_local! {
-    /// The id of the request being served, for 500 hints and logs.
-    pub static REQUEST_ID: String;
+    /// Set for the whole request by `middleware::request_context`.
+    pub static REQUEST: RequestInfo;
 }
 
 /// Seconds a client should wait before retrying after a 503.
@@ -84,11 +93,15 @@ impl ApiError {
         )
     }
 
-    /// An authenticated caller may not do this to this resource.
-    pub fn forbidden(method: &str, path: &str) -> Self {
+    /// An authenticated caller may not do this to this resource; the hint
+    /// names the request's method and path.
+    pub fn forbidden() -> Self {
+        let line = REQUEST
+            .try_with(|request| format!("{} {}", request.method, request.path))
+            .unwrap_or_else(|_| "this request".into());
         Self::new(
             StatusCode::FORBIDDEN,
-            format!("You have not permission for '{method} {path}'"),
+            format!("You have not permission for '{line}'"),
         )
     }
 
@@ -128,7 +141,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut hint = self.hint;
         if self.status == StatusCode::INTERNAL_SERVER_ERROR
-            && let Ok(id) = REQUEST_ID.try_with(Clone::clone)
+            && let Ok(id) = REQUEST.try_with(|request| request.id.clone())
         {
             hint = format!("{hint} (request id {id})");
         }
@@ -164,6 +177,20 @@ impl From<HashError> for ApiError {
         match error {
             HashError::Busy => Self::unavailable(error.to_string()),
             HashError::Failed(_) => Self::internal(error),
+        }
+    }
+}
+
+impl From<SocialError> for ApiError {
+    fn from(error: SocialError) -> Self {
+        match error {
+            SocialError::PostNotFound(_)
+            | SocialError::CommentNotFound(_)
+            | SocialError::UserNotFound(_)
+            | SocialError::NotificationNotFound(_)
+            | SocialError::ReactionNotFound(_) => Self::not_found(error.to_string()),
+            SocialError::Forbidden => Self::forbidden(),
+            SocialError::Store(e) => e.into(),
         }
     }
 }

@@ -28,9 +28,18 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
                 "the request body must be a JSON object",
             ));
         }
-        serde_json::from_slice(&bytes)
+        let deserializer = &mut serde_json::Deserializer::from_slice(&bytes);
+        serde_path_to_error::deserialize(deserializer)
             .map(Json)
-            .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
+            .map_err(|error| {
+                let path = error.path().to_string();
+                let hint = if path == "." {
+                    format!("invalid JSON body: {}", error.inner())
+                } else {
+                    format!("invalid JSON body: {path}: {}", error.inner())
+                };
+                ApiError::bad_request(hint)
+            })
     }
 }
 
@@ -72,7 +81,6 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T>
 }
 
 /// Parses a numeric id from the path: ASCII digits of a 64-bit integer.
-#[allow(dead_code)] // the social routes use it
 pub fn parse_id<T: FromStr>(what: &str, raw: &str) -> Result<T, ApiError> {
     raw.parse().map_err(|_| {
         ApiError::bad_request(format!(

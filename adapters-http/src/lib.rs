@@ -7,12 +7,20 @@
 //! and panics, leaves as [`ApiError`]'s `{ "result", "hint" }` body.
 
 mod accounts;
+mod admin;
 mod auth;
+mod comments;
 mod error;
 mod extract;
 mod middleware;
+mod notifications;
 mod ops;
+mod pagination;
+mod posts;
+mod reactions;
+mod telemetry;
 mod time;
+mod views;
 
 use std::sync::Arc;
 
@@ -21,23 +29,30 @@ use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS};
 use axum::http::{HeaderName, HeaderValue, Method};
 use minifb_application::accounts::AccountService;
 use minifb_application::ports::HealthCheck;
+use minifb_application::social::SocialService;
+use minifb_application::stats::StatsService;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::TraceLayer;
 
+pub use admin::admin_token_digest;
 pub use auth::{AuthUser, JwtKeys, MaybeAuthUser};
 pub use error::{ApiError, ErrorBody};
 pub use middleware::BODY_LIMIT;
+pub use telemetry::prometheus;
 
 /// What the handlers share.
 #[derive(Clone)]
 pub struct AppState {
     pub accounts: AccountService,
+    pub social: SocialService,
+    pub stats: StatsService,
     pub jwt: Arc<JwtKeys>,
     pub health: Arc<dyn HealthCheck>,
+    /// SHA-256 of `MINIFB_ADMIN_TOKEN` (see [`admin_token_digest`]).
+    pub admin_token_digest: [u8; 32],
 }
 
 /// Settings of the HTTP layer itself.
@@ -51,42 +66,55 @@ pub struct HttpConfig {
 /// `into_make_service_with_connect_info::<SocketAddr>()` so rate limits see
 /// the peer address) or to drive with `oneshot` in tests.
 pub fn router(state: AppState, config: &HttpConfig) -> Router {
+    // Install the metrics recorder before the first request is counted.
+    telemetry::prometheus();
     let request_id = HeaderName::from_static("x-request-id");
-    let routes = Router::new()
+    let cors = (!config.cors_origins.is_empty()).then(|| {
+        ServiceBuilder::new()
+            .layer(axum::middleware::from_fn(middleware::preflight_no_content))
+            .layer(
+                CorsLayer::new()
+                    .allow_origin(AllowOrigin::list(config.cors_origins.clone()))
+                    .allow_methods([
+                        Method::GET,
+                        Method::POST,
+                        Method::PUT,
+                        Method::PATCH,
+                        Method::DELETE,
+                    ])
+                    .allow_headers([AUTHORIZATION, CONTENT_TYPE])
+                    .max_age(std::time::Duration::from_secs(600)),
+            )
+            .into_inner()
+    });
+    Router::new()
         .merge(accounts::router())
+        .merge(posts::router())
+        .merge(comments::router())
+        .merge(reactions::router())
+        .merge(notifications::router())
+        .merge(admin::router())
         .merge(ops::router())
         .route_layer(axum::middleware::from_fn(middleware::body_guard))
         .method_not_allowed_fallback(middleware::method_not_allowed)
         .fallback(middleware::not_found)
-        .with_state(state);
-
-    let mut app = routes.layer(
-        ServiceBuilder::new()
-            .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
-            .layer(PropagateRequestIdLayer::new(request_id))
-            .layer(TraceLayer::new_for_http())
-            .layer(axum::middleware::from_fn(middleware::request_context))
-            .layer(CatchPanicLayer::custom(middleware::panic_response))
-            .layer(SetResponseHeaderLayer::overriding(
-                X_CONTENT_TYPE_OPTIONS,
-                HeaderValue::from_static("nosniff"),
-            )),
-    );
-    if !config.cors_origins.is_empty() {
-        let cors = CorsLayer::new()
-            .allow_origin(AllowOrigin::list(config.cors_origins.clone()))
-            .allow_methods([
-                Method::GET,
-                Method::POST,
-                Method::PUT,
-                Method::PATCH,
-                Method::DELETE,
-            ])
-            .allow_headers([AUTHORIZATION, CONTENT_TYPE])
-            .max_age(std::time::Duration::from_secs(600));
-        app = app
-            .layer(cors)
-            .layer(axum::middleware::from_fn(middleware::preflight_no_content));
-    }
-    app
+        // Outermost first. `Router::layer` wraps every route and the
+        // fallback, so the telemetry sees the matched route template.
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+                .layer(PropagateRequestIdLayer::new(request_id))
+                .layer(SetResponseHeaderLayer::overriding(
+                    X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                ))
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    telemetry::track,
+                ))
+                .option_layer(cors)
+                .layer(axum::middleware::from_fn(middleware::request_context))
+                .layer(CatchPanicLayer::custom(middleware::panic_response)),
+        )
+        .with_state(state)
 }

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::error::{ApiError, REQUEST_ID};
+use crate::error::{ApiError, REQUEST, RequestInfo};
 
 /// Largest accepted request body.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -71,16 +71,20 @@ fn is_json(headers: &HeaderMap) -> bool {
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
-/// Makes the request id (set by `SetRequestIdLayer`) available to error
-/// bodies and logs for the rest of the request.
+/// Makes the request id (set by `SetRequestIdLayer`), method and path
+/// available to error bodies and logs for the rest of the request.
 pub async fn request_context(request: Request, next: Next) -> Response {
-    let id = request
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    REQUEST_ID.scope(id, next.run(request)).await
+    let info = RequestInfo {
+        id: request
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned(),
+        method: request.method().to_string(),
+        path: request.uri().path().to_owned(),
+    };
+    REQUEST.scope(info, next.run(request)).await
 }
 
 /// Unknown routes.

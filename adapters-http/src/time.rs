@@ -14,7 +14,6 @@ pub fn rfc3339<S: Serializer>(at: &DateTime<Utc>, serializer: S) -> Result<S::Ok
 }
 
 /// For optional timestamps such as `updated_at`.
-#[allow(dead_code)] // the social routes use it
 pub fn rfc3339_opt<S: Serializer>(
     at: &Option<DateTime<Utc>>,
     serializer: S,

@@ -11,8 +11,19 @@
 //! are logged).
 
 mod accounts;
+mod comments;
+mod notifications;
 pub mod pool;
+mod posts;
+mod reactions;
 pub mod schema;
+mod stats;
+mod views;
 
 pub use accounts::{PgRefreshTokenRepository, PgTemporaryPasswordRepository, PgUserRepository};
+pub use comments::PgCommentRepository;
+pub use notifications::PgNotificationRepository;
 pub use pool::{MIGRATIONS, PgHealthCheck, Pool, connect, ping, run_migrations};
+pub use posts::PgPostRepository;
+pub use reactions::PgReactionRepository;
+pub use stats::PgStatsRepository;

@@ -8,7 +8,7 @@ use diesel::PgConnection;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use minifb_application::StoreError;
-use minifb_application::ports::HealthCheck;
+use minifb_application::ports::{HealthCheck, PoolStatus};
 
 pub use deadpool_diesel::postgres::Pool;
 
@@ -70,6 +70,16 @@ impl PgHealthCheck {
 impl HealthCheck for PgHealthCheck {
     async fn database_ready(&self) -> Result<(), StoreError> {
         ping(&self.pool).await
+    }
+
+    fn pool_status(&self) -> PoolStatus {
+        let status = self.pool.status();
+        PoolStatus {
+            max_size: status.max_size,
+            size: status.size,
+            available: status.available,
+            waiting: status.waiting,
+        }
     }
 }
 

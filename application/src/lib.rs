@@ -12,6 +12,8 @@ pub mod accounts;
 pub mod hashing;
 pub mod limiter;
 pub mod ports;
+pub mod social;
+pub mod stats;
 pub mod tokens;
 
 pub use ports::StoreError;

@@ -170,9 +170,24 @@ pub trait AccessTokenIssuer: Send + Sync {
     fn issue(&self, user_id: &str) -> anyhow::Result<AccessToken>;
 }
 
+/// The database pool's occupancy, for metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStatus {
+    pub max_size: usize,
+    /// Connections open now.
+    pub size: usize,
+    /// Open connections not in use.
+    pub available: usize,
+    /// Requests waiting for a connection.
+    pub waiting: usize,
+}
+
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait HealthCheck: Send + Sync {
     /// `Ok` when the database answers a trivial query.
     async fn database_ready(&self) -> Result<(), StoreError>;
+
+    /// How busy the connection pool is.
+    fn pool_status(&self) -> PoolStatus;
 }

@@ -12,12 +12,14 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::http::HeaderValue;
-use minifb_adapters_http::{AppState, HttpConfig, JwtKeys};
+use minifb_adapters_http::{AppState, HttpConfig, JwtKeys, admin_token_digest};
 use minifb_adapters_postgres as pg;
 use minifb_application::accounts::AccountService;
 use minifb_application::hashing::Pbkdf2Hasher;
 use minifb_application::limiter::AttemptLimiter;
 use minifb_application::ports::Mailer;
+use minifb_application::social::SocialService;
+use minifb_application::stats::{RequestCounter, StatsService};
 use tokio::net::TcpListener;
 
 pub use config::{Config, LogFormat};
@@ -31,6 +33,7 @@ const WAIT_LIMIT: Duration = Duration::from_secs(5);
 pub struct Server {
     listener: TcpListener,
     router: axum::Router,
+    stats: StatsService,
 }
 
 impl Server {
@@ -73,10 +76,25 @@ impl Server {
             limiter: Arc::new(AttemptLimiter::default()),
             reset_limiter: Arc::new(AttemptLimiter::default()),
         };
+        let social = SocialService {
+            users: Arc::new(pg::PgUserRepository::new(pool.clone())),
+            posts: Arc::new(pg::PgPostRepository::new(pool.clone())),
+            comments: Arc::new(pg::PgCommentRepository::new(pool.clone())),
+            reactions: Arc::new(pg::PgReactionRepository::new(pool.clone())),
+            notifications: Arc::new(pg::PgNotificationRepository::new(pool.clone())),
+        };
+        let stats = StatsService {
+            repository: Arc::new(pg::PgStatsRepository::new(pool.clone())),
+            counter: Arc::new(RequestCounter::default()),
+            timezone: config.timezone,
+        };
         let state = AppState {
             accounts,
+            social,
+            stats: stats.clone(),
             jwt,
             health: Arc::new(pg::PgHealthCheck::new(pool.clone())),
+            admin_token_digest: admin_token_digest(&config.admin_token.value),
         };
         let http = HttpConfig {
             cors_origins: config
@@ -93,7 +111,11 @@ impl Server {
         let listener = TcpListener::bind(config.bind)
             .await
             .with_context(|| format!("could not listen on MINIFB_BIND={}", config.bind))?;
-        Ok(Self { listener, router })
+        Ok(Self {
+            listener,
+            router,
+            stats,
+        })
     }
 
     /// The address actually bound (useful with port 0).
@@ -102,20 +124,54 @@ impl Server {
     }
 
     /// Serves until `shutdown` completes, then finishes the requests in
-    /// flight.
+    /// flight and flushes the request statistics.
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         tracing::info!(address = %self.local_addr()?, "minifb is serving");
-        axum::serve(
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let flusher = tokio::spawn(flush_statistics(self.stats.clone(), stopped));
+        let served = axum::serve(
             self.listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
-        .await?;
-        Ok(())
+        .await;
+        // Let a flush under way finish, so no drained counts are lost.
+        stop.send(true).ok();
+        flusher.await.ok();
+        if let Err(error) = self.stats.flush().await {
+            tracing::error!(%error, "could not flush request statistics at shutdown");
+        }
+        tracing::info!("stopped");
+        Ok(served?)
+    }
+}
+
+/// How often request counts move from memory to the database.
+pub const STATS_FLUSH_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Flushes request counts every [`STATS_FLUSH_INTERVAL`], prunes counts
+/// older than a day every hour, and keeps the histograms' windows moving.
+async fn flush_statistics(stats: StatsService, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut ticks = tokio::time::interval(STATS_FLUSH_INTERVAL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    for n in 0_u64.. {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            _ = stop.changed() => return,
+        }
+        if let Err(error) = stats.flush().await {
+            tracing::warn!(%error, "request statistics not flushed; keeping them for the next try");
+        }
+        if n % 720 == 0
+            && let Err(error) = stats.prune().await
+        {
+            tracing::warn!(%error, "old request statistics not pruned");
+        }
+        minifb_adapters_http::prometheus().run_upkeep();
     }
 }
 

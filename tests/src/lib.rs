@@ -19,13 +19,26 @@ use serde_json::{Value, json};
 
 const TEMPLATE: &str = "minifb_template";
 
+/// The back-office token of servers started here.
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdefghijklmnop";
+
 /// A running server to test, and a client for it.
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     /// The mail outbox file, when the server was started here.
     pub outbox: Option<PathBuf>,
-    _database: Option<TestDatabase>,
+    /// The back-office token (`MINIFB_TEST_ADMIN_TOKEN` against a running
+    /// server).
+    pub admin_token: Option<String>,
+    server: Option<RunningServer>,
+    database: Option<std::sync::Arc<TestDatabase>>,
+}
+
+/// A server started in this process, and how to stop it.
+struct RunningServer {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
 /// An HTTP answer, read whole.
@@ -80,15 +93,26 @@ impl TestApp {
                 base: base.trim_end_matches('/').to_owned(),
                 client,
                 outbox: std::env::var("MINIFB_TEST_OUTBOX").ok().map(PathBuf::from),
-                _database: None,
+                admin_token: std::env::var("MINIFB_TEST_ADMIN_TOKEN").ok(),
+                server: None,
+                database: None,
             };
         }
-        let database = TestDatabase::create().await;
+        let database = std::sync::Arc::new(TestDatabase::create().await);
         let outbox = std::env::temp_dir().join(format!("{}.outbox.jsonl", database.name));
+        Self::start(client, database, outbox).await
+    }
+
+    async fn start(
+        client: reqwest::Client,
+        database: std::sync::Arc<TestDatabase>,
+        outbox: PathBuf,
+    ) -> Self {
         let vars = [
             ("DATABASE_URL", database.url.clone()),
             ("MINIFB_BIND", "127.0.0.1:0".to_owned()),
             ("MINIFB_MAIL_OUTBOX", outbox.display().to_string()),
+            ("MINIFB_ADMIN_TOKEN", ADMIN_TOKEN.to_owned()),
             // Hash speed is the domain tests' business; here it would only
             // slow every sign-up down.
             ("MINIFB_PASSWORD_ITERATIONS", "1000".to_owned()),
@@ -102,12 +126,42 @@ impl TestApp {
         .unwrap();
         let server = minifb_server::Server::build(&config).await.unwrap();
         let address = server.local_addr().unwrap();
-        tokio::spawn(server.run(std::future::pending()));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(server.run(async move {
+            stopped.await.ok();
+        }));
         Self {
             base: format!("http://{address}"),
             client,
             outbox: Some(outbox),
-            _database: Some(database),
+            admin_token: Some(ADMIN_TOKEN.to_owned()),
+            server: Some(RunningServer { stop, task }),
+            database: Some(database),
+        }
+    }
+
+    /// Whether this suite started the server (and may start more).
+    pub fn is_local(&self) -> bool {
+        self.database.is_some()
+    }
+
+    /// A second server process on the same database, as behind a load
+    /// balancer. Only for servers started here.
+    pub async fn sibling(&self) -> Self {
+        let database = self
+            .database
+            .clone()
+            .expect("sibling() needs a local server");
+        let outbox = self.outbox.clone().expect("local servers have an outbox");
+        Self::start(self.client.clone(), database, outbox).await
+    }
+
+    /// Stops the server gracefully (SIGTERM's path: finish requests, flush
+    /// statistics) and waits until it has.
+    pub async fn stop(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.stop.send(()).ok();
+            server.task.await.unwrap().unwrap();
         }
     }
 

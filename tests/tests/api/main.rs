@@ -2,5 +2,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod accounts;
+mod admin;
+mod comments;
 mod errors;
+mod notifications;
 mod operations;
+mod pagination;
+mod posts;
+mod reactions;

@@ -1,0 +1,122 @@
+//! Opaque keyset cursors and the `limit` parameter.
+//!
+//! A cursor is `base64url("v1:<list>:<key>")`: the key is the id of the last
+//! item served, and the list tag ties it to the list it came from, so a
+//! cursor from one list used on another is a 400 rather than a silent jump.
+//! Cursors are not secret: a client that edits one only moves its own
+//! position, which the `limit` bound keeps harmless.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use minifb_application::social::Page;
+use minifb_application::social::ports::PageRequest;
+use serde::Serialize;
+
+use crate::error::ApiError;
+
+pub const DEFAULT_LIMIT: u32 = 20;
+pub const MAX_LIMIT: u32 = 100;
+
+/// Reads `limit` and `cursor` for the list tagged `list`.
+pub fn page_request(
+    limit: Option<&str>,
+    cursor: Option<&str>,
+    list: &str,
+) -> Result<PageRequest, ApiError> {
+    let limit = match limit {
+        None => DEFAULT_LIMIT,
+        Some(raw) => raw
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=MAX_LIMIT).contains(n) && raw.bytes().all(|b| b.is_ascii_digit()))
+            .ok_or_else(|| {
+                ApiError::bad_request(format!("limit must be an integer from 1 to {MAX_LIMIT}"))
+            })?,
+    };
+    let after = cursor.map(|c| decode(c, list)).transpose()?;
+    Ok(PageRequest { limit, after })
+}
+
+pub fn encode(list: &str, key: i64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("v1:{list}:{key}"))
+}
+
+fn decode(cursor: &str, list: &str) -> Result<i64, ApiError> {
+    let invalid =
+        || ApiError::bad_request("cursor is not a cursor of this list; start again without it");
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    let rest = text.strip_prefix("v1:").ok_or_else(invalid)?;
+    let (tag, key) = rest.rsplit_once(':').ok_or_else(invalid)?;
+    if tag != list || key.is_empty() || !key.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid());
+    }
+    key.parse().map_err(|_| invalid())
+}
+
+/// `{ "items": [...], "next_cursor": "..." | null }`
+#[derive(Debug, Serialize)]
+pub struct PageBody<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+impl<T> PageBody<T> {
+    pub fn from_page<V>(page: Page<V>, list: &str, map: impl FnMut(V) -> T) -> Self {
+        Self {
+            items: page.items.into_iter().map(map).collect(),
+            next_cursor: page.next_after.map(|key| encode(list, key)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_within_their_list_only() {
+        let cursor = encode("comments:14", 99);
+        let page = page_request(Some("5"), Some(&cursor), "comments:14").unwrap();
+        assert_eq!(
+            page,
+            PageRequest {
+                limit: 5,
+                after: Some(99)
+            }
+        );
+        assert_eq!(
+            page_request(None, Some(&cursor), "comments:15")
+                .unwrap_err()
+                .status(),
+            400
+        );
+        assert_eq!(
+            page_request(None, Some("garbage!"), "posts")
+                .unwrap_err()
+                .status(),
+            400
+        );
+        let forged = URL_SAFE_NO_PAD.encode("v1:posts:-5");
+        assert_eq!(
+            page_request(None, Some(&forged), "posts")
+                .unwrap_err()
+                .status(),
+            400
+        );
+    }
+
+    #[test]
+    fn limit_is_1_to_100_and_defaults_to_20() {
+        assert_eq!(page_request(None, None, "posts").unwrap().limit, 20);
+        assert_eq!(page_request(Some("1"), None, "posts").unwrap().limit, 1);
+        assert_eq!(page_request(Some("100"), None, "posts").unwrap().limit, 100);
+        for bad in ["0", "101", "abc", "-1", "+5", "", "1.0"] {
+            assert_eq!(
+                page_request(Some(bad), None, "posts").unwrap_err().status(),
+                400,
+                "{bad}"
+            );
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! Comments, and the type 1 notification each one may cause.
+
+use async_trait::async_trait;
+use diesel::dsl::{not, now};
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+use diesel::result::Error as DieselError;
+use minifb_application::StoreError;
+use minifb_application::social::ports::{
+    CommentOwners, CommentRepository, CommentView, PageRequest,
+};
+use minifb_domain::{CommentContent, CommentId, NotificationKind, PostId};
+
+use crate::notifications::NewNotificationRow;
+use crate::pool::{Pool, run};
+use crate::schema::{comments, notifications, posts};
+use crate::views::{CommentViewRow, comment_views, is_foreign_key_violation, views};
+
+#[derive(Insertable)]
+#[diesel(table_name = comments)]
+struct NewCommentRow {
+    user_id: String,
+    post_id: i64,
+    content: String,
+}
+
+/// [`CommentRepository`] over `comments`, `users` and `comment_reactions`;
+/// `posts.comment_count` is kept by the schema's trigger.
+#[derive(Clone)]
+pub struct PgCommentRepository {
+    pool: Pool,
+}
+
+impl PgCommentRepository {
+    pub fn new(pool: Pool) -> Self {
+        Self { pool }
+    }
+}
+
+/// One comment as `viewer` sees it.
+fn comment_view(
+    conn: &mut PgConnection,
+    id: i64,
+    viewer: Option<String>,
+) -> QueryResult<Option<CommentViewRow>> {
+    comment_views(viewer)
+        .filter(comments::id.eq(id))
+        .first(conn)
+        .optional()
+}
+
+/// A row that the same transaction just wrote and cannot have lost.
+fn written(row: Option<CommentViewRow>) -> QueryResult<CommentViewRow> {
+    row.ok_or(DieselError::NotFound)
+}
+
+#[async_trait]
+impl CommentRepository for PgCommentRepository {
+    /// The insert takes a key-share lock on the post (its foreign-key
+    /// check), so the post cannot go away before the notification is
+    /// stored; a post already gone fails that check: `None`.
+    async fn create(
+        &self,
+        post_id: PostId,
+        author_id: &str,
+        content: CommentContent,
+        notify: Option<String>,
+    ) -> Result<Option<CommentView>, StoreError> {
+        let row = NewCommentRow {
+            user_id: author_id.to_owned(),
+            post_id: post_id.get(),
+            content: content.into_inner(),
+        };
+        run(&self.pool, move |conn| {
+            let created = conn.transaction::<_, DieselError, _>(|conn| {
+                let id: i64 = diesel::insert_into(comments::table)
+                    .values(&row)
+                    .returning(comments::id)
+                    .get_result(conn)?;
+                if let Some(owner) = notify {
+                    diesel::insert_into(notifications::table)
+                        .values(NewNotificationRow::commented(
+                            owner,
+                            row.user_id.clone(),
+                            row.post_id,
+                            id,
+                        ))
+                        .execute(conn)?;
+                }
+                written(comment_view(conn, id, Some(row.user_id))?)
+            });
+            match created {
+                Ok(row) => Ok(Some(row)),
+                Err(e)
+                    if is_foreign_key_violation(
+                        &e,
+                        &["comments_post_id_fkey", "notifications_post_id_fkey"],
+                    ) =>
+                {
+                    Ok(None)
+                }
+                Err(e) => Err(e),
+            }
+        })
+        .await?
+        .map(TryInto::try_into)
+        .transpose()
+    }
+
+    async fn owners(&self, id: CommentId) -> Result<Option<CommentOwners>, StoreError> {
+        run(&self.pool, move |conn| {
+            comments::table
+                .inner_join(posts::table)
+                .filter(comments::id.eq(id.get()))
+                .select((comments::user_id, comments::post_id, posts::owner_id))
+                .first::<(String, i64, String)>(conn)
+                .optional()
+        })
+        .await
+        .map(|row| {
+            row.map(|(author_id, post_id, post_owner_id)| CommentOwners {
+                author_id,
+                post_id: PostId::new(post_id),
+                post_owner_id,
+            })
+        })
+    }
+
+    async fn update(
+        &self,
+        id: CommentId,
+        content: CommentContent,
+        viewer: String,
+    ) -> Result<Option<CommentView>, StoreError> {
+        let content = content.into_inner();
+        run(&self.pool, move |conn| {
+            conn.transaction(|conn| {
+                let updated = diesel::update(comments::table.find(id.get()))
+                    .set((
+                        comments::content.eq(content),
+                        comments::modified.eq(true),
+                        comments::updated_at.eq(now),
+                    ))
+                    .execute(conn)?;
+                if updated == 0 {
+                    return Ok(None);
+                }
+                written(comment_view(conn, id.get(), Some(viewer))?).map(Some)
+            })
+        })
+        .await?
+        .map(TryInto::try_into)
+        .transpose()
+    }
+
+    /// `notifications.comment_id` is not a foreign key: only the unread
+    /// notification is withdrawn, a read one keeps pointing at the comment.
+    /// Its reactions cascade; the trigger decrements `comment_count`.
+    async fn delete(&self, id: CommentId) -> Result<bool, StoreError> {
+        run(&self.pool, move |conn| {
+            conn.transaction(|conn| {
+                let deleted = diesel::delete(comments::table.find(id.get())).execute(conn)?;
+                if deleted == 0 {
+                    return Ok(false);
+                }
+                diesel::delete(
+                    notifications::table
+                        .filter(notifications::comment_id.eq(id.get()))
+                        .filter(notifications::kind.eq(NotificationKind::Commented.code()))
+                        .filter(not(notifications::read)),
+                )
+                .execute(conn)?;
+                Ok(true)
+            })
+        })
+        .await
+    }
+
+    /// `comments JOIN users LEFT JOIN comment_reactions (viewer)`,
+    /// `post_id = $ AND id > after ORDER BY id ASC LIMIT limit + 1`, one
+    /// statement per page.
+    ///
+    /// Plan (PostgreSQL 15; 300k comments, 2k users; `docs/explain.md`):
+    /// `Index Scan using comments_post_id_id_idx` (post_id = $, id > $) in
+    /// a nested loop with `users_pkey` and `comment_reactions_pkey`
+    /// probes, never a sort; 21 rows of a post with 20k comments, page 1
+    /// 0.12 ms / deep page 0.10 ms.
+    async fn list(
+        &self,
+        post_id: PostId,
+        page: PageRequest,
+        viewer: Option<String>,
+    ) -> Result<Vec<CommentView>, StoreError> {
+        let rows = run(&self.pool, move |conn| {
+            let mut query = comment_views(viewer)
+                .filter(comments::post_id.eq(post_id.get()))
+                        .order(comments::id.asc())
+                .limit(i64::from(page.limit) + 1)
+                .into_boxed();
+            if let Some(after) = page.after {
+                query = query.filter(comments::id.gt(after));
+            }
+            query.load::<CommentViewRow>(conn)
+        })
+        .await?;
+        views(rows)
+    }
+}

@@ -1,0 +1,156 @@
+//! Back-office statistics: counters kept by triggers, request counts per
+//! minute.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::upsert::excluded;
+use minifb_application::StoreError;
+use minifb_application::stats::{RequestCount, ServiceTotals, StatsRepository};
+
+use crate::pool::{Pool, run};
+
+/// The tables of the back-office migration; only this module reads them.
+mod schema {
+    diesel::table! {
+        service_counters (name, shard) {
+            name -> Text,
+            shard -> Int2,
+            value -> Int8,
+        }
+    }
+
+    diesel::table! {
+        post_counts_by_quarter (quarter, shard) {
+            quarter -> Timestamptz,
+            shard -> Int2,
+            posts -> Int8,
+        }
+    }
+
+    diesel::table! {
+        request_counts (minute, endpoint, status) {
+            minute -> Timestamptz,
+            endpoint -> Text,
+            status -> Int2,
+            requests -> Int8,
+        }
+    }
+}
+
+use schema::{post_counts_by_quarter, request_counts, service_counters};
+
+#[derive(Insertable, Queryable)]
+#[diesel(table_name = request_counts)]
+struct RequestCountRow {
+    minute: DateTime<Utc>,
+    endpoint: String,
+    status: i16,
+    requests: i64,
+}
+
+/// [`StatsRepository`] over the back-office tables.
+#[derive(Clone)]
+pub struct PgStatsRepository {
+    pool: Pool,
+}
+
+impl PgStatsRepository {
+    pub fn new(pool: Pool) -> Self {
+        Self { pool }
+    }
+}
+
+#[async_trait]
+impl StatsRepository for PgStatsRepository {
+    /// Sums 16 shard rows per counter and at most 96 quarter-hour buckets
+    /// per day: the cost does not grow with the number of users or posts.
+    async fn service_totals(&self, since: DateTime<Utc>) -> Result<ServiceTotals, StoreError> {
+        run(&self.pool, move |conn| {
+            let counters: Vec<(String, i64)> = service_counters::table
+                .select((service_counters::name, service_counters::value))
+                .load(conn)?;
+            let total = |name: &str| -> i64 {
+                counters
+                    .iter()
+                    .filter(|(counter, _)| counter == name)
+                    .map(|(_, value)| value)
+                    .sum()
+            };
+            // `since` is a local midnight: a multiple of 15 minutes in
+            // every zone, so whole buckets cover the day exactly.
+            let today: Vec<i64> = post_counts_by_quarter::table
+                .filter(post_counts_by_quarter::quarter.ge(since))
+                .select(post_counts_by_quarter::posts)
+                .load(conn)?;
+            Ok(ServiceTotals {
+                users: total("users"),
+                posts: total("posts"),
+                posts_since: today.iter().sum(),
+            })
+        })
+        .await
+    }
+
+    async fn add_request_counts(&self, counts: Vec<RequestCount>) -> Result<(), StoreError> {
+        let rows: Vec<RequestCountRow> = counts
+            .into_iter()
+            .map(|count| RequestCountRow {
+                minute: count.minute,
+                endpoint: count.endpoint,
+                status: i16::try_from(count.status).unwrap_or(i16::MAX),
+                requests: count.requests,
+            })
+            .collect();
+        run(&self.pool, move |conn| {
+            diesel::insert_into(request_counts::table)
+                .values(&rows)
+                .on_conflict((
+                    request_counts::minute,
+                    request_counts::endpoint,
+                    request_counts::status,
+                ))
+                .do_update()
+                .set(
+                    request_counts::requests
+                        .eq(request_counts::requests + excluded(request_counts::requests)),
+                )
+                .execute(conn)
+                .map(drop)
+        })
+        .await
+    }
+
+    async fn request_counts(&self, since: DateTime<Utc>) -> Result<Vec<RequestCount>, StoreError> {
+        let rows: Vec<RequestCountRow> = run(&self.pool, move |conn| {
+            request_counts::table
+                .filter(request_counts::minute.ge(since))
+                .select((
+                    request_counts::minute,
+                    request_counts::endpoint,
+                    request_counts::status,
+                    request_counts::requests,
+                ))
+                .load(conn)
+        })
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| RequestCount {
+                minute: row.minute,
+                endpoint: row.endpoint,
+                status: u16::try_from(row.status).unwrap_or(0),
+                requests: row.requests,
+            })
+            .collect())
+    }
+
+    async fn prune_request_counts(&self, before: DateTime<Utc>) -> Result<(), StoreError> {
+        run(&self.pool, move |conn| {
+            diesel::delete(request_counts::table.filter(request_counts::minute.lt(before)))
+                .execute(conn)
+                .map(drop)
+        })
+        .await
+    }
+}

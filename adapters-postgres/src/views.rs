@@ -1,0 +1,359 @@
+//! The read models of the social core as rows: each view is one statement
+//! (the item, its author through `users`, its counters from their columns,
+//! the viewer's reaction through a correlated subquery), so a page costs one query
+//! whatever its length. Mapping a row into a view never panics: a value the
+//! domain refuses (a count array that is not five long, a type outside its
+//! range) is a `StoreError::Other`.
+
+use chrono::{DateTime, Utc};
+use diesel::dsl;
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use minifb_application::StoreError;
+use minifb_application::social::ports::{
+    Author, CommentView, NotificationView, PostView, ReactionCounts,
+};
+use minifb_domain::{CommentId, NotificationId, NotificationKind, PostId, ReactionKind};
+
+use crate::schema::{comment_reactions, comments, notifications, post_reactions, posts, users};
+
+/// `viewer`'s reaction on the post of the outer query. A correlated scalar
+/// subquery rather than a LEFT JOIN: it runs once per row the page returns,
+/// on `(post_id, user_id)`, whereas a join leaves the planner free to merge
+/// against all the viewer's reactions up to the page, a cost that grows
+/// with depth. Without a viewer it compares `user_id` with NULL, which
+/// matches nothing (the planner folds it away).
+#[dsl::auto_type]
+fn my_post_reaction(viewer: Option<String>) -> _ {
+    post_reactions::table
+        .filter(
+            post_reactions::post_id
+                .eq(posts::id)
+                .and(post_reactions::user_id.nullable().eq(viewer)),
+        )
+        .select(post_reactions::kind)
+        .single_value()
+}
+
+/// Posts with their author and `viewer`'s reaction, in one statement.
+#[dsl::auto_type]
+pub(crate) fn post_views(viewer: Option<String>) -> _ {
+    let post: dsl::AsSelect<PostRow, Pg> = PostRow::as_select();
+    let author: dsl::AsSelect<AuthorRow, Pg> = AuthorRow::as_select();
+    let my_reaction: my_post_reaction = my_post_reaction(viewer);
+    posts::table
+        .inner_join(users::table)
+        .select((post, author, my_reaction))
+}
+
+/// `viewer`'s reaction on the comment of the outer query, as
+/// [`my_post_reaction`].
+#[dsl::auto_type]
+fn my_comment_reaction(viewer: Option<String>) -> _ {
+    comment_reactions::table
+        .filter(
+            comment_reactions::comment_id
+                .eq(comments::id)
+                .and(comment_reactions::user_id.nullable().eq(viewer)),
+        )
+        .select(comment_reactions::kind)
+        .single_value()
+}
+
+/// Comments with their author and `viewer`'s reaction, in one statement.
+#[dsl::auto_type]
+pub(crate) fn comment_views(viewer: Option<String>) -> _ {
+    let comment: dsl::AsSelect<CommentRow, Pg> = CommentRow::as_select();
+    let author: dsl::AsSelect<AuthorRow, Pg> = AuthorRow::as_select();
+    let my_reaction: my_comment_reaction = my_comment_reaction(viewer);
+    comments::table
+        .inner_join(users::table)
+        .select((comment, author, my_reaction))
+}
+
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
+pub(crate) struct AuthorRow {
+    id: String,
+    name: String,
+    nickname: Option<String>,
+}
+
+impl From<AuthorRow> for Author {
+    fn from(row: AuthorRow) -> Self {
+        Self {
+            id: row.id,
+            name: row.name,
+            nickname: row.nickname,
+        }
+    }
+}
+
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = posts, check_for_backend(diesel::pg::Pg))]
+pub(crate) struct PostRow {
+    id: i64,
+    content: String,
+    created_at: DateTime<Utc>,
+    updated_at: Option<DateTime<Utc>>,
+    comment_count: i64,
+    reaction_counts: Vec<i64>,
+}
+
+/// A post as [`post_views`] reads it.
+#[derive(Debug, Queryable)]
+pub(crate) struct PostViewRow {
+    post: PostRow,
+    author: AuthorRow,
+    my_reaction: Option<i16>,
+}
+
+impl TryFrom<PostViewRow> for PostView {
+    type Error = StoreError;
+
+    fn try_from(row: PostViewRow) -> Result<Self, StoreError> {
+        let PostViewRow {
+            post,
+            author,
+            my_reaction,
+        } = row;
+        Ok(Self {
+            id: PostId::new(post.id),
+            author: author.into(),
+            content: post.content,
+            created_at: post.created_at,
+            updated_at: post.updated_at,
+            comment_count: post.comment_count,
+            reaction_counts: reaction_counts(post.reaction_counts)?,
+            my_reaction: my_reaction.map(reaction_kind).transpose()?,
+        })
+    }
+}
+
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = comments, check_for_backend(diesel::pg::Pg))]
+pub(crate) struct CommentRow {
+    id: i64,
+    post_id: i64,
+    content: String,
+    modified: bool,
+    created_at: DateTime<Utc>,
+    updated_at: Option<DateTime<Utc>>,
+    reaction_counts: Vec<i64>,
+}
+
+/// A comment as [`comment_views`] reads it.
+#[derive(Debug, Queryable)]
+pub(crate) struct CommentViewRow {
+    comment: CommentRow,
+    author: AuthorRow,
+    my_reaction: Option<i16>,
+}
+
+impl TryFrom<CommentViewRow> for CommentView {
+    type Error = StoreError;
+
+    fn try_from(row: CommentViewRow) -> Result<Self, StoreError> {
+        let CommentViewRow {
+            comment,
+            author,
+            my_reaction,
+        } = row;
+        Ok(Self {
+            id: CommentId::new(comment.id),
+            post_id: PostId::new(comment.post_id),
+            author: author.into(),
+            content: comment.content,
+            modified: comment.modified,
+            created_at: comment.created_at,
+            updated_at: comment.updated_at,
+            reaction_counts: reaction_counts(comment.reaction_counts)?,
+            my_reaction: my_reaction.map(reaction_kind).transpose()?,
+        })
+    }
+}
+
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = notifications, check_for_backend(diesel::pg::Pg))]
+pub(crate) struct NotificationRow {
+    id: i64,
+    kind: i16,
+    post_id: i64,
+    comment_id: Option<i64>,
+    read: bool,
+    created_at: DateTime<Utc>,
+}
+
+/// A notification with its actor (`notifications` joined to `users` on
+/// `actor_id`).
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(check_for_backend(diesel::pg::Pg))]
+pub(crate) struct NotificationViewRow {
+    #[diesel(embed)]
+    notification: NotificationRow,
+    #[diesel(embed)]
+    actor: AuthorRow,
+}
+
+impl TryFrom<NotificationViewRow> for NotificationView {
+    type Error = StoreError;
+
+    fn try_from(row: NotificationViewRow) -> Result<Self, StoreError> {
+        let NotificationViewRow {
+            notification,
+            actor,
+        } = row;
+        Ok(Self {
+            id: NotificationId::new(notification.id),
+            kind: NotificationKind::from_code(notification.kind)
+                .ok_or_else(|| unreadable("a notification type that is neither 1 nor 2"))?,
+            actor: actor.into(),
+            post_id: PostId::new(notification.post_id),
+            comment_id: notification.comment_id.map(CommentId::new),
+            read: notification.read,
+            created_at: notification.created_at,
+        })
+    }
+}
+
+/// Maps every row of a page, failing on the first that cannot be mapped.
+pub(crate) fn views<R, V>(rows: Vec<R>) -> Result<Vec<V>, StoreError>
+where
+    V: TryFrom<R, Error = StoreError>,
+{
+    rows.into_iter().map(V::try_from).collect()
+}
+
+/// `bigint[5]`, element k counting reactions of type k, as `counts[k - 1]`.
+fn reaction_counts(values: Vec<i64>) -> Result<ReactionCounts, StoreError> {
+    ReactionCounts::try_from(values)
+        .map_err(|_| unreadable("a reaction_counts array without exactly five elements"))
+}
+
+/// A stored `type` of a reaction.
+pub(crate) fn reaction_kind(code: i16) -> Result<ReactionKind, StoreError> {
+    ReactionKind::parse(i64::from(code)).map_err(|_| unreadable("a reaction type outside 1 to 5"))
+}
+
+/// The message names what was wrong, never the value (it may be data).
+fn unreadable(what: &str) -> StoreError {
+    StoreError::Other(anyhow::anyhow!("unreadable row: {what}"))
+}
+
+/// Whether `error` is a foreign-key violation of one of the named
+/// constraints: the referenced row is missing (or was deleted meanwhile).
+pub(crate) fn is_foreign_key_violation(error: &DieselError, constraints: &[&str]) -> bool {
+    matches!(
+        error,
+        DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, info)
+            if info.constraint_name().is_some_and(|name| constraints.contains(&name))
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn post_row(reaction_counts: Vec<i64>, my_reaction: Option<i16>) -> PostViewRow {
+        PostViewRow {
+            post: PostRow {
+                id: 7,
+                content: "hello".into(),
+                created_at: Utc::now(),
+                updated_at: None,
+                comment_count: 2,
+                reaction_counts,
+            },
+            author: AuthorRow {
+                id: "Alice".into(),
+                name: "Alice".into(),
+                nickname: None,
+            },
+            my_reaction,
+        }
+    }
+
+    #[test]
+    fn a_post_row_maps_counts_by_type_and_the_viewers_reaction() {
+        let view = PostView::try_from(post_row(vec![1, 0, 3, 0, 5], Some(3))).unwrap();
+        assert_eq!(view.id, PostId::new(7));
+        assert_eq!(view.reaction_counts, [1, 0, 3, 0, 5]);
+        assert_eq!(view.my_reaction, Some(ReactionKind::parse(3).unwrap()));
+        assert_eq!(view.author.id, "Alice");
+    }
+
+    #[test]
+    fn rows_the_domain_refuses_are_errors_not_panics() {
+        for row in [
+            post_row(vec![0, 0, 0, 0], None),
+            post_row(vec![0; 6], None),
+            post_row(vec![0; 5], Some(0)),
+            post_row(vec![0; 5], Some(6)),
+        ] {
+            let error = PostView::try_from(row).unwrap_err();
+            assert!(matches!(error, StoreError::Other(_)));
+            assert!(error.to_string().starts_with("unreadable row"));
+        }
+    }
+
+    #[test]
+    fn unknown_notification_types_are_errors() {
+        let row = NotificationViewRow {
+            notification: NotificationRow {
+                id: 1,
+                kind: 3,
+                post_id: 1,
+                comment_id: None,
+                read: false,
+                created_at: Utc::now(),
+            },
+            actor: AuthorRow {
+                id: "bob1".into(),
+                name: "Bob".into(),
+                nickname: None,
+            },
+        };
+        assert!(NotificationView::try_from(row).is_err());
+    }
+}
+
+#[cfg(test)]
+mod tmp_print_sql {
+    use super::*;
+    use diesel::debug_query;
+
+    #[test]
+    fn print_sql() {
+        let viewer = Some("viewer".to_string());
+        let q = post_views(viewer.clone())
+            .order(posts::id.desc())
+            .limit(21)
+            .into_boxed()
+            .filter(posts::owner_id.eq("owner".to_string()))
+            .filter(posts::id.lt(1000i64));
+        println!("POSTS_OWNER: {}", debug_query::<Pg, _>(&q));
+        let q = comment_views(None)
+            .filter(comments::post_id.eq(5i64))
+            .order(comments::id.asc())
+            .limit(21)
+            .into_boxed()
+            .filter(comments::id.gt(1000i64));
+        println!("COMMENTS: {}", debug_query::<Pg, _>(&q));
+        let q = notifications::table
+            .inner_join(users::table)
+            .filter(notifications::user_id.eq("u".to_string()))
+            .select(NotificationViewRow::as_select())
+            .order(notifications::id.desc())
+            .limit(21)
+            .into_boxed()
+            .filter(dsl::not(notifications::read))
+            .filter(notifications::id.lt(1000i64));
+        println!("NOTIFS: {}", debug_query::<Pg, _>(&q));
+        let q = notifications::table
+            .filter(notifications::user_id.eq("u".to_string()))
+            .filter(dsl::not(notifications::read))
+            .count();
+        println!("COUNT: {}", debug_query::<Pg, _>(&q));
+    }
+}

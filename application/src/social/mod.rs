@@ -1,0 +1,330 @@
+//! The social core's use cases: posts and timelines, comments, reactions,
+//! notifications. Business rules live here: who may change what, who is
+//! notified of what (never of their own actions), how pages are cut.
+
+pub mod ports;
+
+use std::sync::Arc;
+
+use minifb_domain::{CommentContent, CommentId, NotificationId, PostContent, PostId, ReactionKind};
+
+use crate::StoreError;
+use crate::ports::UserRepository;
+use ports::{
+    CommentRepository, CommentView, NotificationRepository, NotificationView, PageRequest,
+    PostFilter, PostRepository, PostView, ReactionChange, ReactionRepository,
+};
+
+/// What a social use case can answer besides success.
+#[derive(Debug, thiserror::Error)]
+pub enum SocialError {
+    #[error("post {0} does not exist")]
+    PostNotFound(PostId),
+    #[error("comment {0} does not exist")]
+    CommentNotFound(CommentId),
+    #[error("user '{0}' does not exist")]
+    UserNotFound(String),
+    #[error("notification {0} does not exist")]
+    NotificationNotFound(NotificationId),
+    #[error("you have no reaction on {0}")]
+    ReactionNotFound(String),
+    /// The caller may not change this resource; the HTTP layer names the
+    /// method and path in its hint.
+    #[error("not allowed")]
+    Forbidden,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A page of items and the key to continue after, if there is more.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_after: Option<i64>,
+}
+
+impl<T> Page<T> {
+    /// Cuts the `limit + 1` rows a repository returned into a page.
+    fn cut(mut rows: Vec<T>, page: PageRequest, key: impl Fn(&T) -> i64) -> Self {
+        let limit = page.limit as usize;
+        let next_after = if rows.len() > limit {
+            rows.truncate(limit);
+            rows.last().map(&key)
+        } else {
+            None
+        };
+        Self {
+            items: rows,
+            next_after,
+        }
+    }
+}
+
+/// A page of notifications and how many are unread.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotificationPage {
+    pub page: Page<NotificationView>,
+    pub unread_count: i64,
+}
+
+/// Ids are compared ignoring letter case, as everywhere in the contract.
+fn same_user(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
+}
+
+#[derive(Clone)]
+pub struct SocialService {
+    pub users: Arc<dyn UserRepository>,
+    pub posts: Arc<dyn PostRepository>,
+    pub comments: Arc<dyn CommentRepository>,
+    pub reactions: Arc<dyn ReactionRepository>,
+    pub notifications: Arc<dyn NotificationRepository>,
+}
+
+impl SocialService {
+    pub async fn create_post(
+        &self,
+        user_id: &str,
+        content: PostContent,
+    ) -> Result<PostView, SocialError> {
+        Ok(self.posts.create(user_id, content).await?)
+    }
+
+    pub async fn post(&self, id: PostId, viewer: Option<String>) -> Result<PostView, SocialError> {
+        self.posts
+            .find(id, viewer)
+            .await?
+            .ok_or(SocialError::PostNotFound(id))
+    }
+
+    /// Only the owner edits a post.
+    pub async fn update_post(
+        &self,
+        user_id: &str,
+        id: PostId,
+        content: PostContent,
+    ) -> Result<PostView, SocialError> {
+        self.check_post_owner(user_id, id).await?;
+        self.posts
+            .update(id, content, user_id.to_owned())
+            .await?
+            .ok_or(SocialError::PostNotFound(id))
+    }
+
+    /// Only the owner deletes a post; its comments, reactions and
+    /// notifications go with it.
+    pub async fn delete_post(&self, user_id: &str, id: PostId) -> Result<(), SocialError> {
+        self.check_post_owner(user_id, id).await?;
+        if self.posts.delete(id).await? {
+            Ok(())
+        } else {
+            Err(SocialError::PostNotFound(id))
+        }
+    }
+
+    async fn check_post_owner(&self, user_id: &str, id: PostId) -> Result<(), SocialError> {
+        let owner = self.post_owner(id).await?;
+        if same_user(&owner, user_id) {
+            Ok(())
+        } else {
+            Err(SocialError::Forbidden)
+        }
+    }
+
+    async fn post_owner(&self, id: PostId) -> Result<String, SocialError> {
+        self.posts
+            .owner_of(id)
+            .await?
+            .ok_or(SocialError::PostNotFound(id))
+    }
+
+    /// Everyone's posts, newest first.
+    pub async fn all_posts(
+        &self,
+        page: PageRequest,
+        viewer: Option<String>,
+    ) -> Result<Page<PostView>, SocialError> {
+        let rows = self.posts.list(PostFilter::Everyone, page, viewer).await?;
+        Ok(Page::cut(rows, page, |post| post.id.get()))
+    }
+
+    /// One user's posts, newest first; the user must exist.
+    pub async fn timeline(
+        &self,
+        user_id: &str,
+        page: PageRequest,
+        viewer: Option<String>,
+    ) -> Result<Page<PostView>, SocialError> {
+        let owner = self
+            .users
+            .find(user_id)
+            .await?
+            .ok_or_else(|| SocialError::UserNotFound(user_id.to_owned()))?;
+        let rows = self
+            .posts
+            .list(PostFilter::Owner(owner.id), page, viewer)
+            .await?;
+        Ok(Page::cut(rows, page, |post| post.id.get()))
+    }
+
+    /// Comments on a post notify its owner, unless they wrote it.
+    pub async fn create_comment(
+        &self,
+        user_id: &str,
+        post_id: PostId,
+        content: CommentContent,
+    ) -> Result<CommentView, SocialError> {
+        let owner = self.post_owner(post_id).await?;
+        let notify = (!same_user(&owner, user_id)).then_some(owner);
+        self.comments
+            .create(post_id, user_id, content, notify)
+            .await?
+            .ok_or(SocialError::PostNotFound(post_id))
+    }
+
+    /// A post's comments, oldest first.
+    pub async fn comments(
+        &self,
+        post_id: PostId,
+        page: PageRequest,
+        viewer: Option<String>,
+    ) -> Result<Page<CommentView>, SocialError> {
+        self.post_owner(post_id).await?;
+        let rows = self.comments.list(post_id, page, viewer).await?;
+        Ok(Page::cut(rows, page, |comment| comment.id.get()))
+    }
+
+    /// Only its author edits a comment (not the post's owner).
+    pub async fn update_comment(
+        &self,
+        user_id: &str,
+        id: CommentId,
+        content: CommentContent,
+    ) -> Result<CommentView, SocialError> {
+        let owners = self
+            .comments
+            .owners(id)
+            .await?
+            .ok_or(SocialError::CommentNotFound(id))?;
+        if !same_user(&owners.author_id, user_id) {
+            return Err(SocialError::Forbidden);
+        }
+        self.comments
+            .update(id, content, user_id.to_owned())
+            .await?
+            .ok_or(SocialError::CommentNotFound(id))
+    }
+
+    /// Its author or the post's owner deletes a comment.
+    pub async fn delete_comment(&self, user_id: &str, id: CommentId) -> Result<(), SocialError> {
+        let owners = self
+            .comments
+            .owners(id)
+            .await?
+            .ok_or(SocialError::CommentNotFound(id))?;
+        if !same_user(&owners.author_id, user_id) && !same_user(&owners.post_owner_id, user_id) {
+            return Err(SocialError::Forbidden);
+        }
+        if self.comments.delete(id).await? {
+            Ok(())
+        } else {
+            Err(SocialError::CommentNotFound(id))
+        }
+    }
+
+    /// A first reaction notifies the post's owner, unless they reacted.
+    pub async fn react_to_post(
+        &self,
+        user_id: &str,
+        post_id: PostId,
+        kind: ReactionKind,
+    ) -> Result<ReactionChange, SocialError> {
+        let owner = self.post_owner(post_id).await?;
+        let notify = (!same_user(&owner, user_id)).then_some(owner);
+        self.reactions
+            .put_on_post(post_id, user_id, kind, notify)
+            .await?
+            .ok_or(SocialError::PostNotFound(post_id))
+    }
+
+    pub async fn withdraw_post_reaction(
+        &self,
+        user_id: &str,
+        post_id: PostId,
+    ) -> Result<(), SocialError> {
+        self.post_owner(post_id).await?;
+        if self.reactions.delete_on_post(post_id, user_id).await? {
+            Ok(())
+        } else {
+            Err(SocialError::ReactionNotFound(format!("post {post_id}")))
+        }
+    }
+
+    pub async fn react_to_comment(
+        &self,
+        user_id: &str,
+        comment_id: CommentId,
+        kind: ReactionKind,
+    ) -> Result<ReactionChange, SocialError> {
+        self.reactions
+            .put_on_comment(comment_id, user_id, kind)
+            .await?
+            .ok_or(SocialError::CommentNotFound(comment_id))
+    }
+
+    pub async fn withdraw_comment_reaction(
+        &self,
+        user_id: &str,
+        comment_id: CommentId,
+    ) -> Result<(), SocialError> {
+        if !self.reactions.comment_exists(comment_id).await? {
+            return Err(SocialError::CommentNotFound(comment_id));
+        }
+        if self
+            .reactions
+            .delete_on_comment(comment_id, user_id)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(SocialError::ReactionNotFound(format!(
+                "comment {comment_id}"
+            )))
+        }
+    }
+
+    /// The caller's notifications, newest first, with the unread count.
+    pub async fn notifications(
+        &self,
+        user_id: &str,
+        unread_only: bool,
+        page: PageRequest,
+    ) -> Result<NotificationPage, SocialError> {
+        let rows = self.notifications.list(user_id, unread_only, page).await?;
+        let unread_count = self.notifications.unread_count(user_id).await?;
+        Ok(NotificationPage {
+            page: Page::cut(rows, page, |n| n.id.get()),
+            unread_count,
+        })
+    }
+
+    /// Someone else's notification is as missing as one that never was.
+    pub async fn mark_notification_read(
+        &self,
+        user_id: &str,
+        id: NotificationId,
+    ) -> Result<(), SocialError> {
+        if self.notifications.mark_read(user_id, id).await? {
+            Ok(())
+        } else {
+            Err(SocialError::NotificationNotFound(id))
+        }
+    }
+
+    pub async fn mark_all_notifications_read(&self, user_id: &str) -> Result<(), SocialError> {
+        Ok(self.notifications.mark_all_read(user_id).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,245 @@
+//! Ports and read models of the social core: posts, comments, reactions,
+//! notifications.
+//!
+//! Lists are keyset-paginated on ids (which grow with creation order): a
+//! repository returns at most `limit + 1` rows after the cursor key, the
+//! extra row telling the use case that another page exists. Views carry
+//! everything a page needs (author, counts, the viewer's reaction), read in
+//! one statement per page, never one per item.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use minifb_domain::{
+    CommentContent, CommentId, NotificationId, NotificationKind, PostContent, PostId, ReactionKind,
+};
+
+use crate::StoreError;
+
+/// Who wrote something, as lists show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Author {
+    pub id: String,
+    pub name: String,
+    pub nickname: Option<String>,
+}
+
+/// Counts per reaction type: `counts[k - 1]` is the number of type `k`.
+pub type ReactionCounts = [i64; 5];
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PostView {
+    pub id: PostId,
+    pub author: Author,
+    pub content: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: Option<DateTime<Utc>>,
+    pub comment_count: i64,
+    pub reaction_counts: ReactionCounts,
+    /// The viewer's reaction; `None` without a viewer.
+    pub my_reaction: Option<ReactionKind>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommentView {
+    pub id: CommentId,
+    pub post_id: PostId,
+    pub author: Author,
+    pub content: String,
+    pub modified: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: Option<DateTime<Utc>>,
+    pub reaction_counts: ReactionCounts,
+    pub my_reaction: Option<ReactionKind>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReactionView {
+    pub kind: ReactionKind,
+    pub modified: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What a `PUT` of a reaction did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReactionChange {
+    Created(ReactionView),
+    Changed(ReactionView),
+    Unchanged(ReactionView),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotificationView {
+    pub id: NotificationId,
+    pub kind: NotificationKind,
+    pub actor: Author,
+    pub post_id: PostId,
+    pub comment_id: Option<CommentId>,
+    pub read: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Where a page starts and how long it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    /// 1 to 100.
+    pub limit: u32,
+    /// The key of the last item of the previous page; `None` for page one.
+    pub after: Option<i64>,
+}
+
+/// Who owns a comment and the post it is on: what permission checks need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommentOwners {
+    pub author_id: String,
+    pub post_id: PostId,
+    pub post_owner_id: String,
+}
+
+/// Which posts a list shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PostFilter {
+    Everyone,
+    /// One user's posts, by the id as stored.
+    Owner(String),
+}
+
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait PostRepository: Send + Sync {
+    /// Stores a post by `owner_id` (an existing user) and returns it.
+    async fn create(&self, owner_id: &str, content: PostContent) -> Result<PostView, StoreError>;
+
+    /// The post as `viewer` sees it; `None` if it does not exist.
+    async fn find(
+        &self,
+        id: PostId,
+        viewer: Option<String>,
+    ) -> Result<Option<PostView>, StoreError>;
+
+    /// The stored id of the post's owner; `None` if it does not exist.
+    async fn owner_of(&self, id: PostId) -> Result<Option<String>, StoreError>;
+
+    /// Replaces the content and sets `updated_at`; `None` if the post is
+    /// gone (deleted since the permission check).
+    async fn update(
+        &self,
+        id: PostId,
+        content: PostContent,
+        viewer: String,
+    ) -> Result<Option<PostView>, StoreError>;
+
+    /// Deletes the post with its comments, reactions and notifications, in
+    /// one transaction; `false` if it did not exist.
+    async fn delete(&self, id: PostId) -> Result<bool, StoreError>;
+
+    /// Newest first: up to `limit + 1` posts with ids below `after`.
+    async fn list(
+        &self,
+        filter: PostFilter,
+        page: PageRequest,
+        viewer: Option<String>,
+    ) -> Result<Vec<PostView>, StoreError>;
+}
+
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait CommentRepository: Send + Sync {
+    /// Stores the comment and, when `notify` names a user, a type 1
+    /// notification for them, in one transaction. `None` if the post does
+    /// not exist (deleted since it was checked).
+    async fn create(
+        &self,
+        post_id: PostId,
+        author_id: &str,
+        content: CommentContent,
+        notify: Option<String>,
+    ) -> Result<Option<CommentView>, StoreError>;
+
+    /// Who may change the comment; `None` if it does not exist.
+    async fn owners(&self, id: CommentId) -> Result<Option<CommentOwners>, StoreError>;
+
+    /// Replaces the content, sets `modified` and `updated_at`; `None` if
+    /// the comment is gone.
+    async fn update(
+        &self,
+        id: CommentId,
+        content: CommentContent,
+        viewer: String,
+    ) -> Result<Option<CommentView>, StoreError>;
+
+    /// Deletes the comment and withdraws its notification if unread, in one
+    /// transaction; `false` if it did not exist.
+    async fn delete(&self, id: CommentId) -> Result<bool, StoreError>;
+
+    /// Oldest first: up to `limit + 1` comments of the post with ids above
+    /// `after`.
+    async fn list(
+        &self,
+        post_id: PostId,
+        page: PageRequest,
+        viewer: Option<String>,
+    ) -> Result<Vec<CommentView>, StoreError>;
+}
+
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait ReactionRepository: Send + Sync {
+    /// Creates, changes or keeps `user_id`'s reaction on the post. On
+    /// creation only, and when `notify` names a user, a type 2 notification
+    /// is stored in the same transaction. The `(user_id, post_id)` key
+    /// settles concurrent identical requests: exactly one creates. `None`
+    /// if the post does not exist.
+    async fn put_on_post(
+        &self,
+        post_id: PostId,
+        user_id: &str,
+        kind: ReactionKind,
+        notify: Option<String>,
+    ) -> Result<Option<ReactionChange>, StoreError>;
+
+    /// Removes the reaction and withdraws its notification if unread, in one
+    /// transaction; `false` if there was none.
+    async fn delete_on_post(&self, post_id: PostId, user_id: &str) -> Result<bool, StoreError>;
+
+    /// As [`Self::put_on_post`], for a comment (never notifies). `None` if
+    /// the comment does not exist.
+    async fn put_on_comment(
+        &self,
+        comment_id: CommentId,
+        user_id: &str,
+        kind: ReactionKind,
+    ) -> Result<Option<ReactionChange>, StoreError>;
+
+    /// Removes the reaction; `false` if there was none.
+    async fn delete_on_comment(
+        &self,
+        comment_id: CommentId,
+        user_id: &str,
+    ) -> Result<bool, StoreError>;
+
+    /// Whether the comment exists.
+    async fn comment_exists(&self, comment_id: CommentId) -> Result<bool, StoreError>;
+}
+
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait NotificationRepository: Send + Sync {
+    /// Newest first: up to `limit + 1` of the user's notifications with ids
+    /// below `after`, only unread ones when `unread_only`.
+    async fn list(
+        &self,
+        user_id: &str,
+        unread_only: bool,
+        page: PageRequest,
+    ) -> Result<Vec<NotificationView>, StoreError>;
+
+    /// How many of the user's notifications are unread.
+    async fn unread_count(&self, user_id: &str) -> Result<i64, StoreError>;
+
+    /// Marks one of the user's notifications read; `false` if the user has
+    /// no notification with this id.
+    async fn mark_read(&self, user_id: &str, id: NotificationId) -> Result<bool, StoreError>;
+
+    /// Marks all of the user's notifications read.
+    async fn mark_all_read(&self, user_id: &str) -> Result<(), StoreError>;
+}

@@ -13,6 +13,10 @@ run: build
 test:
 	@scripts/test.sh
 
+## Page cost against depth and back-office statistics at a million posts.
+bench:
+	@scripts/bench.sh
+
 build:
 	cargo build --bin minifb-server
 

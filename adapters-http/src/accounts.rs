@@ -1,53 +1,63 @@
 //! The Account routes of the contract.
 
+use axum::Json as JsonBody;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::http::header::{CACHE_CONTROL, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
-use axum::{Json as JsonBody, Router};
 use chrono::{DateTime, Utc};
 use minifb_application::accounts::{ProfileUpdate, SignUp, TokenPair};
 use minifb_application::ports::{ProfileChanges, UserRecord};
 use minifb_domain::{Bio, DisplayName, Email, Nickname, Password, UserId};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use utoipa::openapi::Required;
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::AuthUser;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ClientAddr, Json, Path, Query, double_option};
+use crate::openapi::{self, RateLimited, Unavailable};
 use crate::time;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/auth/id-availability", get(id_availability))
-        .route("/auth/signup", post(sign_up))
-        .route("/auth/login", post(login))
-        .route("/auth/refresh", post(refresh))
-        .route("/auth/logout", post(logout))
-        .route("/auth/temporary-password", post(temporary_password))
-        .route("/me", get(me).patch(update_me))
-        .route("/me/password", put(change_password))
-        .route("/users/{id}", get(user))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(id_availability))
+        .routes(routes!(sign_up))
+        .routes(routes!(login))
+        .routes(routes!(refresh))
+        .routes(routes!(logout))
+        .routes(routes!(temporary_password))
+        .routes(routes!(me, update_me))
+        .routes(routes!(change_password))
+        .routes(routes!(user))
 }
 
 /// `User`: what anyone may see of an account.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = User)]
 pub struct UserBody {
+    /// The id as chosen at sign-up.
     pub id: String,
     pub name: String,
+    #[schema(required = true)]
     pub nickname: Option<String>,
+    #[schema(required = true)]
     pub bio: Option<String>,
     #[serde(serialize_with = "time::rfc3339")]
     pub created_at: DateTime<Utc>,
 }
 
 /// `Me`: a `User` plus what only its owner may see.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Me)]
 pub struct MeBody {
     #[serde(flatten)]
     pub user: UserBody,
+    #[schema(required = true)]
     pub email: Option<String>,
 }
 
@@ -73,12 +83,21 @@ impl From<UserRecord> for MeBody {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = TokenPair)]
 pub struct TokenPairBody {
+    /// An HS256 JWT: send it as `Authorization: Bearer <access_token>`.
     pub access_token: String,
+    /// Opaque and single use: trade it at `POST /auth/refresh` for a new
+    /// pair. Expires 14 days after it was issued.
     pub refresh_token: String,
+    #[schema(schema_with = openapi::bearer)]
     pub token_type: &'static str,
+    /// Seconds until the access token expires.
     pub expires_in: i64,
+    /// True after a log-in with a temporary password, and for every pair
+    /// refreshed from it, until the password is changed (which revokes
+    /// them all).
     pub password_change_required: bool,
 }
 
@@ -104,34 +123,77 @@ fn no_store(status: StatusCode, body: impl Serialize) -> Response {
         .into_response()
 }
 
+/// `?id=`; any other parameter is a 400.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct IdQuery {
     id: String,
 }
 
+// By hand: the derive drops `required` from a parameter whose schema comes
+// from a function, and the schema must come from the domain's limits.
+impl IntoParams for IdQuery {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![
+            ParameterBuilder::new()
+                .name("id")
+                .parameter_in(ParameterIn::Query)
+                .required(Required::True)
+                .description(Some("The id to check."))
+                .schema(Some(openapi::user_id()))
+                .build(),
+        ]
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+#[schema(as = IdAvailability)]
+struct IdAvailabilityBody {
+    id: String,
+    /// False when an account has this id, letter case ignored.
+    available: bool,
+}
+
+/// Whether an id is free to sign up with.
+#[utoipa::path(
+    get, path = "/auth/id-availability", tag = "accounts",
+    params(IdQuery),
+    responses(
+        (status = 200, description = "Whether the id is free.", body = IdAvailabilityBody),
+        (status = 400, description = "The id breaks the id rule, is missing, or an unknown query parameter was sent.", body = ErrorBody),
+        Unavailable,
+    ),
+)]
 async fn id_availability(
     State(state): State<AppState>,
     Query(query): Query<IdQuery>,
-) -> Result<JsonBody<serde_json::Value>, ApiError> {
+) -> Result<JsonBody<IdAvailabilityBody>, ApiError> {
     let id = UserId::parse(query.id)?;
     let available = state.accounts.id_availability(id.clone()).await?;
-    Ok(JsonBody(
-        json!({ "id": id.as_ref(), "available": available }),
-    ))
+    Ok(JsonBody(IdAvailabilityBody {
+        id: id.into_inner(),
+        available,
+    }))
 }
 
-#[derive(Deserialize)]
+/// `{ id, password, name, nickname?, bio?, email? }`
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SignUpRequest {
+    #[schema(schema_with = openapi::user_id)]
     id: String,
+    #[schema(schema_with = openapi::password)]
     password: String,
+    #[schema(schema_with = openapi::name)]
     name: String,
     #[serde(default)]
+    #[schema(schema_with = openapi::nickname)]
     nickname: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = openapi::bio)]
     bio: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = openapi::nullable_email)]
     email: Option<String>,
 }
 
@@ -150,6 +212,17 @@ impl TryFrom<SignUpRequest> for SignUp {
     }
 }
 
+/// Creates an account.
+#[utoipa::path(
+    post, path = "/auth/signup", tag = "accounts",
+    request_body = SignUpRequest,
+    responses(
+        (status = 201, description = "The new account; sent with `Cache-Control: no-store`.", body = MeBody),
+        (status = 400, description = "A field breaks its rule, is missing or unknown.", body = ErrorBody),
+        (status = 409, description = "The id is taken, letter case ignored.", body = ErrorBody),
+        Unavailable,
+    ),
+)]
 async fn sign_up(
     State(state): State<AppState>,
     Json(request): Json<SignUpRequest>,
@@ -158,13 +231,34 @@ async fn sign_up(
     Ok(no_store(StatusCode::CREATED, MeBody::from(user)))
 }
 
-#[derive(Deserialize)]
+/// `{ id, password }`. Neither is checked against its rule here: an id or
+/// password that breaks it simply does not match (401).
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct LoginRequest {
     id: String,
+    /// The account's password, or a live temporary password (once).
+    #[schema(format = Password)]
     password: String,
 }
 
+/// Logs in with the account's password or, once, a temporary password.
+///
+/// Unknown ids, ids that break the rule and wrong passwords answer alike.
+/// Failed log-ins are limited to 10 per id (letter case ignored) per 5
+/// minutes and 30 per client address per minute; over a limit even a
+/// correct password gets 429.
+#[utoipa::path(
+    post, path = "/auth/login", tag = "accounts",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "A token pair; sent with `Cache-Control: no-store`. `password_change_required` is true after a temporary password.", body = TokenPairBody),
+        (status = 400, description = "The body is not `{ id, password }`.", body = ErrorBody),
+        (status = 401, description = "Unknown id or wrong password (one answer for both).", body = ErrorBody),
+        RateLimited,
+        Unavailable,
+    ),
+)]
 async fn login(
     State(state): State<AppState>,
     ClientAddr(address): ClientAddr,
@@ -177,12 +271,28 @@ async fn login(
     Ok(no_store(StatusCode::OK, TokenPairBody::from(pair)))
 }
 
-#[derive(Deserialize)]
+/// `{ refresh_token }`
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RefreshRequest {
     refresh_token: String,
 }
 
+/// Trades a refresh token for a new pair, retiring the old token.
+///
+/// Presenting a retired refresh token again revokes its whole log-in
+/// family. Pairs refreshed from a temporary-password log-in keep
+/// `password_change_required: true`.
+#[utoipa::path(
+    post, path = "/auth/refresh", tag = "accounts",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "A new token pair; sent with `Cache-Control: no-store`.", body = TokenPairBody),
+        (status = 400, description = "The body is not `{ refresh_token }`.", body = ErrorBody),
+        (status = 401, description = "The refresh token is unknown, expired, revoked or already used.", body = ErrorBody),
+        Unavailable,
+    ),
+)]
 async fn refresh(
     State(state): State<AppState>,
     Json(request): Json<RefreshRequest>,
@@ -191,6 +301,16 @@ async fn refresh(
     Ok(no_store(StatusCode::OK, TokenPairBody::from(pair)))
 }
 
+/// Revokes the refresh token's log-in family.
+#[utoipa::path(
+    post, path = "/auth/logout", tag = "accounts",
+    request_body = RefreshRequest,
+    responses(
+        (status = 204, description = "Logged out; also for an unknown token."),
+        (status = 400, description = "The body is not `{ refresh_token }`.", body = ErrorBody),
+        Unavailable,
+    ),
+)]
 async fn logout(
     State(state): State<AppState>,
     Json(request): Json<RefreshRequest>,
@@ -199,13 +319,42 @@ async fn logout(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+/// `{ id, email }`
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TemporaryPasswordRequest {
+    #[schema(schema_with = openapi::user_id)]
     id: String,
+    #[schema(schema_with = openapi::email)]
     email: String,
 }
 
+#[derive(Serialize, ToSchema)]
+#[schema(as = Message)]
+struct MessageBody {
+    #[schema(value_type = String)]
+    message: &'static str,
+}
+
+/// Mails a temporary password, when the id exists and the e-mail matches.
+///
+/// The answer is the same whether or not the account exists; the mail is
+/// sent after answering. The temporary password (at least 12 characters)
+/// is valid for 30 minutes, logs in once, and replaces any older one; the
+/// account's own password keeps working. Every request counts against
+/// limits of its own (10 per id per 5 minutes, 30 per client address per
+/// minute), apart from the failed log-ins', so asking cannot lock an
+/// account's log-ins.
+#[utoipa::path(
+    post, path = "/auth/temporary-password", tag = "accounts",
+    request_body = TemporaryPasswordRequest,
+    responses(
+        (status = 202, description = "Accepted, whether or not the account exists.", body = MessageBody),
+        (status = 400, description = "The id or e-mail breaks its rule, or a field is missing or unknown.", body = ErrorBody),
+        RateLimited,
+        Unavailable,
+    ),
+)]
 async fn temporary_password(
     State(state): State<AppState>,
     ClientAddr(address): ClientAddr,
@@ -218,13 +367,19 @@ async fn temporary_password(
         .request_temporary_password(id, email, address)
         .await?;
     let message = "If the id exists and the e-mail address matches it, a temporary password has been sent to that address.";
-    Ok((
-        StatusCode::ACCEPTED,
-        JsonBody(json!({ "message": message })),
-    )
-        .into_response())
+    Ok((StatusCode::ACCEPTED, JsonBody(MessageBody { message })).into_response())
 }
 
+/// The caller's own account.
+#[utoipa::path(
+    get, path = "/me", tag = "accounts",
+    security(("user" = [])),
+    responses(
+        (status = 200, description = "The caller's account; sent with `Cache-Control: no-store`.", body = MeBody),
+        (status = 404, description = "The token's account no longer exists.", body = ErrorBody),
+        Unavailable,
+    ),
+)]
 async fn me(
     State(state): State<AppState>,
     AuthUser(user_id): AuthUser,
@@ -233,16 +388,25 @@ async fn me(
     Ok(no_store(StatusCode::OK, MeBody::from(user)))
 }
 
-#[derive(Deserialize)]
+/// Any of `{ nickname, bio, email, current_password }`: an absent field is
+/// kept, `null` clears it. At least one of `nickname`, `bio`, `email` is
+/// needed: a body with only `current_password` is a 400.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct UpdateMeRequest {
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(schema_with = openapi::nickname)]
     nickname: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(schema_with = openapi::bio)]
     bio: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(schema_with = openapi::nullable_email)]
     email: Option<Option<String>>,
+    /// Needed to change `email`; checked whenever it is sent, and a wrong
+    /// one counts as a failed log-in.
     #[serde(default)]
+    #[schema(format = Password)]
     current_password: Option<String>,
 }
 
@@ -254,6 +418,20 @@ fn parse_change<T, E>(
     value.map(|inner| inner.map(parse).transpose()).transpose()
 }
 
+/// Changes the caller's profile.
+#[utoipa::path(
+    patch, path = "/me", tag = "accounts",
+    security(("user" = [])),
+    request_body = UpdateMeRequest,
+    responses(
+        (status = 200, description = "The changed account; sent with `Cache-Control: no-store`.", body = MeBody),
+        (status = 400, description = "A field breaks its rule or is unknown, or none of `nickname`, `bio`, `email` was sent.", body = ErrorBody),
+        (status = 403, description = "`email` changes and `current_password` is missing or wrong, or a `current_password` that was sent is wrong.", body = ErrorBody),
+        (status = 404, description = "The token's account no longer exists.", body = ErrorBody),
+        RateLimited,
+        Unavailable,
+    ),
+)]
 async fn update_me(
     State(state): State<AppState>,
     AuthUser(user_id): AuthUser,
@@ -272,13 +450,33 @@ async fn update_me(
     Ok(no_store(StatusCode::OK, MeBody::from(user)))
 }
 
-#[derive(Deserialize)]
+/// `{ current_password, new_password }`
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ChangePasswordRequest {
+    /// The account's password, or a live temporary password (which this
+    /// ends).
+    #[schema(format = Password)]
     current_password: String,
+    #[schema(schema_with = openapi::password)]
     new_password: String,
 }
 
+/// Changes the caller's password and revokes every refresh token of the
+/// account.
+#[utoipa::path(
+    put, path = "/me/password", tag = "accounts",
+    security(("user" = [])),
+    request_body = ChangePasswordRequest,
+    responses(
+        (status = 204, description = "Changed."),
+        (status = 400, description = "`new_password` breaks the password rule, or a field is missing or unknown.", body = ErrorBody),
+        (status = 403, description = "`current_password` is wrong (counts as a failed log-in).", body = ErrorBody),
+        (status = 404, description = "The token's account no longer exists.", body = ErrorBody),
+        RateLimited,
+        Unavailable,
+    ),
+)]
 async fn change_password(
     State(state): State<AppState>,
     AuthUser(user_id): AuthUser,
@@ -294,6 +492,16 @@ async fn change_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Anyone's public profile.
+#[utoipa::path(
+    get, path = "/users/{id}", tag = "accounts",
+    params(("id" = String, Path, description = "The user's id, matched ignoring letter case.")),
+    responses(
+        (status = 200, description = "The profile.", body = UserBody),
+        (status = 404, description = "No such user; also for an id that breaks the id rule.", body = ErrorBody),
+        Unavailable,
+    ),
+)]
 async fn user(
     State(state): State<AppState>,
     Path(id): Path<String>,

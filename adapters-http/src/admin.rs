@@ -1,28 +1,31 @@
 //! The back office: statistics, Prometheus metrics and the admin page.
 
+use axum::Json as JsonBody;
 use axum::extract::{FromRequestParts, State};
 use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::request::Parts;
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json as JsonBody, Router};
 use chrono::{DateTime, Utc};
 use minifb_application::stats::{ServerStats, ServiceStats};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use subtle::ConstantTimeEq;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::openapi::Unavailable;
 use crate::time;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/admin", get(page))
-        .route("/admin/stats/service", get(service_stats))
-        .route("/admin/stats/server", get(server_stats))
-        .route("/metrics", get(metrics))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(page))
+        .routes(routes!(service_stats))
+        .routes(routes!(server_stats))
+        .routes(routes!(metrics))
 }
 
 /// The back-office token: `Authorization: Bearer <MINIFB_ADMIN_TOKEN>`.
@@ -59,10 +62,12 @@ pub fn admin_token_digest(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = ServiceStats)]
 struct ServiceStatsBody {
     total_users: i64,
     total_posts: i64,
+    /// Posts created since midnight in `MINIFB_TIMEZONE` (default UTC).
     posts_today: i64,
     #[serde(serialize_with = "time::rfc3339")]
     generated_at: DateTime<Utc>,
@@ -79,22 +84,41 @@ impl From<ServiceStats> for ServiceStatsBody {
     }
 }
 
-#[derive(Serialize)]
+/// One minute's requests: `minute` and a count per status class that
+/// occurred in it (`"2xx"`, `"4xx"`, ...), e.g.
+/// `{ "minute": "2026-11-26T09:56:00.000Z", "2xx": 41, "4xx": 3 }`.
+#[derive(Serialize, ToSchema)]
+#[schema(as = MinuteRequests)]
 struct MinuteBody {
+    /// The start of the minute.
     #[serde(serialize_with = "time::rfc3339")]
     minute: DateTime<Utc>,
     #[serde(flatten)]
     by_class: BTreeMap<String, i64>,
 }
 
-#[derive(Serialize)]
+/// Request statistics of every server process that shares the database,
+/// over the last 24 hours. Every request counts, health and back-office
+/// ones included, within 10 seconds.
+#[derive(Serialize, ToSchema)]
+#[schema(as = ServerStats)]
 struct ServerStatsBody {
+    /// Requests per second over the previous and the current minute bucket:
+    /// their requests divided by the seconds from the start of the previous
+    /// minute to now (so between 60 and 120 seconds).
     rps: f64,
     requests_last_24h: i64,
+    /// Requests by status code (`"200"`, `"404"`, ...), over the same 24 hours.
     by_status: BTreeMap<String, i64>,
+    /// Requests by route template (`"GET /posts/{id}"`), over the same 24
+    /// hours. Requests that matched no route, 405s included, count under
+    /// `"<METHOD> (unmatched)"` (METHOD one of GET, HEAD, POST, PUT, PATCH,
+    /// DELETE, OPTIONS, or OTHER).
     by_endpoint: BTreeMap<String, i64>,
-    /// Requests per minute by status class, oldest first: the admin chart.
+    /// Not in the contract: requests per minute by status class, oldest
+    /// first, for the admin page's chart. Minutes without requests are left out.
     by_minute: Vec<MinuteBody>,
+    /// The oldest instant the counts cover.
     #[serde(serialize_with = "time::rfc3339")]
     since: DateTime<Utc>,
 }
@@ -119,6 +143,15 @@ impl From<ServerStats> for ServerStatsBody {
     }
 }
 
+/// Totals of users and posts.
+#[utoipa::path(
+    get, path = "/admin/stats/service", tag = "back office",
+    security(("admin" = [])),
+    responses(
+        (status = 200, description = "The totals.", body = ServiceStatsBody),
+        Unavailable,
+    ),
+)]
 async fn service_stats(
     State(state): State<AppState>,
     _: AdminAuth,
@@ -126,6 +159,15 @@ async fn service_stats(
     Ok(JsonBody(state.stats.service().await?.into()))
 }
 
+/// Request statistics of the last 24 hours.
+#[utoipa::path(
+    get, path = "/admin/stats/server", tag = "back office",
+    security(("admin" = [])),
+    responses(
+        (status = 200, description = "The statistics.", body = ServerStatsBody),
+        Unavailable,
+    ),
+)]
 async fn server_stats(
     State(state): State<AppState>,
     _: AdminAuth,
@@ -133,6 +175,15 @@ async fn server_stats(
     Ok(JsonBody(state.stats.server().await?.into()))
 }
 
+/// Prometheus metrics: request counts and latency histograms per route
+/// template, and the database pool's gauges.
+#[utoipa::path(
+    get, path = "/metrics", tag = "back office",
+    security(("admin" = [])),
+    responses(
+        (status = 200, description = "The Prometheus text exposition format.", body = String, content_type = "text/plain; version=0.0.4"),
+    ),
+)]
 async fn metrics(State(state): State<AppState>, _: AdminAuth) -> Response {
     crate::telemetry::record_pool_gauges(&state);
     (
@@ -142,8 +193,14 @@ async fn metrics(State(state): State<AppState>, _: AdminAuth) -> Response {
         .into_response()
 }
 
-/// The page itself is public; it asks for the token and keeps it in the
-/// tab's session storage only.
+/// The back-office page. The page itself is public; it asks for the admin
+/// token and keeps it in the tab's session storage only.
+#[utoipa::path(
+    get, path = "/admin", tag = "back office",
+    responses(
+        (status = 200, description = "An HTML page.", body = String, content_type = "text/html"),
+    ),
+)]
 async fn page() -> impl IntoResponse {
     (
         [(CACHE_CONTROL, "no-store")],

@@ -11,6 +11,7 @@ use minifb_application::hashing::HashError;
 use minifb_application::social::SocialError;
 use minifb_domain::ValidationError;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 /// What error bodies need to know of the request being served.
 #[derive(Debug, Clone)]
@@ -29,9 +30,18 @@ tokio::task_local! {
 const UNAVAILABLE_RETRY_AFTER: u64 = 5;
 
 /// The error body of every failed request.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "result": "Forbidden",
+    "hint": "You have not permission for 'DELETE /posts/14'"
+}))]
 pub struct ErrorBody {
+    /// The standard reason phrase of the status code (413 is `Payload Too Large`).
+    #[schema(value_type = String)]
     pub result: &'static str,
+    /// What went wrong, in words a client developer can act on: which field
+    /// broke which rule, which resource is missing. For a 500, the server's
+    /// own description of the failure and the request id.
     pub hint: String,
 }
 

@@ -1,19 +1,24 @@
 //! The HTTP adapter: the axum router of the whole contract.
 //!
-//! One module per resource, each with `fn router() -> Router<AppState>`,
-//! merged in [`router`]. Handlers extract, turn the request into domain
-//! types, call a use case and map the result. Every failure, including
-//! axum's own rejections, unknown routes, wrong methods, oversized bodies
-//! and panics, leaves as [`ApiError`]'s `{ "result", "hint" }` body.
+//! One module per resource, each with `fn router() -> OpenApiRouter<AppState>`,
+//! merged in [`router`]. Each handler carries its `#[utoipa::path]` and is
+//! registered with `utoipa_axum::routes!`, which adds it to the router and
+//! to the OpenAPI document ([`openapi`], served at `/openapi.json`) at once.
+//! Handlers extract, turn the request into domain types, call a use case and
+//! map the result. Every failure, including axum's own rejections, unknown
+//! routes, wrong methods, oversized bodies and panics, leaves as
+//! [`ApiError`]'s `{ "result", "hint" }` body.
 
 mod accounts;
 mod admin;
 mod auth;
 mod comments;
+mod docs;
 mod error;
 mod extract;
 mod middleware;
 mod notifications;
+mod openapi;
 mod ops;
 mod pagination;
 mod posts;
@@ -21,6 +26,9 @@ mod reactions;
 mod telemetry;
 mod time;
 mod views;
+
+#[cfg(test)]
+mod router_tests;
 
 use std::sync::Arc;
 
@@ -36,6 +44,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
+use utoipa_axum::router::OpenApiRouter;
 
 pub use admin::admin_token_digest;
 pub use auth::{AuthUser, JwtKeys, MaybeAuthUser};
@@ -60,6 +69,28 @@ pub struct AppState {
 pub struct HttpConfig {
     /// Browser origins allowed to call the API; none by default.
     pub cors_origins: Vec<HeaderValue>,
+}
+
+/// Every route of the API, each registered once for both the router and the
+/// OpenAPI document.
+fn routes() -> OpenApiRouter<AppState> {
+    let mut routes = OpenApiRouter::with_openapi(openapi::base())
+        .merge(accounts::router())
+        .merge(posts::router())
+        .merge(comments::router())
+        .merge(reactions::router())
+        .merge(notifications::router())
+        .merge(admin::router())
+        .merge(ops::router())
+        .merge(docs::router());
+    openapi::complete(routes.get_openapi_mut());
+    routes
+}
+
+/// The OpenAPI 3.1 document of [`router`]'s routes, as `GET /openapi.json`
+/// serves it.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().into_openapi()
 }
 
 /// The whole API as one router, ready to serve (with
@@ -87,14 +118,7 @@ pub fn router(state: AppState, config: &HttpConfig) -> Router {
             )
             .into_inner()
     });
-    Router::new()
-        .merge(accounts::router())
-        .merge(posts::router())
-        .merge(comments::router())
-        .merge(reactions::router())
-        .merge(notifications::router())
-        .merge(admin::router())
-        .merge(ops::router())
+    Router::from(routes())
         .route_layer(axum::middleware::from_fn(middleware::body_guard))
         .method_not_allowed_fallback(middleware::method_not_allowed)
         .fallback(middleware::not_found)

@@ -1,41 +1,67 @@
 //! The caller's notifications.
 
+use axum::Json as JsonBody;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json as JsonBody, Router};
 use minifb_domain::NotificationId;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::AuthUser;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Path, Query, parse_id};
+use crate::openapi::{self, Unavailable};
 use crate::pagination::{PageBody, page_request};
 use crate::views::NotificationBody;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/me/notifications", get(list_notifications))
-        .route("/me/notifications/{id}/read", post(mark_read))
-        .route("/me/notifications/read-all", post(mark_all_read))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_notifications))
+        .routes(routes!(mark_read))
+        .routes(routes!(mark_all_read))
 }
 
-#[derive(Deserialize)]
+/// `?limit=&cursor=&unread=`; any other parameter is a 400.
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct NotificationsQuery {
+    #[param(schema_with = openapi::limit)]
     limit: Option<String>,
+    /// The `next_cursor` of the previous page. Cursors are opaque and tied to
+    /// the list they came from, `unread` filter included: one from another
+    /// list is a 400.
     cursor: Option<String>,
+    /// `true` for unread notifications only; `true` or `false`, anything
+    /// else is a 400.
+    #[param(value_type = Option<bool>)]
     unread: Option<String>,
 }
 
-#[derive(Serialize)]
+/// A page of notifications and how many of the caller's are unread.
+#[derive(Serialize, ToSchema)]
+#[schema(as = NotificationPage)]
 struct NotificationPageBody {
     #[serde(flatten)]
     page: PageBody<NotificationBody>,
+    /// All of the caller's unread notifications, not only this page's.
     unread_count: i64,
 }
 
+/// The caller's notifications, newest first.
+#[utoipa::path(
+    get, path = "/me/notifications", tag = "notifications",
+    security(("user" = [])),
+    params(NotificationsQuery),
+    responses(
+        (status = 200, description = "A page of notifications and the unread count.", body = NotificationPageBody),
+        (status = 400, description = "A bad `limit`, `cursor` or `unread`, or an unknown query parameter.", body = ErrorBody),
+        Unavailable,
+    ),
+)]
 async fn list_notifications(
     State(state): State<AppState>,
     AuthUser(user_id): AuthUser,
@@ -62,6 +88,18 @@ async fn list_notifications(
     }))
 }
 
+/// Marks one of the caller's notifications read.
+#[utoipa::path(
+    post, path = "/me/notifications/{id}/read", tag = "notifications",
+    security(("user" = [])),
+    params(("id" = i64, Path, description = "The notification's id: ASCII digits only.", minimum = 0)),
+    responses(
+        (status = 204, description = "Read."),
+        (status = 400, description = "The id is not ASCII digits of a 64-bit integer.", body = ErrorBody),
+        (status = 404, description = "The caller has no notification with this id.", body = ErrorBody),
+        Unavailable,
+    ),
+)]
 async fn mark_read(
     State(state): State<AppState>,
     AuthUser(user_id): AuthUser,
@@ -72,6 +110,15 @@ async fn mark_read(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Marks all of the caller's notifications read.
+#[utoipa::path(
+    post, path = "/me/notifications/read-all", tag = "notifications",
+    security(("user" = [])),
+    responses(
+        (status = 204, description = "All read."),
+        Unavailable,
+    ),
+)]
 async fn mark_all_read(
     State(state): State<AppState>,
     AuthUser(user_id): AuthUser,

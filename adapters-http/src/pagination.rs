@@ -11,6 +11,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use minifb_application::social::Page;
 use minifb_application::social::ports::PageRequest;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::error::ApiError;
 
@@ -55,9 +56,13 @@ fn decode(cursor: &str, list: &str) -> Result<i64, ApiError> {
 }
 
 /// `{ "items": [...], "next_cursor": "..." | null }`
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Page)]
 pub struct PageBody<T> {
     pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page; null on the last page. Opaque,
+    /// and valid only for the list it came from.
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 

@@ -6,13 +6,19 @@ use minifb_application::social::ports::{
 };
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Schema, Type};
+use utoipa::{PartialSchema, ToSchema};
 
-use crate::time;
+use crate::{openapi, time};
 
-#[derive(Debug, Serialize)]
+/// Who wrote a post or comment, or caused a notification.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Author)]
 pub struct AuthorBody {
     pub id: String,
     pub name: String,
+    #[schema(required = true)]
     pub nickname: Option<String>,
 }
 
@@ -41,17 +47,50 @@ impl Serialize for ReactionCountsBody {
     }
 }
 
-#[derive(Debug, Serialize)]
+impl PartialSchema for ReactionCountsBody {
+    fn schema() -> RefOr<Schema> {
+        let count = || {
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                    utoipa::openapi::KnownFormat::Int64,
+                )))
+                .minimum(Some(0))
+        };
+        let mut object = ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .description(Some(
+                "How many reactions of each type, by type: all five keys, zeros included.",
+            ))
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+        for key in ["1", "2", "3", "4", "5"] {
+            object = object.property(key, count()).required(key);
+        }
+        object.into()
+    }
+}
+
+impl ToSchema for ReactionCountsBody {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "ReactionCounts".into()
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Post)]
 pub struct PostBody {
     pub id: i64,
     pub author: AuthorBody,
     pub content: String,
     #[serde(serialize_with = "time::rfc3339")]
     pub created_at: DateTime<Utc>,
+    /// Null until the first edit.
     #[serde(serialize_with = "time::rfc3339_opt")]
+    #[schema(required = true)]
     pub updated_at: Option<DateTime<Utc>>,
     pub comment_count: i64,
     pub reaction_counts: ReactionCountsBody,
+    #[schema(schema_with = openapi::my_reaction, required = true)]
     pub my_reaction: Option<u8>,
 }
 
@@ -70,18 +109,23 @@ impl From<PostView> for PostBody {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Comment)]
 pub struct CommentBody {
     pub id: i64,
     pub post_id: i64,
     pub author: AuthorBody,
     pub content: String,
+    /// True once the comment has been edited.
     pub modified: bool,
     #[serde(serialize_with = "time::rfc3339")]
     pub created_at: DateTime<Utc>,
+    /// Null until the first edit.
     #[serde(serialize_with = "time::rfc3339_opt")]
+    #[schema(required = true)]
     pub updated_at: Option<DateTime<Utc>>,
     pub reaction_counts: ReactionCountsBody,
+    #[schema(schema_with = openapi::my_reaction, required = true)]
     pub my_reaction: Option<u8>,
 }
 
@@ -101,10 +145,13 @@ impl From<CommentView> for CommentBody {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Reaction)]
 pub struct ReactionBody {
     #[serde(rename = "type")]
+    #[schema(schema_with = openapi::reaction_type)]
     pub kind: u8,
+    /// Becomes true the first time the type changes, and stays true.
     pub modified: bool,
     #[serde(serialize_with = "time::rfc3339")]
     pub created_at: DateTime<Utc>,
@@ -120,13 +167,18 @@ impl From<ReactionView> for ReactionBody {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Notification)]
 pub struct NotificationBody {
     pub id: i64,
+    /// 1: someone commented on my post; 2: someone reacted to my post.
     #[serde(rename = "type")]
+    #[schema(minimum = 1, maximum = 2)]
     pub kind: i16,
     pub actor: AuthorBody,
     pub post_id: i64,
+    /// The comment, for type 1; null for type 2.
+    #[schema(required = true)]
     pub comment_id: Option<i64>,
     pub read: bool,
     #[serde(serialize_with = "time::rfc3339")]

@@ -1,7 +1,7 @@
 //! The read models of the social core as rows: each view is one statement
 //! (the item, its author through `users`, its counters from their columns,
-//! the viewer's reaction through a correlated subquery), so a page costs one query
-//! whatever its length. Mapping a row into a view never panics: a value the
+//! the viewer's reaction through a correlated subquery), so a page costs one
+//! query whatever its length. Mapping a row into a view never panics: a value the
 //! domain refuses (a count array that is not five long, a type outside its
 //! range) is a `StoreError::Other`.
 
@@ -20,7 +20,7 @@ use crate::schema::{comment_reactions, comments, notifications, post_reactions, 
 
 /// `viewer`'s reaction on the post of the outer query. A correlated scalar
 /// subquery rather than a LEFT JOIN: it runs once per row the page returns,
-/// on `(post_id, user_id)`, whereas a join leaves the planner free to merge
+/// one entry of `(post_id, user_id)` (migration `000002`), whereas a join leaves the planner free to merge
 /// against all the viewer's reactions up to the page, a cost that grows
 /// with depth. Without a viewer it compares `user_id` with NULL, which
 /// matches nothing (the planner folds it away).
@@ -315,45 +315,5 @@ mod tests {
             },
         };
         assert!(NotificationView::try_from(row).is_err());
-    }
-}
-
-#[cfg(test)]
-mod tmp_print_sql {
-    use super::*;
-    use diesel::debug_query;
-
-    #[test]
-    fn print_sql() {
-        let viewer = Some("viewer".to_string());
-        let q = post_views(viewer.clone())
-            .order(posts::id.desc())
-            .limit(21)
-            .into_boxed()
-            .filter(posts::owner_id.eq("owner".to_string()))
-            .filter(posts::id.lt(1000i64));
-        println!("POSTS_OWNER: {}", debug_query::<Pg, _>(&q));
-        let q = comment_views(None)
-            .filter(comments::post_id.eq(5i64))
-            .order(comments::id.asc())
-            .limit(21)
-            .into_boxed()
-            .filter(comments::id.gt(1000i64));
-        println!("COMMENTS: {}", debug_query::<Pg, _>(&q));
-        let q = notifications::table
-            .inner_join(users::table)
-            .filter(notifications::user_id.eq("u".to_string()))
-            .select(NotificationViewRow::as_select())
-            .order(notifications::id.desc())
-            .limit(21)
-            .into_boxed()
-            .filter(dsl::not(notifications::read))
-            .filter(notifications::id.lt(1000i64));
-        println!("NOTIFS: {}", debug_query::<Pg, _>(&q));
-        let q = notifications::table
-            .filter(notifications::user_id.eq("u".to_string()))
-            .filter(dsl::not(notifications::read))
-            .count();
-        println!("COUNT: {}", debug_query::<Pg, _>(&q));
     }
 }

@@ -156,6 +156,19 @@ impl TestApp {
         Self::start(self.client.clone(), database, outbox).await
     }
 
+    /// Takes the database away under the running server (its connections
+    /// are ended and the database dropped), as an outage would. Only for
+    /// servers started here.
+    pub async fn lose_database(&self) {
+        let database = self
+            .database
+            .clone()
+            .expect("lose_database() needs a local server");
+        tokio::task::spawn_blocking(move || database.drop_now())
+            .await
+            .unwrap();
+    }
+
     /// Stops the server gracefully (SIGTERM's path: finish requests, flush
     /// statistics) and waits until it has.
     pub async fn stop(&mut self) {
@@ -336,19 +349,27 @@ fn ensure_template(conn: &mut PgConnection, admin_url: &str) {
         .unwrap();
 }
 
+impl TestDatabase {
+    /// Drops the database, ending the server's pooled connections (FORCE).
+    fn drop_now(&self) -> bool {
+        let Ok(mut conn) = PgConnection::establish(&self.admin_url) else {
+            return false;
+        };
+        diesel::sql_query(format!(
+            "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+            self.name
+        ))
+        .execute(&mut conn)
+        .is_ok()
+    }
+}
+
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        let (admin, name) = (self.admin_url.clone(), self.name.clone());
         // Drop runs inside the test's runtime: do the blocking work on a
-        // plain thread. FORCE ends the server's pooled connections.
-        let dropped = std::thread::spawn(move || {
-            let mut conn = PgConnection::establish(&admin).ok()?;
-            diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                .execute(&mut conn)
-                .ok()
-        })
-        .join();
-        if !matches!(dropped, Ok(Some(_))) {
+        // plain thread.
+        let dropped = std::thread::scope(|scope| scope.spawn(|| self.drop_now()).join());
+        if !matches!(dropped, Ok(true)) {
             eprintln!("could not drop test database {}", self.name);
         }
     }

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod admin;
+mod browser;
 mod comments;
 mod errors;
 mod notifications;

@@ -1,0 +1,681 @@
+//! The OpenAPI document's shared pieces.
+//!
+//! Each route is documented next to its handler with `#[utoipa::path]` and
+//! registered with `utoipa_axum::routes!`, which adds the handler to the
+//! router and its operation to the document in one call, so the two cannot
+//! list different routes. This module holds what the operations share: the
+//! info and security schemes ([`base`]), the field schemas built from the
+//! domain's own limits, and [`complete`], which adds the error answers that
+//! follow from the router's layers rather than from any one handler.
+
+use minifb_domain::{
+    Bio, CommentContent, DisplayName, Email, Nickname, Password, PostContent, ReactionKind, UserId,
+};
+use serde_json::json;
+use utoipa::openapi::path::{Operation, PathItem};
+use utoipa::openapi::response::{Response, ResponseBuilder};
+use utoipa::openapi::schema::{KnownFormat, Object, ObjectBuilder, SchemaFormat, Type};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, HeaderBuilder, OpenApi, Ref, RefOr};
+use utoipa::{IntoResponses, Modify};
+
+use crate::error::ErrorBody;
+use crate::pagination::{DEFAULT_LIMIT, MAX_LIMIT};
+
+/// The user ids the contract accepts, as a regular expression.
+const USER_ID_PATTERN: &str = "^[A-Za-z0-9_.-]+$";
+
+/// The document before any route is added: info, the contract's general
+/// rules, the two security schemes and the error body.
+pub fn base() -> OpenApi {
+    #[derive(utoipa::OpenApi)]
+    #[openapi(
+        info(
+            title = "minifb",
+            version = env!("CARGO_PKG_VERSION"),
+            description = include_str!("../assets/openapi.md"),
+        ),
+        modifiers(&SecuritySchemes),
+        components(schemas(ErrorBody)),
+        tags(
+            (name = "accounts", description = "Sign-up, log-in, tokens and profiles."),
+            (name = "posts", description = "Posts and timelines."),
+            (name = "comments", description = "Comments on posts."),
+            (name = "reactions", description = "Reactions (types 1 to 5) on posts and comments."),
+            (name = "notifications", description = "The caller's notifications."),
+            (name = "back office", description = "Statistics and metrics, for the admin token."),
+            (name = "operations", description = "Health, readiness and this documentation."),
+        ),
+    )]
+    struct Base;
+
+    <Base as utoipa::OpenApi>::openapi()
+}
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "user",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "A user's access token from `POST /auth/login` or `POST /auth/refresh`: \
+                         an HS256 JWT whose `sub` is the user id, valid for 15 minutes by default.",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "admin",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "The back-office token, `MINIFB_ADMIN_TOKEN`, compared in constant time. \
+                         Any other token, a user's access token included, is a 401.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Adds to every operation the answers that come from the router's layers,
+/// so that no handler can forget them: 413 and 415 from the body guard
+/// (which runs on every route, before the token is looked at), 401 where
+/// the operation's security asks for a token, and 500.
+pub fn complete(openapi: &mut OpenApi) {
+    for item in openapi.paths.paths.values_mut() {
+        for operation in operations_mut(item) {
+            let schemes = security_schemes(operation);
+            let responses = &mut operation.responses.responses;
+            let mut add = |status: &str, response: Response| {
+                responses
+                    .entry(status.to_owned())
+                    .or_insert(RefOr::T(response));
+            };
+            if schemes.iter().any(|scheme| scheme == "user") {
+                let optional = schemes.iter().any(String::is_empty);
+                add("401", unauthorized_user(optional));
+            }
+            if schemes.iter().any(|scheme| scheme == "admin") {
+                add("401", unauthorized_admin());
+            }
+            add(
+                "413",
+                error_response(
+                    "The body is larger than 64 KiB. Checked before the media type and the token.",
+                )
+                .build(),
+            );
+            add(
+                "415",
+                error_response(
+                    "A body was sent whose `Content-Type` is missing or not JSON \
+                     (`application/json` or `application/*+json`). Checked before the token; \
+                     a request without a body never gets it.",
+                )
+                .build(),
+            );
+            add(
+                "500",
+                error_response(
+                    "A failure of the server's own; `hint` describes it and ends with the request id \
+                     (also in the `X-Request-Id` header).",
+                )
+                .build(),
+            );
+        }
+    }
+}
+
+/// Every operation of a path item.
+fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.options,
+        &mut item.head,
+        &mut item.patch,
+        &mut item.trace,
+    ]
+    .into_iter()
+    .filter_map(Option::as_mut)
+}
+
+/// The names of the security schemes an operation accepts; `""` stands for
+/// the empty requirement, "no token".
+fn security_schemes(operation: &Operation) -> Vec<String> {
+    let Some(requirements) = &operation.security else {
+        return Vec::new();
+    };
+    let mut names = Vec::new();
+    for requirement in requirements {
+        match serde_json::to_value(requirement) {
+            Ok(serde_json::Value::Object(map)) if map.is_empty() => names.push(String::new()),
+            Ok(serde_json::Value::Object(map)) => names.extend(map.keys().cloned()),
+            _ => {}
+        }
+    }
+    names
+}
+
+fn unauthorized_user(optional: bool) -> Response {
+    let when = if optional {
+        "The token is optional here, but one that is sent must be valid: a malformed, expired \
+         or forged token is a 401 with `WWW-Authenticate: Bearer error=\"invalid_token\"`."
+    } else {
+        "No access token (`WWW-Authenticate: Bearer`), or a malformed, expired or forged one \
+         (`WWW-Authenticate: Bearer error=\"invalid_token\"`: refresh it or log in again)."
+    };
+    error_response(when)
+        .header(
+            "WWW-Authenticate",
+            HeaderBuilder::new()
+                .schema(Some(string()))
+                .description(Some(
+                    "`Bearer` or `Bearer error=\"invalid_token\"` (RFC 6750).",
+                ))
+                .build(),
+        )
+        .build()
+}
+
+fn unauthorized_admin() -> Response {
+    error_response(
+        "No token, or a token that is not the admin token (a user's access token included).",
+    )
+    .header(
+        "WWW-Authenticate",
+        HeaderBuilder::new()
+            .schema(Some(string()))
+            .description(Some("`Bearer` or `Bearer error=\"invalid_token\"`."))
+            .build(),
+    )
+    .build()
+}
+
+/// A response whose body is [`ErrorBody`].
+fn error_response(description: &str) -> ResponseBuilder {
+    ResponseBuilder::new().description(description).content(
+        "application/json",
+        ContentBuilder::new()
+            .schema(Some(Ref::from_schema_name("ErrorBody")))
+            .build(),
+    )
+}
+
+/// `Retry-After`, in seconds.
+fn retry_after() -> utoipa::openapi::Header {
+    HeaderBuilder::new()
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(0)),
+        ))
+        .description(Some("Seconds to wait before trying again."))
+        .build()
+}
+
+/// 503 when the database cannot be reached or its pool times out, or
+/// password hashing stays saturated: for routes that need either.
+pub struct Unavailable;
+
+impl IntoResponses for Unavailable {
+    fn responses() -> std::collections::BTreeMap<String, RefOr<Response>> {
+        let response = error_response(
+            "The database is unreachable or busy (or, where passwords are hashed, every hashing \
+             thread stayed busy for 5 s); try again after `Retry-After`.",
+        )
+        .header("Retry-After", retry_after())
+        .build();
+        [("503".to_owned(), RefOr::T(response))].into()
+    }
+}
+
+/// 429 from the failed-attempt limits.
+pub struct RateLimited;
+
+impl IntoResponses for RateLimited {
+    fn responses() -> std::collections::BTreeMap<String, RefOr<Response>> {
+        let response = error_response(
+            "Too many failed attempts for this id or from this client address (see the \
+             operation's description); even a correct password waits for `Retry-After`.",
+        )
+        .header("Retry-After", retry_after())
+        .build();
+        [("429".to_owned(), RefOr::T(response))].into()
+    }
+}
+
+fn string() -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(Type::String)
+}
+
+fn nullable_string() -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+        Type::String,
+        Type::Null,
+    ]))
+}
+
+/// `min..=max` Unicode characters, as the domain counts them.
+fn chars(schema: ObjectBuilder, min: usize, max: usize) -> ObjectBuilder {
+    schema.min_length(Some(min)).max_length(Some(max))
+}
+
+const NOT_BLANK: &str = "Lengths count Unicode characters; not blank (at least one character \
+                         that is not white space); no NUL character.";
+
+/// A user id: [`UserId`]'s rule.
+pub fn user_id() -> Object {
+    chars(string(), UserId::MIN_CHARS, UserId::MAX_CHARS)
+        .pattern(Some(USER_ID_PATTERN))
+        .description(Some(
+            "A user id: ASCII letters, digits, `_`, `-` and `.`; shown as chosen, matched \
+             ignoring letter case.",
+        ))
+        .examples([json!("alice")])
+        .build()
+}
+
+/// A password: [`Password`]'s rule.
+pub fn password() -> Object {
+    chars(string(), Password::MIN_CHARS, Password::MAX_CHARS)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Password)))
+        .description(Some("Lengths count Unicode characters."))
+        .build()
+}
+
+/// A display name: [`DisplayName`]'s rule.
+pub fn name() -> Object {
+    chars(string(), DisplayName::MIN_CHARS, DisplayName::MAX_CHARS)
+        .description(Some(NOT_BLANK))
+        .examples([json!("Alice")])
+        .build()
+}
+
+/// A nickname, or null to clear it: [`Nickname`]'s rule.
+pub fn nickname() -> Object {
+    chars(nullable_string(), Nickname::MIN_CHARS, Nickname::MAX_CHARS)
+        .description(Some(NOT_BLANK))
+        .build()
+}
+
+/// A bio, or null to clear it: [`Bio`]'s rule.
+pub fn bio() -> Object {
+    chars(nullable_string(), Bio::MIN_CHARS, Bio::MAX_CHARS)
+        .description(Some(NOT_BLANK))
+        .build()
+}
+
+/// An e-mail address: [`Email`]'s rule.
+pub fn email() -> Object {
+    email_schema(string())
+}
+
+/// An e-mail address, or null to clear it.
+pub fn nullable_email() -> Object {
+    email_schema(nullable_string())
+}
+
+fn email_schema(schema: ObjectBuilder) -> Object {
+    schema
+        .max_length(Some(Email::MAX_CHARS))
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Email)))
+        .description(Some(
+            "A valid e-mail address by the WHATWG HTML rule (`\"\"` is a 400); compared \
+             ignoring ASCII case; shown to its owner only.",
+        ))
+        .build()
+}
+
+/// A post's content: [`PostContent`]'s rule.
+pub fn post_content() -> Object {
+    chars(string(), PostContent::MIN_CHARS, PostContent::MAX_CHARS)
+        .description(Some(NOT_BLANK))
+        .build()
+}
+
+/// A comment's content: [`CommentContent`]'s rule.
+pub fn comment_content() -> Object {
+    chars(
+        string(),
+        CommentContent::MIN_CHARS,
+        CommentContent::MAX_CHARS,
+    )
+    .description(Some(NOT_BLANK))
+    .build()
+}
+
+/// A reaction type: [`ReactionKind`]'s range.
+pub fn reaction_type() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .minimum(Some(ReactionKind::MIN))
+        .maximum(Some(ReactionKind::MAX))
+        .description(Some("What each number means is the client's business."))
+        .build()
+}
+
+/// `my_reaction`: the caller's reaction type, or null.
+pub fn my_reaction() -> Object {
+    ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+            Type::Integer,
+            Type::Null,
+        ]))
+        .minimum(Some(ReactionKind::MIN))
+        .maximum(Some(ReactionKind::MAX))
+        .description(Some(
+            "The caller's reaction type; null without a token or reaction.",
+        ))
+        .build()
+}
+
+/// The `limit` query parameter.
+pub fn limit() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .minimum(Some(1))
+        .maximum(Some(MAX_LIMIT))
+        .default(Some(json!(DEFAULT_LIMIT)))
+        .description(Some("Items per page."))
+        .build()
+}
+
+/// `token_type`, always `"Bearer"`.
+pub fn bearer() -> Object {
+    string().enum_values(Some(["Bearer"])).build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    /// Who may call a route: API.md's auth column.
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    enum Auth {
+        None,
+        User,
+        Optional,
+        Admin,
+    }
+
+    /// Every route of API.md's route tables.
+    const CONTRACT: &[(&str, &str, Auth)] = &[
+        ("GET", "/auth/id-availability", Auth::None),
+        ("POST", "/auth/signup", Auth::None),
+        ("POST", "/auth/login", Auth::None),
+        ("POST", "/auth/refresh", Auth::None),
+        ("POST", "/auth/logout", Auth::None),
+        ("POST", "/auth/temporary-password", Auth::None),
+        ("GET", "/me", Auth::User),
+        ("PATCH", "/me", Auth::User),
+        ("PUT", "/me/password", Auth::User),
+        ("GET", "/users/{id}", Auth::None),
+        ("POST", "/posts", Auth::User),
+        ("GET", "/posts", Auth::Optional),
+        ("GET", "/posts/{id}", Auth::Optional),
+        ("PATCH", "/posts/{id}", Auth::User),
+        ("DELETE", "/posts/{id}", Auth::User),
+        ("GET", "/me/timeline", Auth::User),
+        ("GET", "/users/{id}/timeline", Auth::Optional),
+        ("POST", "/posts/{id}/comments", Auth::User),
+        ("GET", "/posts/{id}/comments", Auth::Optional),
+        ("PATCH", "/comments/{id}", Auth::User),
+        ("DELETE", "/comments/{id}", Auth::User),
+        ("PUT", "/posts/{id}/reaction", Auth::User),
+        ("DELETE", "/posts/{id}/reaction", Auth::User),
+        ("PUT", "/comments/{id}/reaction", Auth::User),
+        ("DELETE", "/comments/{id}/reaction", Auth::User),
+        ("GET", "/me/notifications", Auth::User),
+        ("POST", "/me/notifications/{id}/read", Auth::User),
+        ("POST", "/me/notifications/read-all", Auth::User),
+        ("GET", "/admin/stats/service", Auth::Admin),
+        ("GET", "/admin/stats/server", Auth::Admin),
+        ("GET", "/metrics", Auth::Admin),
+        ("GET", "/health", Auth::None),
+        ("GET", "/ready", Auth::None),
+        ("GET", "/openapi.json", Auth::None),
+        ("GET", "/docs", Auth::None),
+    ];
+
+    /// Routes the server has beyond the contract's tables.
+    const EXTRAS: &[(&str, &str, Auth)] = &[
+        ("GET", "/admin", Auth::None),
+        ("GET", "/docs/{file}", Auth::None),
+    ];
+
+    fn document() -> Value {
+        serde_json::to_value(crate::openapi()).unwrap()
+    }
+
+    /// `(METHOD, path, operation)` for every operation of the document.
+    fn operations(document: &Value) -> Vec<(String, String, Value)> {
+        let mut all = Vec::new();
+        for (path, item) in document["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                all.push((method.to_ascii_uppercase(), path.clone(), operation.clone()));
+            }
+        }
+        all
+    }
+
+    fn auth_of(operation: &Value) -> Auth {
+        let Some(requirements) = operation["security"].as_array() else {
+            return Auth::None;
+        };
+        let names: Vec<&str> = requirements
+            .iter()
+            .flat_map(|r| {
+                let keys: Vec<&str> = r.as_object().unwrap().keys().map(String::as_str).collect();
+                if keys.is_empty() { vec![""] } else { keys }
+            })
+            .collect();
+        match names.as_slice() {
+            ["user"] => Auth::User,
+            ["", "user"] => Auth::Optional,
+            ["admin"] => Auth::Admin,
+            other => panic!("unexpected security {other:?}"),
+        }
+    }
+
+    fn references_error_body(response: &Value) -> bool {
+        response["content"]["application/json"]["schema"]["$ref"]
+            == "#/components/schemas/ErrorBody"
+    }
+
+    #[test]
+    fn the_document_lists_exactly_the_contract_s_routes_with_their_auth() {
+        let document = document();
+        let mut documented: Vec<(String, String, Auth)> = operations(&document)
+            .into_iter()
+            .map(|(method, path, operation)| (method, path, auth_of(&operation)))
+            .collect();
+        let mut expected: Vec<(String, String, Auth)> = CONTRACT
+            .iter()
+            .chain(EXTRAS)
+            .map(|(method, path, auth)| (method.to_string(), path.to_string(), *auth))
+            .collect();
+        let key = |entry: &(String, String, Auth)| (entry.1.clone(), entry.0.clone());
+        documented.sort_by_key(key);
+        expected.sort_by_key(key);
+        assert_eq!(documented, expected);
+    }
+
+    #[test]
+    fn every_operation_answers_errors_with_error_body() {
+        for (method, path, operation) in operations(&document()) {
+            let responses = operation["responses"].as_object().unwrap();
+            let errors: Vec<(&String, &Value)> = responses
+                .iter()
+                .filter(|(status, _)| status.as_str() >= "400")
+                .collect();
+            assert!(
+                errors
+                    .iter()
+                    .any(|(status, response)| status.starts_with('4')
+                        && references_error_body(response)),
+                "{method} {path} has no 4xx with ErrorBody"
+            );
+            for (status, response) in errors {
+                assert!(
+                    references_error_body(response),
+                    "{method} {path} {status} does not use ErrorBody"
+                );
+            }
+            let needs_token = operation["security"].is_array();
+            assert_eq!(
+                responses.contains_key("401"),
+                needs_token
+                    || (method == "POST"
+                        && ["/auth/login", "/auth/refresh"].contains(&path.as_str())),
+                "{method} {path}: 401 and security disagree"
+            );
+        }
+    }
+
+    #[test]
+    fn the_document_is_openapi_3_1_about_minifb() {
+        let document = document();
+        assert_eq!(document["openapi"], "3.1.0");
+        assert_eq!(document["info"]["title"], "minifb");
+        assert_eq!(document["info"]["version"], env!("CARGO_PKG_VERSION"));
+        let schemes = &document["components"]["securitySchemes"];
+        assert_eq!(schemes["user"]["scheme"], "bearer");
+        assert_eq!(schemes["user"]["bearerFormat"], "JWT");
+        assert_eq!(schemes["admin"]["scheme"], "bearer");
+    }
+
+    /// `(minLength, maxLength)` or `(minimum, maximum)` of a schema.
+    fn bounds(schema: &Value, low: &str, high: &str) -> (Option<u64>, Option<u64>) {
+        (schema[low].as_u64(), schema[high].as_u64())
+    }
+
+    #[test]
+    fn validation_limits_are_the_domain_s() {
+        let document = document();
+        let schemas = &document["components"]["schemas"];
+        let length = |schema: &str, field: &str| {
+            bounds(
+                &schemas[schema]["properties"][field],
+                "minLength",
+                "maxLength",
+            )
+        };
+        let chars = |min: usize, max: usize| (Some(min as u64), Some(max as u64));
+        let user_id = chars(UserId::MIN_CHARS, UserId::MAX_CHARS);
+        let password = chars(Password::MIN_CHARS, Password::MAX_CHARS);
+        assert_eq!(length("SignUpRequest", "id"), user_id);
+        assert_eq!(length("TemporaryPasswordRequest", "id"), user_id);
+        assert_eq!(length("SignUpRequest", "password"), password);
+        assert_eq!(length("ChangePasswordRequest", "new_password"), password);
+        assert_eq!(
+            length("SignUpRequest", "name"),
+            chars(DisplayName::MIN_CHARS, DisplayName::MAX_CHARS)
+        );
+        for schema in ["SignUpRequest", "UpdateMeRequest"] {
+            assert_eq!(
+                length(schema, "nickname"),
+                chars(Nickname::MIN_CHARS, Nickname::MAX_CHARS)
+            );
+            assert_eq!(length(schema, "bio"), chars(Bio::MIN_CHARS, Bio::MAX_CHARS));
+            assert_eq!(
+                length(schema, "email"),
+                (None, Some(Email::MAX_CHARS as u64))
+            );
+        }
+        assert_eq!(
+            length("TemporaryPasswordRequest", "email"),
+            (None, Some(Email::MAX_CHARS as u64))
+        );
+        assert_eq!(
+            length("PostRequest", "content"),
+            chars(PostContent::MIN_CHARS, PostContent::MAX_CHARS)
+        );
+        assert_eq!(
+            length("CommentRequest", "content"),
+            chars(CommentContent::MIN_CHARS, CommentContent::MAX_CHARS)
+        );
+        let reaction = (
+            Some(ReactionKind::MIN as u64),
+            Some(ReactionKind::MAX as u64),
+        );
+        for schema in ["ReactionRequest", "Reaction"] {
+            let kind = &schemas[schema]["properties"]["type"];
+            assert_eq!(bounds(kind, "minimum", "maximum"), reaction, "{schema}");
+        }
+        assert_eq!(
+            schemas["SignUpRequest"]["properties"]["id"]["pattern"],
+            USER_ID_PATTERN
+        );
+
+        let parameter = |path: &str, name: &str| {
+            document["paths"][path]["get"]["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["name"] == name)
+                .unwrap_or_else(|| panic!("{path} has no {name}"))
+                .clone()
+        };
+        let id = parameter("/auth/id-availability", "id");
+        assert_eq!(id["required"], true);
+        assert_eq!(bounds(&id["schema"], "minLength", "maxLength"), user_id);
+        for path in [
+            "/posts",
+            "/me/timeline",
+            "/users/{id}/timeline",
+            "/posts/{id}/comments",
+            "/me/notifications",
+        ] {
+            let limit = parameter(path, "limit");
+            assert_eq!(
+                bounds(&limit["schema"], "minimum", "maximum"),
+                (Some(1), Some(u64::from(MAX_LIMIT))),
+                "{path}"
+            );
+            assert_eq!(limit["schema"]["default"], DEFAULT_LIMIT, "{path}");
+            parameter(path, "cursor");
+        }
+    }
+
+    #[test]
+    fn reaction_counts_have_the_five_keys() {
+        let document = document();
+        let counts = &document["components"]["schemas"]["ReactionCounts"];
+        assert_eq!(counts["required"], json!(["1", "2", "3", "4", "5"]));
+        assert_eq!(counts["additionalProperties"], false);
+        assert_eq!(
+            document["components"]["schemas"]["Post"]["properties"]["reaction_counts"]["$ref"],
+            "#/components/schemas/ReactionCounts"
+        );
+    }
+
+    #[test]
+    fn the_choices_the_contract_leaves_open_are_written_down() {
+        let document = document();
+        let description = document["info"]["description"].as_str().unwrap();
+        for choice in [
+            "Unknown query parameters",
+            "Cursors",
+            "PATCH /me",
+            "Temporary-password requests",
+            "Refresh tokens",
+            "rps",
+            "by_minute",
+            "(404, 405), body size (413), media type (415), token (401)",
+        ] {
+            assert!(description.contains(choice), "{choice}");
+        }
+    }
+}

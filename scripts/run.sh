@@ -10,4 +10,4 @@ if [ -z "${DATABASE_URL:-}" ]; then
     export DATABASE_URL
     echo "Using the private PostgreSQL in ./data/pg (stop it with: make db-stop)"
 fi
-exec target/debug/minifb-server
+exec "${CARGO_TARGET_DIR:-target}/debug/minifb-server"

@@ -6,7 +6,9 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 use minifb_application::StoreError;
-use minifb_application::stats::{RequestCount, ServiceTotals, StatsRepository};
+use minifb_application::stats::{
+    EndpointCount, MinuteCount, RequestCount, RequestTotals, ServiceTotals, StatsRepository,
+};
 
 use crate::pool::{Pool, run};
 
@@ -40,7 +42,17 @@ mod schema {
 
 use schema::{post_counts_by_quarter, request_counts, service_counters};
 
-#[derive(Insertable, Queryable)]
+/// `sum(requests)` as a bigint (PostgreSQL's `sum` of bigints is numeric).
+fn summed_requests() -> diesel::expression::SqlLiteral<diesel::sql_types::BigInt> {
+    diesel::dsl::sql("CAST(sum(requests) AS bigint)")
+}
+
+/// Stored statuses are HTTP codes (100..=599).
+fn status_code(status: i16) -> u16 {
+    u16::try_from(status).unwrap_or(0)
+}
+
+#[derive(Insertable)]
 #[diesel(table_name = request_counts)]
 struct RequestCountRow {
     minute: DateTime<Utc>,
@@ -121,28 +133,50 @@ impl StatsRepository for PgStatsRepository {
         .await
     }
 
-    async fn request_counts(&self, since: DateTime<Utc>) -> Result<Vec<RequestCount>, StoreError> {
-        let rows: Vec<RequestCountRow> = run(&self.pool, move |conn| {
-            request_counts::table
+    /// Two GROUP BYs over a range scan of the primary key `(minute, ...)`:
+    /// at most (endpoints x statuses) and (minutes x statuses) rows come
+    /// back, however many requests were counted.
+    async fn request_totals(&self, since: DateTime<Utc>) -> Result<RequestTotals, StoreError> {
+        let (by_endpoint, by_minute) = run(&self.pool, move |conn| {
+            let by_endpoint: Vec<(String, i16, i64)> = request_counts::table
                 .filter(request_counts::minute.ge(since))
+                .group_by((request_counts::endpoint, request_counts::status))
                 .select((
-                    request_counts::minute,
                     request_counts::endpoint,
                     request_counts::status,
-                    request_counts::requests,
+                    summed_requests(),
                 ))
-                .load(conn)
+                .load(conn)?;
+            let by_minute: Vec<(DateTime<Utc>, i16, i64)> = request_counts::table
+                .filter(request_counts::minute.ge(since))
+                .group_by((request_counts::minute, request_counts::status))
+                .select((
+                    request_counts::minute,
+                    request_counts::status,
+                    summed_requests(),
+                ))
+                .load(conn)?;
+            Ok((by_endpoint, by_minute))
         })
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|row| RequestCount {
-                minute: row.minute,
-                endpoint: row.endpoint,
-                status: u16::try_from(row.status).unwrap_or(0),
-                requests: row.requests,
-            })
-            .collect())
+        Ok(RequestTotals {
+            by_endpoint: by_endpoint
+                .into_iter()
+                .map(|(endpoint, status, requests)| EndpointCount {
+                    endpoint,
+                    status: status_code(status),
+                    requests,
+                })
+                .collect(),
+            by_minute: by_minute
+                .into_iter()
+                .map(|(minute, status, requests)| MinuteCount {
+                    minute,
+                    status: status_code(status),
+                    requests,
+                })
+                .collect(),
+        })
     }
 
     async fn prune_request_counts(&self, before: DateTime<Utc>) -> Result<(), StoreError> {

@@ -29,6 +29,47 @@ pub struct RequestCount {
     pub requests: i64,
 }
 
+/// Requests of one endpoint and status, summed over a period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointCount {
+    pub endpoint: String,
+    pub status: u16,
+    pub requests: i64,
+}
+
+/// Requests of one status in one minute, summed over endpoints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MinuteCount {
+    pub minute: DateTime<Utc>,
+    pub status: u16,
+    pub requests: i64,
+}
+
+/// Stored request counts of a period, summed by the database both ways
+/// the answer needs, so its size depends on the number of endpoints and
+/// minutes, not on the traffic.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestTotals {
+    pub by_endpoint: Vec<EndpointCount>,
+    pub by_minute: Vec<MinuteCount>,
+}
+
+impl RequestTotals {
+    /// Adds counts not stored yet (this process's pending ones).
+    fn add(&mut self, count: RequestCount) {
+        self.by_endpoint.push(EndpointCount {
+            endpoint: count.endpoint,
+            status: count.status,
+            requests: count.requests,
+        });
+        self.by_minute.push(MinuteCount {
+            minute: count.minute,
+            status: count.status,
+            requests: count.requests,
+        });
+    }
+}
+
 /// Exact totals of the service.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServiceTotals {
@@ -48,8 +89,9 @@ pub trait StatsRepository: Send + Sync {
     /// included), in one statement.
     async fn add_request_counts(&self, counts: Vec<RequestCount>) -> Result<(), StoreError>;
 
-    /// Stored counts of minutes at or after `since`.
-    async fn request_counts(&self, since: DateTime<Utc>) -> Result<Vec<RequestCount>, StoreError>;
+    /// Stored counts of minutes at or after `since`, summed per endpoint
+    /// and status, and per minute and status.
+    async fn request_totals(&self, since: DateTime<Utc>) -> Result<RequestTotals, StoreError>;
 
     /// Deletes counts of minutes before `before`.
     async fn prune_request_counts(&self, before: DateTime<Utc>) -> Result<(), StoreError>;
@@ -166,14 +208,13 @@ impl StatsService {
         let now = Utc::now();
         let minute = now.duration_trunc(Duration::minutes(1)).unwrap_or(now);
         let since = minute - Duration::hours(24) + Duration::minutes(1);
-        let mut counts = self.repository.request_counts(since).await?;
-        counts.extend(
-            self.counter
-                .snapshot()
-                .into_iter()
-                .filter(|count| count.minute >= since),
-        );
-        Ok(summarise(counts, since, now))
+        let mut totals = self.repository.request_totals(since).await?;
+        for count in self.counter.snapshot() {
+            if count.minute >= since {
+                totals.add(count);
+            }
+        }
+        Ok(summarise(totals, since, now))
     }
 
     /// Moves the pending counts to the database; on failure they go back
@@ -223,21 +264,23 @@ pub fn start_of_day(now: DateTime<Utc>, zone: Tz) -> DateTime<Utc> {
 /// Sums counts into the server-statistics answer. `rps` is the mean over
 /// the last 60 seconds as minute buckets allow: the previous minute and the
 /// current one, divided by the seconds they span so far.
-fn summarise(counts: Vec<RequestCount>, since: DateTime<Utc>, now: DateTime<Utc>) -> ServerStats {
+fn summarise(totals: RequestTotals, since: DateTime<Utc>, now: DateTime<Utc>) -> ServerStats {
     let current_minute = now.duration_trunc(Duration::minutes(1)).unwrap_or(now);
     let window_start = current_minute - Duration::minutes(1);
     let mut by_status = BTreeMap::new();
     let mut by_endpoint = BTreeMap::new();
-    let mut by_minute: BTreeMap<DateTime<Utc>, BTreeMap<String, i64>> = BTreeMap::new();
     let mut total = 0;
-    let mut recent = 0;
-    for count in counts {
+    for count in totals.by_endpoint {
         total += count.requests;
+        *by_status.entry(count.status.to_string()).or_insert(0) += count.requests;
+        *by_endpoint.entry(count.endpoint).or_insert(0) += count.requests;
+    }
+    let mut by_minute: BTreeMap<DateTime<Utc>, BTreeMap<String, i64>> = BTreeMap::new();
+    let mut recent = 0;
+    for count in totals.by_minute {
         if count.minute >= window_start {
             recent += count.requests;
         }
-        *by_status.entry(count.status.to_string()).or_insert(0) += count.requests;
-        *by_endpoint.entry(count.endpoint).or_insert(0) += count.requests;
         *by_minute
             .entry(count.minute)
             .or_default()
@@ -299,17 +342,17 @@ mod tests {
             status,
             requests,
         };
-        let stats = summarise(
-            vec![
-                count("2026-11-26T10:00:00Z", "GET /posts", 200, 30),
-                count("2026-11-26T09:59:00Z", "GET /posts", 200, 15),
-                count("2026-11-26T09:59:00Z", "GET (unmatched)", 404, 0),
-                count("2026-11-26T09:00:00Z", "POST /posts", 201, 5),
-                count("2026-11-26T09:00:00Z", "GET /posts", 500, 1),
-            ],
-            at("2026-11-25T10:01:00Z"),
-            now,
-        );
+        let mut totals = RequestTotals::default();
+        for stored in [
+            count("2026-11-26T10:00:00Z", "GET /posts", 200, 30),
+            count("2026-11-26T09:59:00Z", "GET /posts", 200, 15),
+            count("2026-11-26T09:59:00Z", "GET (unmatched)", 404, 0),
+            count("2026-11-26T09:00:00Z", "POST /posts", 201, 5),
+            count("2026-11-26T09:00:00Z", "GET /posts", 500, 1),
+        ] {
+            totals.add(stored);
+        }
+        let stats = summarise(totals, at("2026-11-25T10:01:00Z"), now);
         assert_eq!(stats.requests_last_24h, 51);
         assert_eq!(stats.by_status["200"], 45);
         assert_eq!(stats.by_status["500"], 1);
@@ -375,13 +418,19 @@ mod tests {
         let counter = Arc::new(RequestCounter::default());
         counter.record("GET /health", 200);
         let mut repository = MockStatsRepository::new();
-        repository.expect_request_counts().returning(|_| {
-            Ok(vec![RequestCount {
-                minute: Utc::now().duration_trunc(Duration::minutes(1)).unwrap(),
-                endpoint: "GET /health".into(),
-                status: 200,
-                requests: 4,
-            }])
+        repository.expect_request_totals().returning(|_| {
+            Ok(RequestTotals {
+                by_endpoint: vec![EndpointCount {
+                    endpoint: "GET /health".into(),
+                    status: 200,
+                    requests: 4,
+                }],
+                by_minute: vec![MinuteCount {
+                    minute: Utc::now().duration_trunc(Duration::minutes(1)).unwrap(),
+                    status: 200,
+                    requests: 4,
+                }],
+            })
         });
         let service = StatsService {
             repository: Arc::new(repository),

@@ -88,16 +88,23 @@ impl AttemptLimiter {
     /// `Err` when either the id or the address is over its limit.
     pub fn check(&self, id: &str, address: IpAddr) -> Result<(), RetryAfter> {
         let now = Instant::now();
-        self.per_id.check(&id.to_ascii_lowercase(), now)?;
+        self.per_id.check(&id_key(id), now)?;
         self.per_address.check(&address.to_string(), now)
     }
 
     /// Counts one failed attempt against the id and the address.
     pub fn record_failure(&self, id: &str, address: IpAddr) {
         let now = Instant::now();
-        self.per_id.record(&id.to_ascii_lowercase(), now);
+        self.per_id.record(&id_key(id), now);
         self.per_address.record(&address.to_string(), now);
     }
+}
+
+/// The key an id is limited under: letter case ignored, and cut to 64
+/// characters (valid ids have at most 50), so that made-up ids of 60 KiB
+/// cannot bloat the map.
+fn id_key(id: &str) -> String {
+    id.chars().take(64).collect::<String>().to_ascii_lowercase()
 }
 
 #[cfg(test)]
@@ -120,6 +127,12 @@ mod tests {
                 .check("bob1", IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 1)))
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn long_made_up_ids_are_keyed_by_their_first_64_characters() {
+        assert_eq!(id_key(&"X".repeat(60_000)), "x".repeat(64));
+        assert_eq!(id_key("AliCe"), "alice");
     }
 
     #[test]

@@ -20,6 +20,9 @@ export MINIFB_TEST_DATABASE_URL
 unset MINIFB_URL
 
 echo "==> tests (domain, use cases, handlers, black-box over HTTP)"
+if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+    echo "    note: Chromium is not installed, so the /admin screenshot test is skipped (apt-get install chromium)"
+fi
 if cargo nextest --version >/dev/null 2>&1; then
     cargo nextest run --workspace --locked --no-fail-fast
 else

@@ -99,7 +99,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn router(state: AppState, config: &HttpConfig) -> Router {
     // Install the metrics recorder before the first request is counted.
     telemetry::prometheus();
-    let request_id = HeaderName::from_static("x-request-id");
+    let request_id = HeaderName::from_static(middleware::REQUEST_ID_HEADER);
     let cors = (!config.cors_origins.is_empty()).then(|| {
         ServiceBuilder::new()
             .layer(axum::middleware::from_fn(middleware::preflight_no_content))
@@ -126,6 +126,7 @@ pub fn router(state: AppState, config: &HttpConfig) -> Router {
         // fallback, so the telemetry sees the matched route template.
         .layer(
             ServiceBuilder::new()
+                .layer(axum::middleware::from_fn(middleware::sanitize_request_id))
                 .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
                 .layer(PropagateRequestIdLayer::new(request_id))
                 .layer(SetResponseHeaderLayer::overriding(

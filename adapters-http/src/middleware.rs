@@ -71,13 +71,37 @@ fn is_json(headers: &HeaderMap) -> bool {
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
+/// Drops a client's `x-request-id` unless it is 1 to 64 characters of
+/// `[A-Za-z0-9._-]`, so that `SetRequestIdLayer` makes a fresh one: ids end
+/// up in logs and error bodies, and must not carry arbitrary text there.
+pub async fn sanitize_request_id(mut request: Request, next: Next) -> Response {
+    let acceptable = |value: &axum::http::HeaderValue| {
+        let bytes = value.as_bytes();
+        (1..=64).contains(&bytes.len())
+            && bytes
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    };
+    if request
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .is_some_and(|value| !acceptable(value))
+    {
+        request.headers_mut().remove(REQUEST_ID_HEADER);
+    }
+    next.run(request).await
+}
+
+/// The header that carries the request id, in and out.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
 /// Makes the request id (set by `SetRequestIdLayer`), method and path
 /// available to error bodies and logs for the rest of the request.
 pub async fn request_context(request: Request, next: Next) -> Response {
     let info = RequestInfo {
         id: request
             .headers()
-            .get("x-request-id")
+            .get(REQUEST_ID_HEADER)
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_owned(),

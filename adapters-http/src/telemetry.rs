@@ -75,7 +75,7 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
         .map(|path| path.as_str().to_owned());
     let request_id = request
         .headers()
-        .get("x-request-id")
+        .get(crate::middleware::REQUEST_ID_HEADER)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();

@@ -332,3 +332,27 @@ async fn admin_routes_refuse_a_users_access_token() {
 
     assert_error(&reply, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn request_ids_are_kept_when_plain_and_replaced_otherwise() {
+    let with_id = |id: &str| {
+        request(Method::GET, "/health")
+            .header("x-request-id", id)
+            .body(Body::empty())
+            .unwrap()
+    };
+
+    let plain = send(app(MockPostRepository::new()), with_id("abc-123_x.y")).await;
+    let odd = send(
+        app(MockPostRepository::new()),
+        with_id("<script>alert(1)</script>"),
+    )
+    .await;
+    let long = send(app(MockPostRepository::new()), with_id(&"a".repeat(65))).await;
+
+    assert_eq!(plain.headers["x-request-id"], "abc-123_x.y");
+    for reply in [odd, long] {
+        let id = reply.headers["x-request-id"].to_str().unwrap();
+        assert_eq!(id.len(), 36, "a fresh UUID replaces {id}");
+    }
+}

@@ -2,7 +2,7 @@
 
 use axum::Json as JsonBody;
 use axum::extract::{FromRequestParts, State};
-use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::request::Parts;
 use axum::response::{Html, IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -16,6 +16,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
+use crate::auth::bearer;
 use crate::error::ApiError;
 use crate::openapi::Unavailable;
 use crate::time;
@@ -38,17 +39,8 @@ impl FromRequestParts<AppState> for AdminAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Some(header) = parts.headers.get(AUTHORIZATION) else {
-            return Err(ApiError::missing_token());
-        };
-        let presented = header
-            .to_str()
-            .ok()
-            .and_then(|value| value.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim())
-            .unwrap_or_default();
-        let presented = Sha256::digest(presented.as_bytes());
+        let token = bearer(parts)?.ok_or_else(ApiError::missing_token)?;
+        let presented = Sha256::digest(token.as_bytes());
         if bool::from(presented.ct_eq(&state.admin_token_digest)) {
             Ok(Self)
         } else {

@@ -75,7 +75,7 @@ impl AccessTokenIssuer for JwtKeys {
 
 /// The bearer token of the request: `Ok(None)` when there is no
 /// `Authorization: Bearer` header at all.
-fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
+pub(crate) fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
     let Some(header) = parts.headers.get(AUTHORIZATION) else {
         return Ok(None);
     };

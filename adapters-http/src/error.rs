@@ -2,7 +2,7 @@
 //! framework's, leaves as `{ "result": <reason phrase>, "hint": <what to do> }`.
 
 use axum::Json;
-use axum::http::header::{ALLOW, RETRY_AFTER, WWW_AUTHENTICATE};
+use axum::http::header::{RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use minifb_application::StoreError;
@@ -63,10 +63,6 @@ impl ApiError {
 
     pub fn status(&self) -> StatusCode {
         self.status
-    }
-
-    pub fn hint(&self) -> &str {
-        &self.hint
     }
 
     fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
@@ -135,15 +131,12 @@ impl ApiError {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, message)
     }
 
-    pub fn method_not_allowed(method: &str, path: &str, allow: Option<HeaderValue>) -> Self {
-        let mut error = Self::new(
+    /// Known path, wrong method; axum adds the `Allow` header.
+    pub fn method_not_allowed(method: &str, path: &str) -> Self {
+        Self::new(
             StatusCode::METHOD_NOT_ALLOWED,
             format!("method {method} is not allowed for {path}"),
-        );
-        if let Some(allow) = allow {
-            error = error.with_header(ALLOW, allow);
-        }
-        error
+        )
     }
 }
 

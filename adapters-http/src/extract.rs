@@ -50,19 +50,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
-        let query = parts.uri.query().unwrap_or_default();
-        serde_urlencoded_from_str(query).map(Query)
+        axum::extract::Query::<T>::try_from_uri(&parts.uri)
+            .map(|axum::extract::Query(value)| Query(value))
+            .map_err(|e| ApiError::bad_request(format!("invalid query: {}", e.body_text())))
     }
-}
-
-fn serde_urlencoded_from_str<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
-    axum::extract::Query::<T>::try_from_uri(
-        &format!("/?{query}")
-            .parse()
-            .map_err(|_| ApiError::bad_request("the query string is malformed"))?,
-    )
-    .map(|axum::extract::Query(value)| value)
-    .map_err(|e| ApiError::bad_request(format!("invalid query: {}", e.body_text())))
 }
 
 /// Path parameters, as strings; ids are parsed by [`parse_id`] so that the

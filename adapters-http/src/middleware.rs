@@ -118,7 +118,7 @@ pub async fn not_found(method: Method, uri: Uri) -> ApiError {
 
 /// Known path, wrong method; axum adds the `Allow` header.
 pub async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
-    ApiError::method_not_allowed(method.as_str(), uri.path(), None)
+    ApiError::method_not_allowed(method.as_str(), uri.path())
 }
 
 /// A panic in a handler becomes a 500 with the contract's body.

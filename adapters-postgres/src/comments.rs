@@ -12,9 +12,10 @@ use minifb_application::social::ports::{
 use minifb_domain::{CommentContent, CommentId, NotificationKind, PostId};
 
 use crate::notifications::NewNotificationRow;
+use crate::pool::is_foreign_key_violation;
 use crate::pool::{Pool, run};
 use crate::schema::{comments, notifications, posts};
-use crate::views::{CommentViewRow, comment_views, is_foreign_key_violation, views};
+use crate::views::{CommentViewRow, comment_views, views};
 
 #[derive(Insertable)]
 #[diesel(table_name = comments)]

@@ -23,7 +23,7 @@ mod views;
 pub use accounts::{PgRefreshTokenRepository, PgTemporaryPasswordRepository, PgUserRepository};
 pub use comments::PgCommentRepository;
 pub use notifications::PgNotificationRepository;
-pub use pool::{MIGRATIONS, PgHealthCheck, Pool, connect, ping, run_migrations};
+pub use pool::{MIGRATIONS, PgHealthCheck, Pool, connect, run_migrations};
 pub use posts::PgPostRepository;
 pub use reactions::PgReactionRepository;
 pub use stats::PgStatsRepository;

@@ -46,7 +46,7 @@ pub async fn run_migrations(pool: &Pool) -> anyhow::Result<usize> {
 }
 
 /// Whether the database answers a trivial query.
-pub async fn ping(pool: &Pool) -> Result<(), StoreError> {
+async fn ping(pool: &Pool) -> Result<(), StoreError> {
     run(pool, |conn| {
         use diesel::RunQueryDsl;
         diesel::sql_query("SELECT 1").execute(conn).map(drop)
@@ -152,6 +152,16 @@ pub(crate) fn is_unique_violation(error: &DieselError, constraints: &[&str]) -> 
     matches!(
         error,
         DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info)
+            if info.constraint_name().is_some_and(|name| constraints.contains(&name))
+    )
+}
+
+/// Whether `error` is a foreign-key violation of one of the named
+/// constraints: the referenced row is missing (or was deleted meanwhile).
+pub(crate) fn is_foreign_key_violation(error: &DieselError, constraints: &[&str]) -> bool {
+    matches!(
+        error,
+        DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, info)
             if info.constraint_name().is_some_and(|name| constraints.contains(&name))
     )
 }

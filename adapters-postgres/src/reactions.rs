@@ -14,9 +14,10 @@ use minifb_application::social::ports::{ReactionChange, ReactionRepository, Reac
 use minifb_domain::{CommentId, NotificationKind, PostId, ReactionKind};
 
 use crate::notifications::NewNotificationRow;
+use crate::pool::is_foreign_key_violation;
 use crate::pool::{Pool, run};
 use crate::schema::{comment_reactions, comments, notifications, post_reactions};
-use crate::views::{is_foreign_key_violation, reaction_kind};
+use crate::views::reaction_kind;
 
 /// The statements of a `PUT`, for one reactions table; `$1` is the user,
 /// `$2` the post or comment, `$3` the type.

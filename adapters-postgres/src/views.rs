@@ -9,7 +9,6 @@ use chrono::{DateTime, Utc};
 use diesel::dsl;
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use minifb_application::StoreError;
 use minifb_application::social::ports::{
     Author, CommentView, NotificationView, PostView, ReactionCounts,
@@ -239,16 +238,6 @@ pub(crate) fn reaction_kind(code: i16) -> Result<ReactionKind, StoreError> {
 /// The message names what was wrong, never the value (it may be data).
 fn unreadable(what: &str) -> StoreError {
     StoreError::Other(anyhow::anyhow!("unreadable row: {what}"))
-}
-
-/// Whether `error` is a foreign-key violation of one of the named
-/// constraints: the referenced row is missing (or was deleted meanwhile).
-pub(crate) fn is_foreign_key_violation(error: &DieselError, constraints: &[&str]) -> bool {
-    matches!(
-        error,
-        DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, info)
-            if info.constraint_name().is_some_and(|name| constraints.contains(&name))
-    )
 }
 
 #[cfg(test)]

@@ -356,3 +356,24 @@ async fn request_ids_are_kept_when_plain_and_replaced_otherwise() {
         assert_eq!(id.len(), 36, "a fresh UUID replaces {id}");
     }
 }
+
+#[tokio::test]
+async fn a_json_array_body_is_400_not_read_as_the_object() {
+    let mut posts = MockPostRepository::new();
+    posts.expect_create().never();
+    let post = request(Method::POST, "/posts")
+        .header(
+            header::AUTHORIZATION,
+            format!("Bearer {}", token_for("alice")),
+        )
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(r#"["hello"]"#))
+        .unwrap();
+
+    let reply = send(app(posts), post).await;
+
+    assert_eq!(
+        assert_error(&reply, StatusCode::BAD_REQUEST),
+        "the request body must be a JSON object"
+    );
+}

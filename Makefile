@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 PG_DIR := data/pg
 
-.PHONY: run test build db-start db-stop bench clean-data
+.PHONY: run test build db-start db-stop bench clean-data openapi fuzz audit coverage
 
 ## Build, start a private PostgreSQL under ./data/pg unless DATABASE_URL is
 ## set, migrate and serve on MINIFB_BIND (default 127.0.0.1:8080).
@@ -17,8 +17,25 @@ test:
 bench:
 	@scripts/bench.sh
 
+## schemathesis over /openapi.json, every phase (stateful included).
+fuzz:
+	@scripts/fuzz.sh
+
+## cargo-deny: advisories, licences, duplicate versions (deny.toml says why
+## each exception is one).
+audit:
+	@scripts/audit.sh
+
+## Line and function coverage of every test tier (cargo-llvm-cov).
+coverage:
+	@scripts/coverage.sh
+
 build:
 	cargo build --bin minifb-server
+
+## Write docs/openapi.json anew from the code (a test fails while it is stale).
+openapi:
+	UPDATE_OPENAPI=1 cargo test -p minifb-adapters-http --test openapi_document
 
 ## Start / stop only the private development PostgreSQL of `make run`.
 db-start:

@@ -8,29 +8,9 @@ POSTS=${BENCH_POSTS:-1000000}
 RUNS=${BENCH_RUNS:-200}
 
 cargo build --release --bin minifb-server
-work=$(mktemp -d /tmp/minifb-bench.XXXXXX)
-chmod 755 "$work"  # the postgres user must reach $work/pg
-pg_dir="$work/pg"
-server_pid=
-cleanup() {
-    [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
-    scripts/pg stop "$pg_dir" || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-scripts/pg start "$pg_dir" --fast
-scripts/pg createdb "$pg_dir" bench
-export DATABASE_URL; DATABASE_URL=$(scripts/pg url "$pg_dir" bench)
 export MINIFB_ADMIN_TOKEN=bench-admin-token-0123456789abcdefghijkl
-MINIFB_BIND=127.0.0.1:0 RUST_LOG=warn,minifb_server=info MINIFB_LOG_FORMAT=json \
-    "${CARGO_TARGET_DIR:-target}/release/minifb-server" >"$work/server.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 200); do
-    address=$(grep -o '"address":"[^"]*"' "$work/server.log" | head -1 | cut -d'"' -f4 || true)
-    [ -n "$address" ] && break
-    sleep 0.05
-done
-[ -n "$address" ] || { cat "$work/server.log"; echo "server did not start"; exit 1; }
+. scripts/with-server.sh
+with_server bench release
 
 psql="$(scripts/pg bindir "$pg_dir")psql"
 echo "==> seeding $POSTS posts by 1,000 users"

@@ -15,6 +15,8 @@ cleanup() { scripts/pg stop "$pg_dir" || true; rm -rf "$pg_dir"; }
 trap cleanup EXIT
 echo "==> starting a throw-away PostgreSQL in $pg_dir"
 scripts/pg start "$pg_dir" --fast
+echo "==> schema.rs against the migrations"
+scripts/check-schema "$pg_dir"
 MINIFB_TEST_DATABASE_URL=$(scripts/pg url "$pg_dir" postgres)
 export MINIFB_TEST_DATABASE_URL
 unset MINIFB_URL

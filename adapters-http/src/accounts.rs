@@ -10,8 +10,7 @@ use minifb_application::accounts::{ProfileUpdate, SignUp, TokenPair};
 use minifb_application::ports::{ProfileChanges, UserRecord};
 use minifb_domain::{Bio, DisplayName, Email, Nickname, Password, UserId};
 use serde::{Deserialize, Serialize};
-use utoipa::openapi::Required;
-use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::path::{Parameter, ParameterIn};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -19,8 +18,8 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ClientAddr, Json, Path, Query, double_option};
-use crate::openapi::{self, RateLimited, Unavailable};
+use crate::extract::{ClientAddr, Json, Query, UserPath, double_option};
+use crate::openapi::{self, AccountGone, BadRefreshBody, RateLimited, Unavailable};
 use crate::time;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -64,7 +63,7 @@ pub struct MeBody {
 impl From<UserRecord> for UserBody {
     fn from(user: UserRecord) -> Self {
         Self {
-            id: user.id,
+            id: user.id.into_inner(),
             name: user.name,
             nickname: user.nickname,
             bio: user.bio,
@@ -113,14 +112,14 @@ impl From<TokenPair> for TokenPairBody {
     }
 }
 
-/// Bodies that carry tokens or a `Me` must not be stored by caches.
-fn no_store(status: StatusCode, body: impl Serialize) -> Response {
-    (
-        status,
-        [(CACHE_CONTROL, HeaderValue::from_static("no-store"))],
-        JsonBody(body),
-    )
-        .into_response()
+/// A JSON body that caches must not store: tokens, or a `Me`.
+struct NoStore<T>(T);
+
+impl<T: Serialize> IntoResponse for NoStore<T> {
+    fn into_response(self) -> Response {
+        let header = [(CACHE_CONTROL, HeaderValue::from_static("no-store"))];
+        (header, JsonBody(self.0)).into_response()
+    }
 }
 
 /// `?id=`; any other parameter is a 400.
@@ -134,15 +133,13 @@ struct IdQuery {
 // from a function, and the schema must come from the domain's limits.
 impl IntoParams for IdQuery {
     fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
-        vec![
-            ParameterBuilder::new()
-                .name("id")
-                .parameter_in(ParameterIn::Query)
-                .required(Required::True)
-                .description(Some("The id to check."))
-                .schema(Some(openapi::user_id()))
-                .build(),
-        ]
+        let id = openapi::user_id();
+        vec![openapi::required_parameter(
+            "id",
+            ParameterIn::Query,
+            "The id to check.",
+            id,
+        )]
     }
 }
 
@@ -156,8 +153,7 @@ struct IdAvailabilityBody {
 
 /// Whether an id is free to sign up with.
 #[utoipa::path(
-    get, path = "/auth/id-availability", tag = "accounts",
-    params(IdQuery),
+    get, path = "/auth/id-availability", tag = "accounts", params(IdQuery),
     responses(
         (status = 200, description = "Whether the id is free.", body = IdAvailabilityBody),
         (status = 400, description = "The id breaks the id rule, is missing, or an unknown query parameter was sent.", body = ErrorBody),
@@ -169,7 +165,7 @@ async fn id_availability(
     Query(query): Query<IdQuery>,
 ) -> Result<JsonBody<IdAvailabilityBody>, ApiError> {
     let id = UserId::parse(query.id)?;
-    let available = state.accounts.id_availability(id.clone()).await?;
+    let available = state.accounts.id_availability(&id).await?;
     Ok(JsonBody(IdAvailabilityBody {
         id: id.into_inner(),
         available,
@@ -214,8 +210,7 @@ impl TryFrom<SignUpRequest> for SignUp {
 
 /// Creates an account.
 #[utoipa::path(
-    post, path = "/auth/signup", tag = "accounts",
-    request_body = SignUpRequest,
+    post, path = "/auth/signup", tag = "accounts", request_body = SignUpRequest,
     responses(
         (status = 201, description = "The new account; sent with `Cache-Control: no-store`.", body = MeBody),
         (status = 400, description = "A field breaks its rule, is missing or unknown.", body = ErrorBody),
@@ -226,9 +221,9 @@ impl TryFrom<SignUpRequest> for SignUp {
 async fn sign_up(
     State(state): State<AppState>,
     Json(request): Json<SignUpRequest>,
-) -> Result<Response, ApiError> {
+) -> Result<(StatusCode, NoStore<MeBody>), ApiError> {
     let user = state.accounts.sign_up(request.try_into()?).await?;
-    Ok(no_store(StatusCode::CREATED, MeBody::from(user)))
+    Ok((StatusCode::CREATED, NoStore(user.into())))
 }
 
 /// `{ id, password }`. Neither is checked against its rule here: an id or
@@ -249,26 +244,24 @@ struct LoginRequest {
 /// minutes and 30 per client address per minute; over a limit even a
 /// correct password gets 429.
 #[utoipa::path(
-    post, path = "/auth/login", tag = "accounts",
-    request_body = LoginRequest,
+    post, path = "/auth/login", tag = "accounts", request_body = LoginRequest,
     responses(
         (status = 200, description = "A token pair; sent with `Cache-Control: no-store`. `password_change_required` is true after a temporary password.", body = TokenPairBody),
         (status = 400, description = "The body is not `{ id, password }`.", body = ErrorBody),
         (status = 401, description = "Unknown id or wrong password (one answer for both).", body = ErrorBody),
-        RateLimited,
-        Unavailable,
+        RateLimited, Unavailable,
     ),
 )]
 async fn login(
     State(state): State<AppState>,
     ClientAddr(address): ClientAddr,
     Json(request): Json<LoginRequest>,
-) -> Result<Response, ApiError> {
+) -> Result<NoStore<TokenPairBody>, ApiError> {
     let pair = state
         .accounts
         .login(&request.id, &request.password, address)
         .await?;
-    Ok(no_store(StatusCode::OK, TokenPairBody::from(pair)))
+    Ok(NoStore(pair.into()))
 }
 
 /// `{ refresh_token }`
@@ -284,31 +277,27 @@ struct RefreshRequest {
 /// family. Pairs refreshed from a temporary-password log-in keep
 /// `password_change_required: true`.
 #[utoipa::path(
-    post, path = "/auth/refresh", tag = "accounts",
-    request_body = RefreshRequest,
+    post, path = "/auth/refresh", tag = "accounts", request_body = RefreshRequest,
     responses(
         (status = 200, description = "A new token pair; sent with `Cache-Control: no-store`.", body = TokenPairBody),
-        (status = 400, description = "The body is not `{ refresh_token }`.", body = ErrorBody),
         (status = 401, description = "The refresh token is unknown, expired, revoked or already used.", body = ErrorBody),
-        Unavailable,
+        BadRefreshBody, Unavailable,
     ),
 )]
 async fn refresh(
     State(state): State<AppState>,
     Json(request): Json<RefreshRequest>,
-) -> Result<Response, ApiError> {
+) -> Result<NoStore<TokenPairBody>, ApiError> {
     let pair = state.accounts.refresh(&request.refresh_token).await?;
-    Ok(no_store(StatusCode::OK, TokenPairBody::from(pair)))
+    Ok(NoStore(pair.into()))
 }
 
 /// Revokes the refresh token's log-in family.
 #[utoipa::path(
-    post, path = "/auth/logout", tag = "accounts",
-    request_body = RefreshRequest,
+    post, path = "/auth/logout", tag = "accounts", request_body = RefreshRequest,
     responses(
         (status = 204, description = "Logged out; also for an unknown token."),
-        (status = 400, description = "The body is not `{ refresh_token }`.", body = ErrorBody),
-        Unavailable,
+        BadRefreshBody, Unavailable,
     ),
 )]
 async fn logout(
@@ -351,41 +340,46 @@ struct MessageBody {
     responses(
         (status = 202, description = "Accepted, whether or not the account exists.", body = MessageBody),
         (status = 400, description = "The id or e-mail breaks its rule, or a field is missing or unknown.", body = ErrorBody),
-        RateLimited,
-        Unavailable,
+        RateLimited, Unavailable,
     ),
 )]
 async fn temporary_password(
     State(state): State<AppState>,
     ClientAddr(address): ClientAddr,
     Json(request): Json<TemporaryPasswordRequest>,
-) -> Result<Response, ApiError> {
+) -> Result<(StatusCode, JsonBody<MessageBody>), ApiError> {
     let id = UserId::parse(request.id)?;
     let email = Email::parse(request.email)?;
     state
         .accounts
-        .request_temporary_password(id, email, address)
+        .request_temporary_password(&id, address)
         .await?;
+    // The work (and the mail) happens after answering, so the answer's
+    // timing says nothing about the account.
+    let accounts = state.accounts.clone();
+    tokio::spawn(async move {
+        if let Err(error) = accounts.send_temporary_password(&id, &email).await {
+            tracing::error!(%error, "could not issue a temporary password");
+        }
+    });
     let message = "If the id exists and the e-mail address matches it, a temporary password has been sent to that address.";
-    Ok((StatusCode::ACCEPTED, JsonBody(MessageBody { message })).into_response())
+    Ok((StatusCode::ACCEPTED, JsonBody(MessageBody { message })))
 }
 
 /// The caller's own account.
 #[utoipa::path(
-    get, path = "/me", tag = "accounts",
-    security(("user" = [])),
+    get, path = "/me", tag = "accounts", security(("user" = [])),
     responses(
         (status = 200, description = "The caller's account; sent with `Cache-Control: no-store`.", body = MeBody),
-        (status = 404, description = "The token's account no longer exists.", body = ErrorBody),
-        Unavailable,
+        AccountGone, Unavailable,
     ),
 )]
 async fn me(
     State(state): State<AppState>,
     AuthUser(user_id): AuthUser,
-) -> Result<Response, ApiError> {
+) -> Result<NoStore<MeBody>, ApiError> {
     let user = state.accounts.me(&user_id).await?;
-    Ok(no_store(StatusCode::OK, MeBody::from(user)))
+    Ok(NoStore(user.into()))
 }
 
 /// Any of `{ nickname, bio, email, current_password }`: an absent field is
@@ -420,16 +414,13 @@ fn parse_change<T, E>(
 
 /// Changes the caller's profile.
 #[utoipa::path(
-    patch, path = "/me", tag = "accounts",
-    security(("user" = [])),
+    patch, path = "/me", tag = "accounts", security(("user" = [])),
     request_body = UpdateMeRequest,
     responses(
         (status = 200, description = "The changed account; sent with `Cache-Control: no-store`.", body = MeBody),
         (status = 400, description = "A field breaks its rule or is unknown, or none of `nickname`, `bio`, `email` was sent.", body = ErrorBody),
         (status = 403, description = "`email` changes and `current_password` is missing or wrong, or a `current_password` that was sent is wrong.", body = ErrorBody),
-        (status = 404, description = "The token's account no longer exists.", body = ErrorBody),
-        RateLimited,
-        Unavailable,
+        AccountGone, RateLimited, Unavailable,
     ),
 )]
 async fn update_me(
@@ -437,7 +428,7 @@ async fn update_me(
     AuthUser(user_id): AuthUser,
     ClientAddr(address): ClientAddr,
     Json(request): Json<UpdateMeRequest>,
-) -> Result<Response, ApiError> {
+) -> Result<NoStore<MeBody>, ApiError> {
     let update = ProfileUpdate {
         changes: ProfileChanges {
             nickname: parse_change(request.nickname, Nickname::parse)?,
@@ -447,7 +438,7 @@ async fn update_me(
         current_password: request.current_password,
     };
     let user = state.accounts.update_me(&user_id, update, address).await?;
-    Ok(no_store(StatusCode::OK, MeBody::from(user)))
+    Ok(NoStore(user.into()))
 }
 
 /// `{ current_password, new_password }`
@@ -465,16 +456,13 @@ struct ChangePasswordRequest {
 /// Changes the caller's password and revokes every refresh token of the
 /// account.
 #[utoipa::path(
-    put, path = "/me/password", tag = "accounts",
-    security(("user" = [])),
+    put, path = "/me/password", tag = "accounts", security(("user" = [])),
     request_body = ChangePasswordRequest,
     responses(
         (status = 204, description = "Changed."),
         (status = 400, description = "`new_password` breaks the password rule, or a field is missing or unknown.", body = ErrorBody),
         (status = 403, description = "`current_password` is wrong (counts as a failed log-in).", body = ErrorBody),
-        (status = 404, description = "The token's account no longer exists.", body = ErrorBody),
-        RateLimited,
-        Unavailable,
+        AccountGone, RateLimited, Unavailable,
     ),
 )]
 async fn change_password(
@@ -494,8 +482,7 @@ async fn change_password(
 
 /// Anyone's public profile.
 #[utoipa::path(
-    get, path = "/users/{id}", tag = "accounts",
-    params(("id" = String, Path, description = "The user's id, matched ignoring letter case.")),
+    get, path = "/users/{id}", tag = "accounts", params(UserPath),
     responses(
         (status = 200, description = "The profile.", body = UserBody),
         (status = 404, description = "No such user; also for an id that breaks the id rule.", body = ErrorBody),
@@ -504,7 +491,7 @@ async fn change_password(
 )]
 async fn user(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    UserPath(id): UserPath,
 ) -> Result<JsonBody<UserBody>, ApiError> {
     let user = state.accounts.user(&id).await?;
     Ok(JsonBody(user.into()))

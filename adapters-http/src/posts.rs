@@ -3,18 +3,21 @@
 use axum::Json as JsonBody;
 use axum::extract::State;
 use axum::http::StatusCode;
-use minifb_domain::{PostContent, PostId};
+use minifb_domain::{PostContent, PostId, UserId};
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::auth::{AuthUser, MaybeAuthUser};
+use crate::auth::{AuthUser, Caller, MaybeAuthUser};
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{Json, Path, Query, parse_id};
-use crate::openapi::{self, Unavailable};
-use crate::pagination::{PageBody, page_request};
+use crate::extract::{Id, Json, Query, UserPath};
+use crate::openapi::{
+    self, AccountGone, BadId, BadIdOrContent, BadPage, Deleted, NoSuchPost, NotPostOwner,
+    Unavailable,
+};
+use crate::pagination::{PageBody, PageQuery};
 use crate::views::PostBody;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -33,22 +36,9 @@ struct PostRequest {
     content: String,
 }
 
-/// `?limit=&cursor=` of every list; any other parameter is a 400.
-#[derive(Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub(crate) struct PageQuery {
-    #[param(schema_with = openapi::limit)]
-    pub limit: Option<String>,
-    /// The `next_cursor` of the previous page. Cursors are opaque and tied to
-    /// the list they came from: one from another list is a 400.
-    pub cursor: Option<String>,
-}
-
 /// Creates a post by the caller.
 #[utoipa::path(
-    post, path = "/posts", tag = "posts",
-    security(("user" = [])),
+    post, path = "/posts", tag = "posts", security(("user" = [])),
     request_body = PostRequest,
     responses(
         (status = 201, description = "The new post.", body = PostBody),
@@ -68,154 +58,128 @@ async fn create_post(
 
 /// One post.
 #[utoipa::path(
-    get, path = "/posts/{id}", tag = "posts",
-    security((), ("user" = [])),
-    params(("id" = i64, Path, description = "The post's id: ASCII digits only.", minimum = 0)),
+    get, path = "/posts/{id}", tag = "posts", security((), ("user" = [])),
+    params(Id<PostId>),
     responses(
         (status = 200, description = "The post; `my_reaction` is the caller's.", body = PostBody),
-        (status = 400, description = "The id is not ASCII digits of a 64-bit integer.", body = ErrorBody),
-        (status = 404, description = "No such post.", body = ErrorBody),
-        Unavailable,
+        BadId, NoSuchPost, Unavailable,
     ),
 )]
 async fn get_post(
     State(state): State<AppState>,
     MaybeAuthUser(viewer): MaybeAuthUser,
-    Path(id): Path<String>,
+    Id(id): Id<PostId>,
 ) -> Result<JsonBody<PostBody>, ApiError> {
-    let id: PostId = parse_id("post id", &id)?;
     Ok(JsonBody(state.social.post(id, viewer).await?.into()))
 }
 
 /// Replaces a post's content; only its owner may.
 #[utoipa::path(
-    patch, path = "/posts/{id}", tag = "posts",
-    security(("user" = [])),
-    params(("id" = i64, Path, description = "The post's id: ASCII digits only.", minimum = 0)),
-    request_body = PostRequest,
+    patch, path = "/posts/{id}", tag = "posts", security(("user" = [])),
+    params(Id<PostId>), request_body = PostRequest,
     responses(
         (status = 200, description = "The post, with `updated_at` set.", body = PostBody),
-        (status = 400, description = "A bad id, or `content` breaks its rule.", body = ErrorBody),
-        (status = 403, description = "The caller does not own the post.", body = ErrorBody),
-        (status = 404, description = "No such post.", body = ErrorBody),
-        Unavailable,
+        BadIdOrContent, NotPostOwner, NoSuchPost, Unavailable,
     ),
 )]
 async fn update_post(
     State(state): State<AppState>,
-    AuthUser(user_id): AuthUser,
-    Path(id): Path<String>,
+    caller: Caller,
+    Id(id): Id<PostId>,
     Json(request): Json<PostRequest>,
 ) -> Result<JsonBody<PostBody>, ApiError> {
-    let id: PostId = parse_id("post id", &id)?;
     let content = PostContent::parse(request.content)?;
-    Ok(JsonBody(
-        state
-            .social
-            .update_post(&user_id, id, content)
-            .await?
-            .into(),
-    ))
+    let post = caller.answer(state.social.update_post(&caller.id, id, content).await)?;
+    Ok(JsonBody(post.into()))
 }
 
 /// Deletes a post with its comments, reactions and notifications; only its
 /// owner may.
 #[utoipa::path(
-    delete, path = "/posts/{id}", tag = "posts",
-    security(("user" = [])),
-    params(("id" = i64, Path, description = "The post's id: ASCII digits only.", minimum = 0)),
-    responses(
-        (status = 204, description = "Deleted."),
-        (status = 400, description = "The id is not ASCII digits of a 64-bit integer.", body = ErrorBody),
-        (status = 403, description = "The caller does not own the post.", body = ErrorBody),
-        (status = 404, description = "No such post.", body = ErrorBody),
-        Unavailable,
-    ),
+    delete, path = "/posts/{id}", tag = "posts", security(("user" = [])),
+    params(Id<PostId>),
+    responses(Deleted, BadId, NotPostOwner, NoSuchPost, Unavailable),
 )]
 async fn delete_post(
     State(state): State<AppState>,
-    AuthUser(user_id): AuthUser,
-    Path(id): Path<String>,
+    caller: Caller,
+    Id(id): Id<PostId>,
 ) -> Result<StatusCode, ApiError> {
-    let id: PostId = parse_id("post id", &id)?;
-    state.social.delete_post(&user_id, id).await?;
+    caller.answer(state.social.delete_post(&caller.id, id).await)?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A page of posts, as every list of posts answers.
+type PostPage = JsonBody<PageBody<PostBody>>;
+
+/// The list tag of a user's timeline, letter case ignored.
+fn timeline(id: &str) -> String {
+    format!("timeline:{}", id.to_ascii_lowercase())
 }
 
 /// Every user's posts, newest first.
 #[utoipa::path(
-    get, path = "/posts", tag = "posts",
-    security((), ("user" = [])),
+    get, path = "/posts", tag = "posts", security((), ("user" = [])),
     params(PageQuery),
     responses(
         (status = 200, description = "A page of posts; `my_reaction` is the caller's.", body = PageBody<PostBody>),
-        (status = 400, description = "A bad `limit` or `cursor`, or an unknown query parameter.", body = ErrorBody),
-        Unavailable,
+        BadPage, Unavailable,
     ),
 )]
 async fn list_posts(
     State(state): State<AppState>,
     MaybeAuthUser(viewer): MaybeAuthUser,
     Query(query): Query<PageQuery>,
-) -> Result<JsonBody<PageBody<PostBody>>, ApiError> {
-    let list = "posts";
-    let page = page_request(query.limit.as_deref(), query.cursor.as_deref(), list)?;
-    let posts = state.social.all_posts(page, viewer).await?;
-    Ok(JsonBody(PageBody::from_page(posts, list, PostBody::from)))
+) -> Result<PostPage, ApiError> {
+    let posts = state.social.all_posts(query.page("posts")?, viewer).await?;
+    Ok(JsonBody(PageBody::from_page(posts, "posts")))
 }
 
 /// The caller's own posts, newest first.
 #[utoipa::path(
-    get, path = "/me/timeline", tag = "posts",
-    security(("user" = [])),
+    get, path = "/me/timeline", tag = "posts", security(("user" = [])),
     params(PageQuery),
     responses(
         (status = 200, description = "A page of the caller's posts.", body = PageBody<PostBody>),
-        (status = 400, description = "A bad `limit` or `cursor`, or an unknown query parameter.", body = ErrorBody),
-        (status = 404, description = "The token's account no longer exists.", body = ErrorBody),
-        Unavailable,
+        BadPage, AccountGone, Unavailable,
     ),
 )]
 async fn my_timeline(
     State(state): State<AppState>,
     AuthUser(user_id): AuthUser,
     Query(query): Query<PageQuery>,
-) -> Result<JsonBody<PageBody<PostBody>>, ApiError> {
-    timeline(state, user_id.clone(), Some(user_id), query).await
+) -> Result<PostPage, ApiError> {
+    let list = timeline(user_id.as_ref());
+    let viewer = Some(user_id.clone());
+    let posts = state
+        .social
+        .timeline(&user_id, query.page(&list)?, viewer)
+        .await?;
+    Ok(JsonBody(PageBody::from_page(posts, &list)))
 }
 
 /// One user's posts, newest first.
 #[utoipa::path(
-    get, path = "/users/{id}/timeline", tag = "posts",
-    security((), ("user" = [])),
-    params(
-        ("id" = String, Path, description = "The user's id, matched ignoring letter case."),
-        PageQuery,
-    ),
+    get, path = "/users/{id}/timeline", tag = "posts", security((), ("user" = [])),
+    params(UserPath, PageQuery),
     responses(
         (status = 200, description = "A page of the user's posts; `my_reaction` is the caller's.", body = PageBody<PostBody>),
-        (status = 400, description = "A bad `limit` or `cursor`, or an unknown query parameter.", body = ErrorBody),
         (status = 404, description = "No such user.", body = ErrorBody),
-        Unavailable,
+        BadPage, Unavailable,
     ),
 )]
 async fn user_timeline(
     State(state): State<AppState>,
     MaybeAuthUser(viewer): MaybeAuthUser,
-    Path(id): Path<String>,
+    UserPath(id): UserPath,
     Query(query): Query<PageQuery>,
-) -> Result<JsonBody<PageBody<PostBody>>, ApiError> {
-    timeline(state, id, viewer, query).await
-}
-
-async fn timeline(
-    state: AppState,
-    owner: String,
-    viewer: Option<String>,
-    query: PageQuery,
-) -> Result<JsonBody<PageBody<PostBody>>, ApiError> {
-    let list = format!("timeline:{}", owner.to_ascii_lowercase());
-    let page = page_request(query.limit.as_deref(), query.cursor.as_deref(), &list)?;
+) -> Result<PostPage, ApiError> {
+    // The cursor is checked before the user: a bad query is a 400 even for
+    // an id that cannot exist, which is then a 404.
+    let list = timeline(&id);
+    let page = query.page(&list)?;
+    let owner = UserId::parse(id.as_str())
+        .map_err(|_| ApiError::not_found(format!("user '{id}' does not exist")))?;
     let posts = state.social.timeline(&owner, page, viewer).await?;
-    Ok(JsonBody(PageBody::from_page(posts, &list, PostBody::from)))
+    Ok(JsonBody(PageBody::from_page(posts, &list)))
 }

@@ -1,24 +1,33 @@
 //! Reactions on posts and comments.
 
+use std::collections::BTreeMap;
+
 use axum::Json as JsonBody;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use minifb_application::social::ports::ReactionChange;
 use minifb_domain::{CommentId, PostId, ReactionKind};
 use serde::Deserialize;
-use utoipa::ToSchema;
+use utoipa::openapi::RefOr;
+use utoipa::{IntoResponses, OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{Json, Path, parse_id};
-use crate::openapi::{self, Unavailable};
+use crate::extract::{Id, Json};
+use crate::openapi::{self, BadId, BadReaction, NoSuchComment, NoSuchPost, Unavailable, Withdrawn};
 use crate::views::ReactionBody;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
+    /// `Reaction`, which [`Reply`] refers to.
+    #[derive(utoipa::OpenApi)]
+    #[openapi(components(schemas(ReactionBody)))]
+    struct Schemas;
+
+    OpenApiRouter::with_openapi(Schemas::openapi())
         .routes(routes!(react_to_post, withdraw_post_reaction))
         .routes(routes!(react_to_comment, withdraw_comment_reaction))
 }
@@ -32,110 +41,117 @@ struct ReactionRequest {
     kind: i64,
 }
 
-/// 201 when created, 200 when changed or left as it was.
-fn reply(change: ReactionChange) -> (StatusCode, JsonBody<ReactionBody>) {
-    match change {
-        ReactionChange::Created(view) => (StatusCode::CREATED, JsonBody(view.into())),
-        ReactionChange::Changed(view) | ReactionChange::Unchanged(view) => {
-            (StatusCode::OK, JsonBody(view.into()))
+/// What a `PUT` of a reaction answers, and documents: 201 with a new
+/// reaction, 200 with the caller's existing one.
+enum Reply {
+    Created(ReactionBody),
+    Existing(ReactionBody),
+}
+
+impl From<ReactionChange> for Reply {
+    fn from(change: ReactionChange) -> Self {
+        match change {
+            ReactionChange::Created(view) => Self::Created(view.into()),
+            ReactionChange::Changed(view) | ReactionChange::Unchanged(view) => {
+                Self::Existing(view.into())
+            }
         }
+    }
+}
+
+impl IntoResponse for Reply {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Created(body) => (StatusCode::CREATED, JsonBody(body)).into_response(),
+            Self::Existing(body) => JsonBody(body).into_response(),
+        }
+    }
+}
+
+impl IntoResponses for Reply {
+    fn responses() -> BTreeMap<String, RefOr<utoipa::openapi::Response>> {
+        let existing = "The caller's existing reaction: `modified: true` once its type has \
+                        changed; unchanged when the type was the same.";
+        [
+            ("201", openapi::json_response("A new reaction.", "Reaction")),
+            ("200", openapi::json_response(existing, "Reaction")),
+        ]
+        .into_iter()
+        .map(|(status, response)| (status.to_owned(), RefOr::T(response.build())))
+        .collect()
     }
 }
 
 /// Sets the caller's reaction on a post. A new reaction notifies the post's
 /// owner (type 2) unless they reacted themselves.
 #[utoipa::path(
-    put, path = "/posts/{id}/reaction", tag = "reactions",
-    security(("user" = [])),
-    params(("id" = i64, Path, description = "The post's id: ASCII digits only.", minimum = 0)),
-    request_body = ReactionRequest,
-    responses(
-        (status = 201, description = "A new reaction.", body = ReactionBody),
-        (status = 200, description = "The caller's existing reaction: `modified: true` once its type has changed; unchanged when the type was the same.", body = ReactionBody),
-        (status = 400, description = "A bad id, or `type` is not an integer from 1 to 5.", body = ErrorBody),
-        (status = 404, description = "No such post.", body = ErrorBody),
-        Unavailable,
-    ),
+    put, path = "/posts/{id}/reaction", tag = "reactions", security(("user" = [])),
+    params(Id<PostId>), request_body = ReactionRequest,
+    responses(Reply, BadReaction, NoSuchPost, Unavailable),
 )]
 async fn react_to_post(
     State(state): State<AppState>,
     AuthUser(user_id): AuthUser,
-    Path(id): Path<String>,
+    Id(id): Id<PostId>,
     Json(request): Json<ReactionRequest>,
-) -> Result<(StatusCode, JsonBody<ReactionBody>), ApiError> {
-    let id: PostId = parse_id("post id", &id)?;
+) -> Result<Reply, ApiError> {
     let kind = ReactionKind::parse(request.kind)?;
-    Ok(reply(state.social.react_to_post(&user_id, id, kind).await?))
+    Ok(state.social.react_to_post(&user_id, id, kind).await?.into())
 }
 
 /// Withdraws the caller's reaction on a post, and the notification it caused
 /// if still unread.
 #[utoipa::path(
-    delete, path = "/posts/{id}/reaction", tag = "reactions",
-    security(("user" = [])),
-    params(("id" = i64, Path, description = "The post's id: ASCII digits only.", minimum = 0)),
+    delete, path = "/posts/{id}/reaction", tag = "reactions", security(("user" = [])),
+    params(Id<PostId>),
     responses(
-        (status = 204, description = "Withdrawn."),
-        (status = 400, description = "The id is not ASCII digits of a 64-bit integer.", body = ErrorBody),
         (status = 404, description = "No such post, or the caller had no reaction on it.", body = ErrorBody),
-        Unavailable,
+        Withdrawn, BadId, Unavailable,
     ),
 )]
 async fn withdraw_post_reaction(
     State(state): State<AppState>,
     AuthUser(user_id): AuthUser,
-    Path(id): Path<String>,
+    Id(id): Id<PostId>,
 ) -> Result<StatusCode, ApiError> {
-    let id: PostId = parse_id("post id", &id)?;
     state.social.withdraw_post_reaction(&user_id, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Sets the caller's reaction on a comment (no notification).
 #[utoipa::path(
-    put, path = "/comments/{id}/reaction", tag = "reactions",
-    security(("user" = [])),
-    params(("id" = i64, Path, description = "The comment's id: ASCII digits only.", minimum = 0)),
-    request_body = ReactionRequest,
-    responses(
-        (status = 201, description = "A new reaction.", body = ReactionBody),
-        (status = 200, description = "The caller's existing reaction: `modified: true` once its type has changed; unchanged when the type was the same.", body = ReactionBody),
-        (status = 400, description = "A bad id, or `type` is not an integer from 1 to 5.", body = ErrorBody),
-        (status = 404, description = "No such comment.", body = ErrorBody),
-        Unavailable,
-    ),
+    put, path = "/comments/{id}/reaction", tag = "reactions", security(("user" = [])),
+    params(Id<CommentId>), request_body = ReactionRequest,
+    responses(Reply, BadReaction, NoSuchComment, Unavailable),
 )]
 async fn react_to_comment(
     State(state): State<AppState>,
     AuthUser(user_id): AuthUser,
-    Path(id): Path<String>,
+    Id(id): Id<CommentId>,
     Json(request): Json<ReactionRequest>,
-) -> Result<(StatusCode, JsonBody<ReactionBody>), ApiError> {
-    let id: CommentId = parse_id("comment id", &id)?;
+) -> Result<Reply, ApiError> {
     let kind = ReactionKind::parse(request.kind)?;
-    Ok(reply(
-        state.social.react_to_comment(&user_id, id, kind).await?,
-    ))
+    Ok(state
+        .social
+        .react_to_comment(&user_id, id, kind)
+        .await?
+        .into())
 }
 
 /// Withdraws the caller's reaction on a comment.
 #[utoipa::path(
-    delete, path = "/comments/{id}/reaction", tag = "reactions",
-    security(("user" = [])),
-    params(("id" = i64, Path, description = "The comment's id: ASCII digits only.", minimum = 0)),
+    delete, path = "/comments/{id}/reaction", tag = "reactions", security(("user" = [])),
+    params(Id<CommentId>),
     responses(
-        (status = 204, description = "Withdrawn."),
-        (status = 400, description = "The id is not ASCII digits of a 64-bit integer.", body = ErrorBody),
         (status = 404, description = "No such comment, or the caller had no reaction on it.", body = ErrorBody),
-        Unavailable,
+        Withdrawn, BadId, Unavailable,
     ),
 )]
 async fn withdraw_comment_reaction(
     State(state): State<AppState>,
     AuthUser(user_id): AuthUser,
-    Path(id): Path<String>,
+    Id(id): Id<CommentId>,
 ) -> Result<StatusCode, ApiError> {
-    let id: CommentId = parse_id("comment id", &id)?;
     state.social.withdraw_comment_reaction(&user_id, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -90,7 +90,10 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     let status = response.status();
     let latency = started.elapsed();
     let endpoint = endpoint_label(&method, route.as_deref(), status);
-    state.stats.counter.record(&endpoint, status.as_u16());
+    state
+        .server_stats
+        .counter
+        .record(&endpoint, status.as_u16());
     let labels = [
         ("endpoint", endpoint),
         ("status", status.as_u16().to_string()),

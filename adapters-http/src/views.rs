@@ -25,7 +25,7 @@ pub struct AuthorBody {
 impl From<Author> for AuthorBody {
     fn from(author: Author) -> Self {
         Self {
-            id: author.id,
+            id: author.id.into_inner(),
             name: author.name,
             nickname: author.nickname,
         }

@@ -2,108 +2,21 @@
 //! (check order, error bodies, CORS, panics) without a database.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::Arc;
-use std::time::Duration;
+mod support;
 
-use axum::Router;
 use axum::body::Body;
-use axum::http::{Method, Request, StatusCode, header};
-use http_body_util::BodyExt;
-use minifb_adapters_http::{AppState, HttpConfig, JwtKeys, admin_token_digest, router};
+use axum::http::{Method, StatusCode, header};
+use chrono::Utc;
+use jsonwebtoken::{EncodingKey, Header};
+use minifb_adapters_http::HttpConfig;
 use minifb_application::StoreError;
-use minifb_application::accounts::AccountService;
-use minifb_application::hashing::MockPasswordHasher;
-use minifb_application::limiter::AttemptLimiter;
-use minifb_application::ports::{
-    AccessTokenIssuer, MockHealthCheck, MockMailer, MockRefreshTokenRepository,
-    MockTemporaryPasswordRepository, MockUserRepository,
+use minifb_application::ports::UserRecord;
+use minifb_application::social::ports::CommentOwners;
+use minifb_domain::PostId;
+use serde_json::json;
+use support::{
+    JWT_SECRET, Ports, app, assert_error, call, call_as, request, send, signed_in, user,
 };
-use minifb_application::social::SocialService;
-use minifb_application::social::ports::{
-    MockCommentRepository, MockNotificationRepository, MockPostRepository, MockReactionRepository,
-};
-use minifb_application::stats::{MockStatsRepository, RequestCounter, StatsService};
-use serde_json::Value;
-use tower::ServiceExt;
-
-const ADMIN_TOKEN: &str = "router-test-admin-token-0123456789abcdef";
-
-fn keys() -> Arc<JwtKeys> {
-    Arc::new(JwtKeys::new(&[42u8; 32], Duration::from_secs(900)))
-}
-
-fn token_for(user: &str) -> String {
-    keys().issue(user).unwrap().token
-}
-
-/// A router whose ports are mocks without expectations (any call fails the
-/// test), except the posts repository the test arranges.
-fn app_with(posts: MockPostRepository, config: &HttpConfig) -> Router {
-    let jwt = keys();
-    let accounts = AccountService {
-        users: Arc::new(MockUserRepository::new()),
-        temporary_passwords: Arc::new(MockTemporaryPasswordRepository::new()),
-        refresh_tokens: Arc::new(MockRefreshTokenRepository::new()),
-        hasher: Arc::new(MockPasswordHasher::new()),
-        access_tokens: jwt.clone(),
-        mailer: Arc::new(MockMailer::new()),
-        limiter: Arc::new(AttemptLimiter::default()),
-        reset_limiter: Arc::new(AttemptLimiter::default()),
-    };
-    let social = SocialService {
-        users: Arc::new(MockUserRepository::new()),
-        posts: Arc::new(posts),
-        comments: Arc::new(MockCommentRepository::new()),
-        reactions: Arc::new(MockReactionRepository::new()),
-        notifications: Arc::new(MockNotificationRepository::new()),
-    };
-    let stats = StatsService {
-        repository: Arc::new(MockStatsRepository::new()),
-        counter: Arc::new(RequestCounter::default()),
-        timezone: chrono_tz::Tz::UTC,
-    };
-    let state = AppState {
-        accounts,
-        social,
-        stats,
-        jwt,
-        health: Arc::new(MockHealthCheck::new()),
-        admin_token_digest: admin_token_digest(ADMIN_TOKEN),
-    };
-    router(state, config)
-}
-
-fn app(posts: MockPostRepository) -> Router {
-    app_with(posts, &HttpConfig::default())
-}
-
-struct Reply {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    body: Value,
-}
-
-async fn send(app: Router, request: Request<Body>) -> Reply {
-    let response = app.oneshot(request).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    Reply {
-        status,
-        headers,
-        body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    }
-}
-
-fn request(method: Method, uri: &str) -> axum::http::request::Builder {
-    Request::builder().method(method).uri(uri)
-}
-
-fn assert_error(reply: &Reply, status: StatusCode) -> String {
-    assert_eq!(reply.status, status, "{}", reply.body);
-    assert_eq!(reply.body["result"], status.canonical_reason().unwrap());
-    reply.body["hint"].as_str().unwrap().to_owned()
-}
 
 #[tokio::test]
 async fn body_size_and_media_type_are_checked_before_the_token() {
@@ -121,60 +34,51 @@ async fn body_size_and_media_type_are_checked_before_the_token() {
         .body(Body::from("{\"bio\": \"x\"}"))
         .unwrap();
 
+    assert_error(&send(app(), too_large).await, StatusCode::PAYLOAD_TOO_LARGE);
     assert_error(
-        &send(app(MockPostRepository::new()), too_large).await,
-        StatusCode::PAYLOAD_TOO_LARGE,
-    );
-    assert_error(
-        &send(app(MockPostRepository::new()), not_json).await,
+        &send(app(), not_json).await,
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
     );
-    assert_error(
-        &send(app(MockPostRepository::new()), no_token).await,
-        StatusCode::UNAUTHORIZED,
-    );
+    assert_error(&send(app(), no_token).await, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
 async fn the_token_is_checked_before_the_path() {
-    let anonymous = request(Method::DELETE, "/posts/abc")
-        .body(Body::empty())
-        .unwrap();
-    let signed_in = request(Method::DELETE, "/posts/abc")
-        .header(
-            header::AUTHORIZATION,
-            format!("Bearer {}", token_for("alice")),
-        )
-        .body(Body::empty())
-        .unwrap();
+    let anonymous = call(&app(), Method::DELETE, "/posts/abc").await;
+    let signed_in = call_as(&app(), Method::DELETE, "/posts/abc", "alice").await;
 
-    assert_error(
-        &send(app(MockPostRepository::new()), anonymous).await,
-        StatusCode::UNAUTHORIZED,
-    );
-    let hint = assert_error(
-        &send(app(MockPostRepository::new()), signed_in).await,
-        StatusCode::BAD_REQUEST,
-    );
+    assert_error(&anonymous, StatusCode::UNAUTHORIZED);
+    let hint = assert_error(&signed_in, StatusCode::BAD_REQUEST);
     assert!(hint.contains("post id"), "{hint}");
+}
+
+/// A router where every post and comment is bob's, and nothing may change.
+fn bobs_post_and_comment() -> Ports {
+    let mut ports = Ports::default();
+    let posts = &mut ports.social.posts;
+    posts
+        .expect_owner_of()
+        .returning(|_| Ok(Some(user("bob1"))));
+    posts.expect_update().never();
+    posts.expect_delete().never();
+    let comments = &mut ports.social.comments;
+    comments.expect_owners().returning(|_| {
+        Ok(Some(CommentOwners {
+            author_id: user("bob1"),
+            post_id: PostId::new(7),
+            post_owner_id: user("bob1"),
+        }))
+    });
+    comments.expect_update().never();
+    comments.expect_delete().never();
+    ports
 }
 
 #[tokio::test]
 async fn deleting_someone_elses_post_is_403_naming_method_and_path() {
-    let mut posts = MockPostRepository::new();
-    posts
-        .expect_owner_of()
-        .returning(|_| Ok(Some("bob1".into())));
-    posts.expect_delete().never();
-    let delete = request(Method::DELETE, "/posts/14")
-        .header(
-            header::AUTHORIZATION,
-            format!("Bearer {}", token_for("alice")),
-        )
-        .body(Body::empty())
-        .unwrap();
+    let app = bobs_post_and_comment().app();
 
-    let reply = send(app(posts), delete).await;
+    let reply = call_as(&app, Method::DELETE, "/posts/14", "alice").await;
 
     assert_eq!(
         assert_error(&reply, StatusCode::FORBIDDEN),
@@ -183,15 +87,47 @@ async fn deleting_someone_elses_post_is_403_naming_method_and_path() {
 }
 
 #[tokio::test]
+async fn every_refusal_names_the_method_and_path_of_its_request() {
+    let content = json!({ "content": "mine now" }).to_string();
+    for (method, uri, line) in [
+        (Method::DELETE, "/posts/7", "DELETE /posts/7"),
+        (Method::PATCH, "/posts/7", "PATCH /posts/7"),
+        (Method::DELETE, "/comments/9?why=spam", "DELETE /comments/9"),
+        (Method::PATCH, "/comments/9", "PATCH /comments/9"),
+    ] {
+        let body = if method == Method::PATCH {
+            Body::from(content.clone())
+        } else {
+            Body::empty()
+        };
+        let request = signed_in(method, uri, "alice")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(body)
+            .unwrap();
+
+        let reply = send(bobs_post_and_comment().app(), request).await;
+
+        assert_eq!(
+            assert_error(&reply, StatusCode::FORBIDDEN),
+            format!("You have not permission for '{line}'")
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_panic_is_a_500_with_the_error_body_and_the_request_id() {
-    let mut posts = MockPostRepository::new();
-    posts.expect_find().returning(|_, _| panic!("a bug"));
+    let mut ports = Ports::default();
+    ports
+        .social
+        .posts
+        .expect_find()
+        .returning(|_, _| panic!("a bug"));
     let get = request(Method::GET, "/posts/1")
         .header("x-request-id", "req-123")
         .body(Body::empty())
         .unwrap();
 
-    let reply = send(app(posts), get).await;
+    let reply = send(ports.app(), get).await;
 
     let hint = assert_error(&reply, StatusCode::INTERNAL_SERVER_ERROR);
     assert!(hint.contains("req-123"), "{hint}");
@@ -204,44 +140,90 @@ async fn a_panic_is_a_500_with_the_error_body_and_the_request_id() {
 
 #[tokio::test]
 async fn an_unavailable_database_is_503_with_retry_after() {
-    let mut posts = MockPostRepository::new();
-    posts.expect_find().returning(|_, _| {
+    let mut ports = Ports::default();
+    ports.social.posts.expect_find().returning(|_, _| {
         Err(StoreError::Unavailable(
             "timed out waiting for a database connection".into(),
         ))
     });
 
-    let reply = send(
-        app(posts),
-        request(Method::GET, "/posts/1")
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
+    let reply = call(&ports.app(), Method::GET, "/posts/1").await;
 
     assert_error(&reply, StatusCode::SERVICE_UNAVAILABLE);
-    assert!(reply.headers.contains_key(header::RETRY_AFTER));
+    assert!(reply.has(header::RETRY_AFTER));
 }
 
-#[tokio::test]
-async fn other_store_failures_are_500_with_the_message_and_request_id() {
-    let mut posts = MockPostRepository::new();
-    posts.expect_find().returning(|_, _| {
+/// A router whose post lookups fail with a database error.
+fn failing_store() -> Ports {
+    let mut ports = Ports::default();
+    ports.social.posts.expect_find().returning(|_, _| {
         Err(StoreError::Other(anyhow::anyhow!(
             "database error: CheckViolation"
         )))
     });
+    ports
+}
+
+#[tokio::test]
+async fn other_store_failures_are_500_with_the_message_and_request_id() {
     let get = request(Method::GET, "/posts/1")
         .header("x-request-id", "req-9")
         .body(Body::empty())
         .unwrap();
 
-    let reply = send(app(posts), get).await;
+    let reply = send(failing_store().app(), get).await;
 
     assert_eq!(
         assert_error(&reply, StatusCode::INTERNAL_SERVER_ERROR),
         "database error: CheckViolation (request id req-9)"
     );
+}
+
+#[tokio::test]
+async fn a_500_names_the_request_id_the_server_made_and_sent_back() {
+    let reply = call(&failing_store().app(), Method::GET, "/posts/1").await;
+
+    let hint = assert_error(&reply, StatusCode::INTERNAL_SERVER_ERROR);
+    let id = reply.headers["x-request-id"].to_str().unwrap();
+    assert_eq!(id.len(), 36, "a fresh UUID: {id}");
+    assert!(hint.ends_with(&format!("(request id {id})")), "{hint}");
+    assert_eq!(
+        hint,
+        format!("database error: CheckViolation (request id {id})")
+    );
+}
+
+#[tokio::test]
+async fn a_token_without_jti_is_accepted() {
+    let now = Utc::now().timestamp();
+    let claims = json!({ "sub": "alice", "iat": now, "exp": now + 60 });
+    let token = jsonwebtoken::encode(
+        &Header::default(),
+        &claims,
+        &EncodingKey::from_secret(&JWT_SECRET),
+    )
+    .unwrap();
+    let mut ports = Ports::default();
+    ports.accounts.users.expect_find().returning(|id| {
+        Ok(Some(UserRecord {
+            id: id.clone(),
+            password_hash: None,
+            name: "Alice".into(),
+            nickname: None,
+            bio: None,
+            email: None,
+            created_at: Utc::now(),
+        }))
+    });
+    let me = request(Method::GET, "/me")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+
+    let reply = send(ports.app(), me).await;
+
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.body["id"], "alice");
 }
 
 #[tokio::test]
@@ -262,12 +244,12 @@ async fn allowed_origins_get_a_204_preflight_and_others_no_cors_headers() {
     };
 
     let allowed = send(
-        app_with(MockPostRepository::new(), &config),
+        Ports::default().app_with(&config),
         preflight("https://app.example"),
     )
     .await;
     let denied = send(
-        app_with(MockPostRepository::new(), &config),
+        Ports::default().app_with(&config),
         preflight("https://evil.example"),
     )
     .await;
@@ -288,17 +270,9 @@ async fn allowed_origins_get_a_204_preflight_and_others_no_cors_headers() {
             .unwrap()
             .contains("PATCH")
     );
-    assert!(
-        !allowed
-            .headers
-            .contains_key(header::ACCESS_CONTROL_ALLOW_CREDENTIALS)
-    );
+    assert!(!allowed.has(header::ACCESS_CONTROL_ALLOW_CREDENTIALS));
     assert_eq!(allowed.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
-    assert!(
-        !denied
-            .headers
-            .contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN)
-    );
+    assert!(!denied.has(header::ACCESS_CONTROL_ALLOW_ORIGIN));
 }
 
 #[tokio::test]
@@ -308,27 +282,15 @@ async fn without_configured_origins_no_cors_headers_are_sent() {
         .body(Body::empty())
         .unwrap();
 
-    let reply = send(app(MockPostRepository::new()), get).await;
+    let reply = send(app(), get).await;
 
     assert_eq!(reply.status, StatusCode::OK);
-    assert!(
-        !reply
-            .headers
-            .contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN)
-    );
+    assert!(!reply.has(header::ACCESS_CONTROL_ALLOW_ORIGIN));
 }
 
 #[tokio::test]
 async fn admin_routes_refuse_a_users_access_token() {
-    let get = request(Method::GET, "/admin/stats/service")
-        .header(
-            header::AUTHORIZATION,
-            format!("Bearer {}", token_for("alice")),
-        )
-        .body(Body::empty())
-        .unwrap();
-
-    let reply = send(app(MockPostRepository::new()), get).await;
+    let reply = call_as(&app(), Method::GET, "/admin/stats/service", "alice").await;
 
     assert_error(&reply, StatusCode::UNAUTHORIZED);
 }
@@ -342,13 +304,9 @@ async fn request_ids_are_kept_when_plain_and_replaced_otherwise() {
             .unwrap()
     };
 
-    let plain = send(app(MockPostRepository::new()), with_id("abc-123_x.y")).await;
-    let odd = send(
-        app(MockPostRepository::new()),
-        with_id("<script>alert(1)</script>"),
-    )
-    .await;
-    let long = send(app(MockPostRepository::new()), with_id(&"a".repeat(65))).await;
+    let plain = send(app(), with_id("abc-123_x.y")).await;
+    let odd = send(app(), with_id("<script>alert(1)</script>")).await;
+    let long = send(app(), with_id(&"a".repeat(65))).await;
 
     assert_eq!(plain.headers["x-request-id"], "abc-123_x.y");
     for reply in [odd, long] {
@@ -359,18 +317,14 @@ async fn request_ids_are_kept_when_plain_and_replaced_otherwise() {
 
 #[tokio::test]
 async fn a_json_array_body_is_400_not_read_as_the_object() {
-    let mut posts = MockPostRepository::new();
-    posts.expect_create().never();
-    let post = request(Method::POST, "/posts")
-        .header(
-            header::AUTHORIZATION,
-            format!("Bearer {}", token_for("alice")),
-        )
+    let mut ports = Ports::default();
+    ports.social.posts.expect_create().never();
+    let post = signed_in(Method::POST, "/posts", "alice")
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from(r#"["hello"]"#))
         .unwrap();
 
-    let reply = send(app(posts), post).await;
+    let reply = send(ports.app(), post).await;
 
     assert_eq!(
         assert_error(&reply, StatusCode::BAD_REQUEST),

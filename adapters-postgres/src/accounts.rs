@@ -7,11 +7,13 @@ use diesel::prelude::*;
 use minifb_application::StoreError;
 use minifb_application::ports::{
     NewUser, ProfileChanges, RefreshTokenRepository, Rotation, TemporaryPassword,
-    TemporaryPasswordRepository, UserRecord, UserRepository,
+    TemporaryPasswordRepository, UserCreation, UserRecord, UserRepository,
 };
+use minifb_domain::{PasswordHash, UserId, UserKey};
 
 use crate::pool::{Pool, is_unique_violation, run};
 use crate::schema::{refresh_token_families, refresh_tokens, temporary_passwords, users};
+use crate::views::{stored_user_id, unreadable};
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
@@ -27,17 +29,21 @@ struct UserRow {
     created_at: DateTime<Utc>,
 }
 
-impl From<UserRow> for UserRecord {
-    fn from(row: UserRow) -> Self {
-        Self {
-            id: row.id,
-            password_hash: row.password_hash,
+impl TryFrom<UserRow> for UserRecord {
+    type Error = StoreError;
+
+    /// A hash of another method (Werkzeug's `scrypt:`) is `None`: it never
+    /// verifies, as the contract says.
+    fn try_from(row: UserRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: stored_user_id(row.id)?,
+            password_hash: PasswordHash::parse(&row.password_hash),
             name: row.name,
             nickname: row.nickname,
             bio: row.bio,
             email: row.email,
             created_at: row.created_at,
-        }
+        })
     }
 }
 
@@ -65,6 +71,18 @@ fn inner<T: AsRef<str>>(value: Option<Option<T>>) -> Option<Option<String>> {
     value.map(|v| v.map(|s| s.as_ref().to_owned()))
 }
 
+/// The user whose id folds to `key`: on the unique index of `lower(id)`, the
+/// same that settles concurrent sign-ups.
+#[diesel::dsl::auto_type]
+fn user_by_key<'a>(key: &'a UserKey) -> _ {
+    let key: &'a str = key.as_str();
+    users::table.filter(lower(users::id).eq(key))
+}
+
+fn record(row: Option<UserRow>) -> Result<Option<UserRecord>, StoreError> {
+    row.map(TryInto::try_into).transpose()
+}
+
 /// [`UserRepository`] over the `users` table.
 #[derive(Clone)]
 pub struct PgUserRepository {
@@ -79,10 +97,10 @@ impl PgUserRepository {
 
 #[async_trait]
 impl UserRepository for PgUserRepository {
-    async fn create(&self, user: NewUser) -> Result<Option<UserRecord>, StoreError> {
+    async fn create(&self, user: NewUser) -> Result<UserCreation, StoreError> {
         let row = NewUserRow {
             id: user.id.into_inner(),
-            password_hash: user.password_hash,
+            password_hash: user.password_hash.encode(),
             name: user.name.into_inner(),
             nickname: user.nickname.map(|v| v.into_inner()),
             bio: user.bio.map(|v| v.into_inner()),
@@ -94,58 +112,64 @@ impl UserRepository for PgUserRepository {
                 .returning(UserRow::as_returning())
                 .get_result(conn);
             match inserted {
-                Ok(row) => Ok(Some(row.into())),
+                Ok(row) => Ok(Some(row)),
                 Err(e) if is_unique_violation(&e, &["users_pkey", "users_lower_id_key"]) => {
                     Ok(None)
                 }
                 Err(e) => Err(e),
             }
         })
-        .await
+        .await?
+        .map_or(Ok(UserCreation::IdTaken), |row| {
+            Ok(UserCreation::Created(row.try_into()?))
+        })
     }
 
-    async fn find(&self, id: &str) -> Result<Option<UserRecord>, StoreError> {
-        let key = id.to_ascii_lowercase();
-        run(&self.pool, move |conn| {
-            users::table
-                .filter(lower(users::id).eq(key))
+    async fn find(&self, id: &UserId) -> Result<Option<UserRecord>, StoreError> {
+        let key = id.key();
+        let row = run(&self.pool, move |conn| {
+            user_by_key(&key)
                 .select(UserRow::as_select())
                 .first(conn)
                 .optional()
-        })
-        .await
-        .map(|row| row.map(Into::into))
+        });
+        record(row.await?)
     }
 
     async fn update_profile(
         &self,
-        id: &str,
+        id: &UserId,
         changes: ProfileChanges,
     ) -> Result<Option<UserRecord>, StoreError> {
-        let id = id.to_owned();
+        let key = id.key();
         let changeset = ProfileChangeset {
             nickname: inner(changes.nickname),
             bio: inner(changes.bio),
             email: inner(changes.email),
         };
-        run(&self.pool, move |conn| {
-            diesel::update(users::table.find(id))
+        let row = run(&self.pool, move |conn| {
+            diesel::update(user_by_key(&key))
                 .set(&changeset)
                 .returning(UserRow::as_returning())
                 .get_result(conn)
                 .optional()
-        })
-        .await
-        .map(|row| row.map(Into::into))
+        });
+        record(row.await?)
     }
 
-    async fn change_password(&self, id: &str, password_hash: String) -> Result<(), StoreError> {
-        let id = id.to_owned();
+    async fn change_password(
+        &self,
+        id: &UserId,
+        password_hash: PasswordHash,
+    ) -> Result<(), StoreError> {
+        let key = id.key();
+        let password_hash = password_hash.encode();
         run(&self.pool, move |conn| {
             conn.transaction(|conn| {
-                diesel::update(users::table.find(&id))
+                let id: String = diesel::update(user_by_key(&key))
                     .set(users::password_hash.eq(password_hash))
-                    .execute(conn)?;
+                    .returning(users::id)
+                    .get_result(conn)?;
                 diesel::update(
                     refresh_token_families::table
                         .filter(refresh_token_families::user_id.eq(&id))
@@ -177,11 +201,12 @@ impl PgTemporaryPasswordRepository {
 impl TemporaryPasswordRepository for PgTemporaryPasswordRepository {
     async fn replace(
         &self,
-        user_id: &str,
-        password_hash: String,
+        user_id: &UserId,
+        password_hash: PasswordHash,
         expires_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let user_id = user_id.to_owned();
+        let user_id = user_id.to_string();
+        let password_hash = password_hash.encode();
         run(&self.pool, move |conn| {
             diesel::insert_into(temporary_passwords::table)
                 .values((
@@ -203,8 +228,8 @@ impl TemporaryPasswordRepository for PgTemporaryPasswordRepository {
         .await
     }
 
-    async fn find(&self, user_id: &str) -> Result<Option<TemporaryPassword>, StoreError> {
-        let user_id = user_id.to_owned();
+    async fn find(&self, user_id: &UserId) -> Result<Option<TemporaryPassword>, StoreError> {
+        let user_id = user_id.to_string();
         run(&self.pool, move |conn| {
             temporary_passwords::table
                 .find(user_id)
@@ -216,20 +241,24 @@ impl TemporaryPasswordRepository for PgTemporaryPasswordRepository {
                 .first::<(String, DateTime<Utc>, Option<DateTime<Utc>>)>(conn)
                 .optional()
         })
-        .await
-        .map(|row| {
-            row.map(
-                |(password_hash, expires_at, logged_in_at)| TemporaryPassword {
-                    password_hash,
-                    expires_at,
-                    logged_in_at,
-                },
-            )
+        .await?
+        .map(|(password_hash, expires_at, logged_in_at)| {
+            Ok(TemporaryPassword {
+                password_hash: PasswordHash::parse(&password_hash)
+                    .ok_or_else(|| unreadable("a temporary password hash of another format"))?,
+                expires_at,
+                logged_in_at,
+            })
         })
+        .transpose()
     }
 
-    async fn mark_logged_in(&self, user_id: &str, password_hash: &str) -> Result<bool, StoreError> {
-        let (user_id, password_hash) = (user_id.to_owned(), password_hash.to_owned());
+    async fn mark_logged_in(
+        &self,
+        user_id: &UserId,
+        password_hash: &PasswordHash,
+    ) -> Result<bool, StoreError> {
+        let (user_id, password_hash) = (user_id.to_string(), password_hash.encode());
         run(&self.pool, move |conn| {
             diesel::update(
                 temporary_passwords::table
@@ -243,6 +272,19 @@ impl TemporaryPasswordRepository for PgTemporaryPasswordRepository {
         })
         .await
     }
+}
+
+/// What the presented refresh token turned out to be, as stored.
+enum Presented {
+    /// Live: now retired, its successor stored.
+    Live {
+        user_id: String,
+        password_change_required: bool,
+    },
+    /// Used before: its family is now revoked.
+    Used,
+    /// Unknown, expired or revoked.
+    Dead,
 }
 
 /// [`RefreshTokenRepository`] over `refresh_token_families` and
@@ -262,12 +304,12 @@ impl PgRefreshTokenRepository {
 impl RefreshTokenRepository for PgRefreshTokenRepository {
     async fn start_family(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         token_hash: Vec<u8>,
         expires_at: DateTime<Utc>,
         password_change_required: bool,
     ) -> Result<(), StoreError> {
-        let user_id = user_id.to_owned();
+        let user_id = user_id.to_string();
         run(&self.pool, move |conn| {
             conn.transaction(|conn| {
                 let family_id: i64 = diesel::insert_into(refresh_token_families::table)
@@ -297,7 +339,7 @@ impl RefreshTokenRepository for PgRefreshTokenRepository {
         new_hash: Vec<u8>,
         new_expires_at: DateTime<Utc>,
     ) -> Result<Rotation, StoreError> {
-        run(&self.pool, move |conn| {
+        let presented = run(&self.pool, move |conn| {
             conn.transaction(|conn| {
                 // FOR UPDATE serialises concurrent presentations of one
                 // token: the second waits, then sees `used_at` set.
@@ -325,19 +367,19 @@ impl RefreshTokenRepository for PgRefreshTokenRepository {
                 let Some((family_id, expires_at, used_at, user_id, change_required, revoked_at)) =
                     found
                 else {
-                    return Ok(Rotation::Invalid);
+                    return Ok(Presented::Dead);
                 };
                 if revoked_at.is_some() {
-                    return Ok(Rotation::Invalid);
+                    return Ok(Presented::Dead);
                 }
                 if used_at.is_some() {
                     diesel::update(refresh_token_families::table.find(family_id))
                         .set(refresh_token_families::revoked_at.eq(now))
                         .execute(conn)?;
-                    return Ok(Rotation::Reused);
+                    return Ok(Presented::Used);
                 }
                 if expires_at <= Utc::now() {
-                    return Ok(Rotation::Invalid);
+                    return Ok(Presented::Dead);
                 }
                 diesel::update(refresh_tokens::table.find(&old_hash))
                     .set(refresh_tokens::used_at.eq(now))
@@ -349,13 +391,24 @@ impl RefreshTokenRepository for PgRefreshTokenRepository {
                         refresh_tokens::expires_at.eq(new_expires_at),
                     ))
                     .execute(conn)?;
-                Ok(Rotation::Rotated {
+                Ok(Presented::Live {
                     user_id,
                     password_change_required: change_required,
                 })
             })
         })
-        .await
+        .await?;
+        Ok(match presented {
+            Presented::Live {
+                user_id,
+                password_change_required,
+            } => Rotation::Rotated {
+                user_id: stored_user_id(user_id)?,
+                password_change_required,
+            },
+            Presented::Used => Rotation::Reused,
+            Presented::Dead => Rotation::Invalid,
+        })
     }
 
     async fn revoke_family(&self, token_hash: Vec<u8>) -> Result<(), StoreError> {

@@ -7,15 +7,15 @@ use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 use minifb_application::StoreError;
 use minifb_application::social::ports::{
-    CommentOwners, CommentRepository, CommentView, PageRequest,
+    CommentCreation, CommentOwners, CommentRepository, CommentView, PageRequest,
 };
-use minifb_domain::{CommentContent, CommentId, NotificationKind, PostId};
+use minifb_domain::{CommentContent, CommentId, NotificationKind, PostId, UserId};
 
 use crate::notifications::NewNotificationRow;
 use crate::pool::is_foreign_key_violation;
 use crate::pool::{Pool, run};
 use crate::schema::{comments, notifications, posts};
-use crate::views::{CommentViewRow, comment_views, views};
+use crate::views::{CommentViewRow, comment_views, stored_user_id, views};
 
 #[derive(Insertable)]
 #[diesel(table_name = comments)]
@@ -59,16 +59,17 @@ fn written(row: Option<CommentViewRow>) -> QueryResult<CommentViewRow> {
 impl CommentRepository for PgCommentRepository {
     /// The insert takes a key-share lock on the post (its foreign-key
     /// check), so the post cannot go away before the notification is
-    /// stored; a post already gone fails that check: `None`.
+    /// stored; a post already gone fails that check: `PostGone`.
     async fn create(
         &self,
         post_id: PostId,
-        author_id: &str,
+        author_id: &UserId,
         content: CommentContent,
-        notify: Option<String>,
-    ) -> Result<Option<CommentView>, StoreError> {
+        notify: Option<UserId>,
+    ) -> Result<CommentCreation, StoreError> {
+        let notify = notify.map(UserId::into_inner);
         let row = NewCommentRow {
-            user_id: author_id.to_owned(),
+            user_id: author_id.to_string(),
             post_id: post_id.get(),
             content: content.into_inner(),
         };
@@ -104,8 +105,16 @@ impl CommentRepository for PgCommentRepository {
             }
         })
         .await?
-        .map(TryInto::try_into)
-        .transpose()
+        .map_or(Ok(CommentCreation::PostGone), |row| {
+            Ok(CommentCreation::Created(row.try_into()?))
+        })
+    }
+
+    async fn exists(&self, id: CommentId) -> Result<bool, StoreError> {
+        run(&self.pool, move |conn| {
+            diesel::select(diesel::dsl::exists(comments::table.find(id.get()))).get_result(conn)
+        })
+        .await
     }
 
     async fn owners(&self, id: CommentId) -> Result<Option<CommentOwners>, StoreError> {
@@ -117,23 +126,25 @@ impl CommentRepository for PgCommentRepository {
                 .first::<(String, i64, String)>(conn)
                 .optional()
         })
-        .await
-        .map(|row| {
-            row.map(|(author_id, post_id, post_owner_id)| CommentOwners {
-                author_id,
+        .await?
+        .map(|(author_id, post_id, post_owner_id)| {
+            Ok(CommentOwners {
+                author_id: stored_user_id(author_id)?,
                 post_id: PostId::new(post_id),
-                post_owner_id,
+                post_owner_id: stored_user_id(post_owner_id)?,
             })
         })
+        .transpose()
     }
 
     async fn update(
         &self,
         id: CommentId,
         content: CommentContent,
-        viewer: String,
+        viewer: &UserId,
     ) -> Result<Option<CommentView>, StoreError> {
         let content = content.into_inner();
+        let viewer = viewer.to_string();
         run(&self.pool, move |conn| {
             conn.transaction(|conn| {
                 let updated = diesel::update(comments::table.find(id.get()))
@@ -167,7 +178,7 @@ impl CommentRepository for PgCommentRepository {
                 diesel::delete(
                     notifications::table
                         .filter(notifications::comment_id.eq(id.get()))
-                        .filter(notifications::kind.eq(NotificationKind::Commented.code()))
+                        .filter(notifications::type_.eq(NotificationKind::Commented.code()))
                         .filter(not(notifications::read)),
                 )
                 .execute(conn)?;
@@ -179,22 +190,15 @@ impl CommentRepository for PgCommentRepository {
 
     /// `comments JOIN users`, `my_reaction` as a correlated subquery,
     /// `post_id = $ AND id > after ORDER BY id ASC LIMIT limit + 1`: one
-    /// statement per page.
-    ///
-    /// Plan (PostgreSQL 15; 300k comments, 2k users, 300k comment
-    /// reactions; full output in `docs/explain.md`): `Index Scan using
-    /// comments_post_id_id_idx` (`post_id = $ AND id > $`) driving a nested
-    /// loop, per row a memoized `users_pkey` probe and one entry of
-    /// `comment_reactions_comment_id_user_id_idx` (SubPlan, 21 loops); never
-    /// a sort. A post with 20k comments, 21 rows: page 1 0.40 ms / 158
-    /// buffers, deep page (`after` = 19000, comments with 2k reactions
-    /// each) 0.59 ms / 174 buffers.
+    /// statement per page on `comments_post_id_id_idx`, never a sort. The
+    /// plans at depth are in `docs/explain.md`.
     async fn list(
         &self,
         post_id: PostId,
         page: PageRequest,
-        viewer: Option<String>,
+        viewer: Option<UserId>,
     ) -> Result<Vec<CommentView>, StoreError> {
+        let viewer = viewer.map(UserId::into_inner);
         let rows = run(&self.pool, move |conn| {
             let mut query = comment_views(viewer)
                 .filter(comments::post_id.eq(post_id.get()))

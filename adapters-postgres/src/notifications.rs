@@ -6,7 +6,7 @@ use diesel::dsl::not;
 use diesel::prelude::*;
 use minifb_application::StoreError;
 use minifb_application::social::ports::{NotificationRepository, NotificationView, PageRequest};
-use minifb_domain::{NotificationId, NotificationKind};
+use minifb_domain::{NotificationId, NotificationKind, UserId};
 
 use crate::pool::{Pool, run};
 use crate::schema::{notifications, users};
@@ -16,6 +16,7 @@ use crate::views::{NotificationViewRow, views};
 #[diesel(table_name = notifications)]
 pub(crate) struct NewNotificationRow {
     pub user_id: String,
+    #[diesel(column_name = type_)]
     pub kind: i16,
     pub actor_id: String,
     pub post_id: i64,
@@ -61,32 +62,23 @@ impl PgNotificationRepository {
 #[async_trait]
 impl NotificationRepository for PgNotificationRepository {
     /// `notifications JOIN users ON actor_id`, `user_id = $ AND id < after
-    /// ORDER BY id DESC LIMIT limit + 1`; `NOT read` is written as such (not
-    /// as a bound `read = $`) so that the partial index can be proved to
-    /// apply.
-    ///
-    /// Plans (PostgreSQL 15; 200k notifications, 2k users; full output in
-    /// `docs/explain.md`): the page's rows, each actor by a `users_pkey`
-    /// probe.
-    /// - A user with 100 notifications: `notifications_user_id_id_idx`
-    ///   (`user_id = $ AND id < $`), 21 rows; page 1 0.26 ms / 87 buffers,
-    ///   deep page (`after` = 100000) 0.24 ms / 90. Unread only:
-    ///   `notifications_unread_idx`, 17 rows, 0.88 ms / 42 buffers (sorting
-    ///   those 17 and hashing the 2k users, cheaper here than 17 probes).
-    /// - A user who gets half of all notifications: `notifications_pkey`
-    ///   backward with a filter, the planner's choice for so dense a user,
-    ///   21 rows; all: page 1 0.20 ms / 67 buffers, deep page (`after` =
-    ///   1000) 0.18 ms / 70; unread only: 0.26 ms / 68, 0.19 ms / 71.
+    /// ORDER BY id DESC LIMIT limit + 1` on `notifications_user_id_id_idx`
+    /// (unread only: the partial `notifications_unread_idx`; `NOT read` is
+    /// written as such, not as a bound `read = $`, so that the planner can
+    /// prove the partial index applies). The plans at depth are in
+    /// `docs/explain.md`.
     async fn list(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         unread_only: bool,
         page: PageRequest,
     ) -> Result<Vec<NotificationView>, StoreError> {
-        let user_id = user_id.to_owned();
+        let user_id = user_id.to_string();
         let rows = run(&self.pool, move |conn| {
+            // Spelled out: `user_id` and `actor_id` both reference users,
+            // so the schema has no `joinable!` for the pair.
             let mut query = notifications::table
-                .inner_join(users::table)
+                .inner_join(users::table.on(users::id.eq(notifications::actor_id)))
                 .filter(notifications::user_id.eq(user_id))
                 .select(NotificationViewRow::as_select())
                 .order(notifications::id.desc())
@@ -105,10 +97,10 @@ impl NotificationRepository for PgNotificationRepository {
     }
 
     /// `count(*)` over `notifications_unread_idx`: an index-only scan whose
-    /// cost follows the number of unread notifications (33 unread: 0.12 ms,
-    /// 4 buffers; 33k unread: 6 ms, 268 buffers).
-    async fn unread_count(&self, user_id: &str) -> Result<i64, StoreError> {
-        let user_id = user_id.to_owned();
+    /// cost follows the number of unread notifications (see
+    /// `docs/explain.md`).
+    async fn unread_count(&self, user_id: &UserId) -> Result<i64, StoreError> {
+        let user_id = user_id.to_string();
         run(&self.pool, move |conn| {
             notifications::table
                 .filter(notifications::user_id.eq(user_id))
@@ -120,8 +112,8 @@ impl NotificationRepository for PgNotificationRepository {
     }
 
     /// A notification already read still counts as found.
-    async fn mark_read(&self, user_id: &str, id: NotificationId) -> Result<bool, StoreError> {
-        let user_id = user_id.to_owned();
+    async fn mark_read(&self, user_id: &UserId, id: NotificationId) -> Result<bool, StoreError> {
+        let user_id = user_id.to_string();
         run(&self.pool, move |conn| {
             diesel::update(
                 notifications::table
@@ -135,8 +127,8 @@ impl NotificationRepository for PgNotificationRepository {
         .await
     }
 
-    async fn mark_all_read(&self, user_id: &str) -> Result<(), StoreError> {
-        let user_id = user_id.to_owned();
+    async fn mark_all_read(&self, user_id: &UserId) -> Result<(), StoreError> {
+        let user_id = user_id.to_string();
         run(&self.pool, move |conn| {
             diesel::update(
                 notifications::table

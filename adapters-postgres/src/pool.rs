@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use deadpool_diesel::postgres::{Manager, Runtime};
+use deadpool_diesel::postgres::{Hook, HookError, Manager, Runtime};
 use diesel::PgConnection;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
@@ -16,33 +16,71 @@ pub use deadpool_diesel::postgres::Pool;
 /// start-up and by the test harness from this same constant.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations");
 
-/// Builds a pool of up to `max_size` connections. Waiting for a free
-/// connection, or for a new one to open, gives up after `timeout`.
-pub fn connect(database_url: &str, max_size: usize, timeout: Duration) -> anyhow::Result<Pool> {
+/// How the pool connects and how long it waits.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolSettings {
+    pub max_size: usize,
+    /// Waiting for a free connection, or for a new one to open, gives up
+    /// after this long.
+    pub wait: Duration,
+    /// Every statement on a pooled connection is cancelled after this long
+    /// (PostgreSQL's `statement_timeout`), so that no request outlives its
+    /// deadline in the database.
+    pub statement_timeout: Duration,
+}
+
+/// Builds a pool; each new connection first sets its `statement_timeout`.
+pub fn connect(database_url: &str, settings: PoolSettings) -> anyhow::Result<Pool> {
     let manager = Manager::new(database_url, Runtime::Tokio1);
+    let timeout_ms = settings.statement_timeout.as_millis().max(1);
+    let set_timeout = format!("SET statement_timeout = {timeout_ms}");
     Pool::builder(manager)
-        .max_size(max_size)
-        .wait_timeout(Some(timeout))
-        .create_timeout(Some(timeout))
-        .recycle_timeout(Some(timeout))
+        .max_size(settings.max_size)
+        .wait_timeout(Some(settings.wait))
+        .create_timeout(Some(settings.wait))
+        .recycle_timeout(Some(settings.wait))
         .runtime(Runtime::Tokio1)
+        .post_create(Hook::async_fn(move |conn, _| {
+            let set_timeout = set_timeout.clone();
+            Box::pin(async move {
+                conn.interact(move |conn| {
+                    use diesel::RunQueryDsl;
+                    diesel::sql_query(set_timeout).execute(conn)
+                })
+                .await
+                .map_err(|e| HookError::Message(format!("connection setup failed: {e}").into()))?
+                .map_err(|e| {
+                    HookError::Message(format!("could not set statement_timeout: {e}").into())
+                })?;
+                Ok(())
+            })
+        }))
         .build()
         .context("could not build the database pool")
 }
 
-/// Applies pending migrations; returns how many ran.
+/// Applies pending migrations; returns how many ran. The connection runs
+/// without a statement timeout (migrations may rewrite large tables) and is
+/// closed afterwards rather than returned to the pool.
 pub async fn run_migrations(pool: &Pool) -> anyhow::Result<usize> {
     let conn = pool
         .get()
         .await
         .map_err(|e| anyhow::anyhow!("could not connect to the database: {e}"))?;
-    conn.interact(|conn| {
-        conn.run_pending_migrations(MIGRATIONS)
-            .map(|applied| applied.len())
-            .map_err(|e| anyhow::anyhow!("migration failed: {e}"))
-    })
-    .await
-    .map_err(|e| anyhow::anyhow!("migration task failed: {e}"))?
+    let applied = conn
+        .interact(|conn| {
+            use diesel::RunQueryDsl;
+            diesel::sql_query("SET statement_timeout = 0")
+                .execute(conn)
+                .map_err(|e| anyhow::anyhow!("migration set-up failed: {e}"))?;
+            conn.run_pending_migrations(MIGRATIONS)
+                .map(|applied| applied.len())
+                .map_err(|e| anyhow::anyhow!("migration failed: {e}"))
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("migration task failed: {e}"))?;
+    drop(deadpool_diesel::postgres::Object::take(conn));
+    applied
 }
 
 /// Whether the database answers a trivial query.

@@ -6,11 +6,11 @@ use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use minifb_application::StoreError;
 use minifb_application::social::ports::{PageRequest, PostFilter, PostRepository, PostView};
-use minifb_domain::{PostContent, PostId};
+use minifb_domain::{PostContent, PostId, UserId};
 
 use crate::pool::{Pool, run};
 use crate::schema::posts;
-use crate::views::{PostViewRow, post_views, views};
+use crate::views::{PostViewRow, post_views, stored_user_id, views};
 
 #[derive(Insertable)]
 #[diesel(table_name = posts)]
@@ -51,9 +51,13 @@ fn written(row: Option<PostViewRow>) -> QueryResult<PostViewRow> {
 
 #[async_trait]
 impl PostRepository for PgPostRepository {
-    async fn create(&self, owner_id: &str, content: PostContent) -> Result<PostView, StoreError> {
+    async fn create(
+        &self,
+        owner_id: &UserId,
+        content: PostContent,
+    ) -> Result<PostView, StoreError> {
         let row = NewPostRow {
-            owner_id: owner_id.to_owned(),
+            owner_id: owner_id.to_string(),
             content: content.into_inner(),
         };
         run(&self.pool, move |conn| {
@@ -72,15 +76,16 @@ impl PostRepository for PgPostRepository {
     async fn find(
         &self,
         id: PostId,
-        viewer: Option<String>,
+        viewer: Option<UserId>,
     ) -> Result<Option<PostView>, StoreError> {
+        let viewer = viewer.map(UserId::into_inner);
         run(&self.pool, move |conn| post_view(conn, id.get(), viewer))
             .await?
             .map(TryInto::try_into)
             .transpose()
     }
 
-    async fn owner_of(&self, id: PostId) -> Result<Option<String>, StoreError> {
+    async fn owner_of(&self, id: PostId) -> Result<Option<UserId>, StoreError> {
         run(&self.pool, move |conn| {
             posts::table
                 .find(id.get())
@@ -88,16 +93,19 @@ impl PostRepository for PgPostRepository {
                 .first(conn)
                 .optional()
         })
-        .await
+        .await?
+        .map(stored_user_id)
+        .transpose()
     }
 
     async fn update(
         &self,
         id: PostId,
         content: PostContent,
-        viewer: String,
+        viewer: &UserId,
     ) -> Result<Option<PostView>, StoreError> {
         let content = content.into_inner();
+        let viewer = viewer.to_string();
         run(&self.pool, move |conn| {
             conn.transaction(|conn| {
                 let updated = diesel::update(posts::table.find(id.get()))
@@ -129,33 +137,23 @@ impl PostRepository for PgPostRepository {
     }
 
     /// `posts JOIN users`, `my_reaction` as a correlated subquery, `id <
-    /// after ORDER BY id DESC LIMIT limit + 1`: one statement per page.
-    ///
-    /// Plans (PostgreSQL 15; 200k posts, 2k users, 1.5M post reactions;
-    /// full output in `docs/explain.md`): a nested loop driven by the page's
-    /// rows; per row a memoized `users_pkey` probe and one entry of
-    /// `post_reactions_post_id_user_id_idx` (SubPlan, 21 loops; folded to
-    /// `One-Time Filter: false` without a viewer); never a sort.
-    /// - Everyone: `Index Scan Backward using posts_pkey`, 21 rows; page 1
-    ///   0.29 ms / 143 buffers, deep page (`after` = 1000) 0.20 ms / 137.
-    /// - Owner: `posts_owner_id_id_idx` (`owner_id = $ AND id < $`), 21
-    ///   rows; page 1 0.27 ms / 90 buffers, deep page (no viewer) 0.17 ms /
-    ///   30. For an owner of a fifth of all posts the planner rightly
-    ///   prefers `posts_pkey` backward with a filter (80 rows skipped): page
-    ///   1 0.32 ms, deep page 0.26 ms, 146 buffers each.
+    /// after ORDER BY id DESC LIMIT limit + 1`: one statement per page, on
+    /// `posts_pkey` (everyone) or `posts_owner_id_id_idx` (one owner), never
+    /// a sort. The plans at depth are in `docs/explain.md`.
     async fn list(
         &self,
         filter: PostFilter,
         page: PageRequest,
-        viewer: Option<String>,
+        viewer: Option<UserId>,
     ) -> Result<Vec<PostView>, StoreError> {
+        let viewer = viewer.map(UserId::into_inner);
         let rows = run(&self.pool, move |conn| {
             let mut query = post_views(viewer)
                 .order(posts::id.desc())
                 .limit(i64::from(page.limit) + 1)
                 .into_boxed();
             if let PostFilter::Owner(owner_id) = filter {
-                query = query.filter(posts::owner_id.eq(owner_id));
+                query = query.filter(posts::owner_id.eq(owner_id.into_inner()));
             }
             if let Some(after) = page.after {
                 query = query.filter(posts::id.lt(after));

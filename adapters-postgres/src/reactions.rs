@@ -4,19 +4,19 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use diesel::dsl::{exists, not};
+use diesel::dsl::not;
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 use diesel::sql_types::{BigInt, Bool, SmallInt, Text, Timestamptz};
 use minifb_application::StoreError;
 use minifb_application::social::ports::{ReactionChange, ReactionRepository, ReactionView};
-use minifb_domain::{CommentId, NotificationKind, PostId, ReactionKind};
+use minifb_domain::{CommentId, NotificationKind, PostId, ReactionKind, UserId};
 
 use crate::notifications::NewNotificationRow;
 use crate::pool::is_foreign_key_violation;
 use crate::pool::{Pool, run};
-use crate::schema::{comment_reactions, comments, notifications, post_reactions};
+use crate::schema::{comment_reactions, notifications, post_reactions};
 use crate::views::reaction_kind;
 
 /// The statements of a `PUT`, for one reactions table; `$1` is the user,
@@ -145,11 +145,12 @@ impl ReactionRepository for PgReactionRepository {
     async fn put_on_post(
         &self,
         post_id: PostId,
-        user_id: &str,
+        user_id: &UserId,
         kind: ReactionKind,
-        notify: Option<String>,
+        notify: Option<UserId>,
     ) -> Result<Option<ReactionChange>, StoreError> {
-        let user_id = user_id.to_owned();
+        let user_id = user_id.to_string();
+        let notify = notify.map(UserId::into_inner);
         run(&self.pool, move |conn| {
             let result = conn.transaction::<_, DieselError, _>(|conn| {
                 let put = put(conn, &ON_POST, &user_id, post_id.get(), kind)?;
@@ -177,8 +178,8 @@ impl ReactionRepository for PgReactionRepository {
     /// Withdraws the unread type 2 notification the reaction caused (found
     /// through `notifications_post_id_idx` on post and actor); a read one
     /// stays.
-    async fn delete_on_post(&self, post_id: PostId, user_id: &str) -> Result<bool, StoreError> {
-        let user_id = user_id.to_owned();
+    async fn delete_on_post(&self, post_id: PostId, user_id: &UserId) -> Result<bool, StoreError> {
+        let user_id = user_id.to_string();
         run(&self.pool, move |conn| {
             conn.transaction(|conn| {
                 let deleted = diesel::delete(post_reactions::table.find((&user_id, post_id.get())))
@@ -190,7 +191,7 @@ impl ReactionRepository for PgReactionRepository {
                     notifications::table
                         .filter(notifications::post_id.eq(post_id.get()))
                         .filter(notifications::actor_id.eq(&user_id))
-                        .filter(notifications::kind.eq(NotificationKind::Reacted.code()))
+                        .filter(notifications::type_.eq(NotificationKind::Reacted.code()))
                         .filter(not(notifications::read)),
                 )
                 .execute(conn)?;
@@ -203,10 +204,10 @@ impl ReactionRepository for PgReactionRepository {
     async fn put_on_comment(
         &self,
         comment_id: CommentId,
-        user_id: &str,
+        user_id: &UserId,
         kind: ReactionKind,
     ) -> Result<Option<ReactionChange>, StoreError> {
-        let user_id = user_id.to_owned();
+        let user_id = user_id.to_string();
         run(&self.pool, move |conn| {
             let result = conn.transaction::<_, DieselError, _>(|conn| {
                 put(conn, &ON_COMMENT, &user_id, comment_id.get(), kind)
@@ -221,20 +222,13 @@ impl ReactionRepository for PgReactionRepository {
     async fn delete_on_comment(
         &self,
         comment_id: CommentId,
-        user_id: &str,
+        user_id: &UserId,
     ) -> Result<bool, StoreError> {
-        let user_id = user_id.to_owned();
+        let user_id = user_id.to_string();
         run(&self.pool, move |conn| {
             diesel::delete(comment_reactions::table.find((user_id, comment_id.get())))
                 .execute(conn)
                 .map(|deleted| deleted == 1)
-        })
-        .await
-    }
-
-    async fn comment_exists(&self, comment_id: CommentId) -> Result<bool, StoreError> {
-        run(&self.pool, move |conn| {
-            diesel::select(exists(comments::table.find(comment_id.get()))).get_result(conn)
         })
         .await
     }

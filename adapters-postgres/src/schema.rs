@@ -1,16 +1,80 @@
-//! The tables of `migrations/`, as Diesel sees them (written by hand to
-//! match the SQL; `type` columns are called `kind` here because `type` is a
-//! Rust keyword).
+// @generated automatically by Diesel CLI.
 
 diesel::table! {
-    users (id) {
-        id -> Text,
-        password_hash -> Text,
-        name -> Text,
-        nickname -> Nullable<Text>,
-        bio -> Nullable<Text>,
-        email -> Nullable<Text>,
+    attempt_windows (scope, key) {
+        scope -> Text,
+        key -> Text,
+        window_start -> Timestamptz,
+        attempts -> Int4,
+    }
+}
+
+diesel::table! {
+    comment_reactions (user_id, comment_id) {
+        user_id -> Text,
+        comment_id -> Int8,
+        #[sql_name = "type"]
+        type_ -> Int2,
+        modified -> Bool,
         created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    comments (id) {
+        id -> Int8,
+        user_id -> Text,
+        post_id -> Int8,
+        content -> Text,
+        modified -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Nullable<Timestamptz>,
+        reaction_counts -> Array<Nullable<Int8>>,
+    }
+}
+
+diesel::table! {
+    notifications (id) {
+        id -> Int8,
+        user_id -> Text,
+        #[sql_name = "type"]
+        type_ -> Int2,
+        actor_id -> Text,
+        post_id -> Int8,
+        comment_id -> Nullable<Int8>,
+        read -> Bool,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    post_counts_by_quarter (quarter, shard) {
+        quarter -> Timestamptz,
+        shard -> Int2,
+        posts -> Int8,
+    }
+}
+
+diesel::table! {
+    post_reactions (user_id, post_id) {
+        user_id -> Text,
+        post_id -> Int8,
+        #[sql_name = "type"]
+        type_ -> Int2,
+        modified -> Bool,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    posts (id) {
+        id -> Int8,
+        owner_id -> Text,
+        content -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Nullable<Timestamptz>,
+        comment_count -> Int8,
+        reaction_counts -> Array<Nullable<Int8>>,
     }
 }
 
@@ -35,6 +99,23 @@ diesel::table! {
 }
 
 diesel::table! {
+    request_counts (minute, endpoint, status) {
+        minute -> Timestamptz,
+        endpoint -> Text,
+        status -> Int2,
+        requests -> Int8,
+    }
+}
+
+diesel::table! {
+    service_counters (name, shard) {
+        name -> Text,
+        shard -> Int2,
+        value -> Int8,
+    }
+}
+
+diesel::table! {
     temporary_passwords (user_id) {
         user_id -> Text,
         password_hash -> Text,
@@ -45,81 +126,41 @@ diesel::table! {
 }
 
 diesel::table! {
-    posts (id) {
-        id -> Int8,
-        owner_id -> Text,
-        content -> Text,
-        created_at -> Timestamptz,
-        updated_at -> Nullable<Timestamptz>,
-        comment_count -> Int8,
-        reaction_counts -> Array<Int8>,
-    }
-}
-
-diesel::table! {
-    post_reactions (user_id, post_id) {
-        user_id -> Text,
-        post_id -> Int8,
-        #[sql_name = "type"]
-        kind -> Int2,
-        modified -> Bool,
+    users (id) {
+        id -> Text,
+        password_hash -> Text,
+        name -> Text,
+        nickname -> Nullable<Text>,
+        bio -> Nullable<Text>,
+        email -> Nullable<Text>,
         created_at -> Timestamptz,
     }
 }
 
-diesel::table! {
-    comments (id) {
-        id -> Int8,
-        user_id -> Text,
-        post_id -> Int8,
-        content -> Text,
-        modified -> Bool,
-        created_at -> Timestamptz,
-        updated_at -> Nullable<Timestamptz>,
-        reaction_counts -> Array<Int8>,
-    }
-}
-
-diesel::table! {
-    comment_reactions (user_id, comment_id) {
-        user_id -> Text,
-        comment_id -> Int8,
-        #[sql_name = "type"]
-        kind -> Int2,
-        modified -> Bool,
-        created_at -> Timestamptz,
-    }
-}
-
-diesel::table! {
-    notifications (id) {
-        id -> Int8,
-        user_id -> Text,
-        #[sql_name = "type"]
-        kind -> Int2,
-        actor_id -> Text,
-        post_id -> Int8,
-        comment_id -> Nullable<Int8>,
-        read -> Bool,
-        created_at -> Timestamptz,
-    }
-}
-
+diesel::joinable!(comment_reactions -> comments (comment_id));
+diesel::joinable!(comment_reactions -> users (user_id));
+diesel::joinable!(comments -> posts (post_id));
+diesel::joinable!(comments -> users (user_id));
+diesel::joinable!(notifications -> posts (post_id));
+diesel::joinable!(post_reactions -> posts (post_id));
+diesel::joinable!(post_reactions -> users (user_id));
+diesel::joinable!(posts -> users (owner_id));
+diesel::joinable!(refresh_token_families -> users (user_id));
 diesel::joinable!(refresh_tokens -> refresh_token_families (family_id));
 diesel::joinable!(temporary_passwords -> users (user_id));
-diesel::joinable!(posts -> users (owner_id));
-diesel::joinable!(comments -> users (user_id));
-diesel::joinable!(comments -> posts (post_id));
-diesel::joinable!(notifications -> users (actor_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
-    users,
+    attempt_windows,
+    comment_reactions,
+    comments,
+    notifications,
+    post_counts_by_quarter,
+    post_reactions,
+    posts,
     refresh_token_families,
     refresh_tokens,
+    request_counts,
+    service_counters,
     temporary_passwords,
-    posts,
-    post_reactions,
-    comments,
-    comment_reactions,
-    notifications,
+    users,
 );

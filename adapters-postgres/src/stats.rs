@@ -11,36 +11,7 @@ use minifb_application::stats::{
 };
 
 use crate::pool::{Pool, run};
-
-/// The tables of the back-office migration; only this module reads them.
-mod schema {
-    diesel::table! {
-        service_counters (name, shard) {
-            name -> Text,
-            shard -> Int2,
-            value -> Int8,
-        }
-    }
-
-    diesel::table! {
-        post_counts_by_quarter (quarter, shard) {
-            quarter -> Timestamptz,
-            shard -> Int2,
-            posts -> Int8,
-        }
-    }
-
-    diesel::table! {
-        request_counts (minute, endpoint, status) {
-            minute -> Timestamptz,
-            endpoint -> Text,
-            status -> Int2,
-            requests -> Int8,
-        }
-    }
-}
-
-use schema::{post_counts_by_quarter, request_counts, service_counters};
+use crate::schema::{post_counts_by_quarter, request_counts, service_counters};
 
 /// `sum(requests)` as a bigint (PostgreSQL's `sum` of bigints is numeric).
 fn summed_requests() -> diesel::expression::SqlLiteral<diesel::sql_types::BigInt> {

@@ -13,7 +13,7 @@ use minifb_application::StoreError;
 use minifb_application::social::ports::{
     Author, CommentView, NotificationView, PostView, ReactionCounts,
 };
-use minifb_domain::{CommentId, NotificationId, NotificationKind, PostId, ReactionKind};
+use minifb_domain::{CommentId, NotificationId, NotificationKind, PostId, ReactionKind, UserId};
 
 use crate::schema::{comment_reactions, comments, notifications, post_reactions, posts, users};
 
@@ -31,7 +31,7 @@ fn my_post_reaction(viewer: Option<String>) -> _ {
                 .eq(posts::id)
                 .and(post_reactions::user_id.nullable().eq(viewer)),
         )
-        .select(post_reactions::kind)
+        .select(post_reactions::type_)
         .single_value()
 }
 
@@ -56,7 +56,7 @@ fn my_comment_reaction(viewer: Option<String>) -> _ {
                 .eq(comments::id)
                 .and(comment_reactions::user_id.nullable().eq(viewer)),
         )
-        .select(comment_reactions::kind)
+        .select(comment_reactions::type_)
         .single_value()
 }
 
@@ -79,13 +79,15 @@ pub(crate) struct AuthorRow {
     nickname: Option<String>,
 }
 
-impl From<AuthorRow> for Author {
-    fn from(row: AuthorRow) -> Self {
-        Self {
-            id: row.id,
+impl TryFrom<AuthorRow> for Author {
+    type Error = StoreError;
+
+    fn try_from(row: AuthorRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: stored_user_id(row.id)?,
             name: row.name,
             nickname: row.nickname,
-        }
+        })
     }
 }
 
@@ -97,7 +99,7 @@ pub(crate) struct PostRow {
     created_at: DateTime<Utc>,
     updated_at: Option<DateTime<Utc>>,
     comment_count: i64,
-    reaction_counts: Vec<i64>,
+    reaction_counts: Vec<Option<i64>>,
 }
 
 /// A post as [`post_views`] reads it.
@@ -119,7 +121,7 @@ impl TryFrom<PostViewRow> for PostView {
         } = row;
         Ok(Self {
             id: PostId::new(post.id),
-            author: author.into(),
+            author: author.try_into()?,
             content: post.content,
             created_at: post.created_at,
             updated_at: post.updated_at,
@@ -139,7 +141,7 @@ pub(crate) struct CommentRow {
     modified: bool,
     created_at: DateTime<Utc>,
     updated_at: Option<DateTime<Utc>>,
-    reaction_counts: Vec<i64>,
+    reaction_counts: Vec<Option<i64>>,
 }
 
 /// A comment as [`comment_views`] reads it.
@@ -162,7 +164,7 @@ impl TryFrom<CommentViewRow> for CommentView {
         Ok(Self {
             id: CommentId::new(comment.id),
             post_id: PostId::new(comment.post_id),
-            author: author.into(),
+            author: author.try_into()?,
             content: comment.content,
             modified: comment.modified,
             created_at: comment.created_at,
@@ -177,6 +179,7 @@ impl TryFrom<CommentViewRow> for CommentView {
 #[diesel(table_name = notifications, check_for_backend(diesel::pg::Pg))]
 pub(crate) struct NotificationRow {
     id: i64,
+    #[diesel(column_name = type_)]
     kind: i16,
     post_id: i64,
     comment_id: Option<i64>,
@@ -207,7 +210,7 @@ impl TryFrom<NotificationViewRow> for NotificationView {
             id: NotificationId::new(notification.id),
             kind: NotificationKind::from_code(notification.kind)
                 .ok_or_else(|| unreadable("a notification type that is neither 1 nor 2"))?,
-            actor: actor.into(),
+            actor: actor.try_into()?,
             post_id: PostId::new(notification.post_id),
             comment_id: notification.comment_id.map(CommentId::new),
             read: notification.read,
@@ -225,7 +228,11 @@ where
 }
 
 /// `bigint[5]`, element k counting reactions of type k, as `counts[k - 1]`.
-fn reaction_counts(values: Vec<i64>) -> Result<ReactionCounts, StoreError> {
+/// PostgreSQL arrays may hold NULLs whatever the column's NOT NULL says (so
+/// the schema types the elements `Nullable`); the triggers never write one.
+fn reaction_counts(values: Vec<Option<i64>>) -> Result<ReactionCounts, StoreError> {
+    let values: Option<Vec<i64>> = values.into_iter().collect();
+    let values = values.ok_or_else(|| unreadable("a NULL in a reaction_counts array"))?;
     ReactionCounts::try_from(values)
         .map_err(|_| unreadable("a reaction_counts array without exactly five elements"))
 }
@@ -235,8 +242,14 @@ pub(crate) fn reaction_kind(code: i16) -> Result<ReactionKind, StoreError> {
     ReactionKind::parse(i64::from(code)).map_err(|_| unreadable("a reaction type outside 1 to 5"))
 }
 
+/// A stored user id. Ids are checked when they are chosen, so one that
+/// breaks the rule was written by something else sharing the database.
+pub(crate) fn stored_user_id(id: String) -> Result<UserId, StoreError> {
+    UserId::parse(id).map_err(|_| unreadable("a user id that breaks the id rule"))
+}
+
 /// The message names what was wrong, never the value (it may be data).
-fn unreadable(what: &str) -> StoreError {
+pub(crate) fn unreadable(what: &str) -> StoreError {
     StoreError::Other(anyhow::anyhow!("unreadable row: {what}"))
 }
 
@@ -245,6 +258,10 @@ mod tests {
     use super::*;
 
     fn post_row(reaction_counts: Vec<i64>, my_reaction: Option<i16>) -> PostViewRow {
+        stored_post_row(reaction_counts.into_iter().map(Some).collect(), my_reaction)
+    }
+
+    fn stored_post_row(reaction_counts: Vec<Option<i64>>, my_reaction: Option<i16>) -> PostViewRow {
         PostViewRow {
             post: PostRow {
                 id: 7,
@@ -269,16 +286,20 @@ mod tests {
         assert_eq!(view.id, PostId::new(7));
         assert_eq!(view.reaction_counts, [1, 0, 3, 0, 5]);
         assert_eq!(view.my_reaction, Some(ReactionKind::parse(3).unwrap()));
-        assert_eq!(view.author.id, "Alice");
+        assert_eq!(view.author.id.as_ref(), "Alice");
     }
 
     #[test]
     fn rows_the_domain_refuses_are_errors_not_panics() {
+        let mut bad_author = post_row(vec![0; 5], None);
+        bad_author.author.id = "a b".into();
         for row in [
             post_row(vec![0, 0, 0, 0], None),
             post_row(vec![0; 6], None),
             post_row(vec![0; 5], Some(0)),
             post_row(vec![0; 5], Some(6)),
+            stored_post_row(vec![Some(0), Some(0), None, Some(0), Some(0)], None),
+            bad_author,
         ] {
             let error = PostView::try_from(row).unwrap_err();
             assert!(matches!(error, StoreError::Other(_)));

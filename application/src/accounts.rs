@@ -5,15 +5,16 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use chrono::{Duration, Utc};
-use minifb_domain::{Bio, DisplayName, Email, Nickname, Password, UserId, ValidationError};
-
-use crate::hashing::{HashError, PasswordHasher};
-use crate::limiter::{AttemptLimiter, RetryAfter};
-use crate::ports::{
-    AccessTokenIssuer, Mail, Mailer, NewUser, ProfileChanges, RefreshTokenRepository, Rotation,
-    StoreError, TemporaryPasswordRepository, UserRecord, UserRepository,
+use minifb_domain::{
+    Bio, DisplayName, Email, Nickname, Password, PasswordHash, Rule, UserId, UserKey,
+    ValidationError, refresh_token_digest,
 };
-use crate::tokens::{new_refresh_token, new_temporary_password, refresh_token_digest};
+
+use crate::ports::{
+    AccessTokenIssuer, AttemptKind, AttemptLimiter, HashError, Mail, Mailer, NewUser,
+    PasswordHasher, ProfileChanges, RefreshTokenRepository, RetryAfter, Rotation, SecretGenerator,
+    StoreError, TemporaryPasswordRepository, UserCreation, UserRecord, UserRepository,
+};
 
 /// How long a refresh token lives after it was issued.
 pub const REFRESH_TOKEN_TTL: Duration = Duration::days(14);
@@ -25,8 +26,9 @@ pub const TEMPORARY_PASSWORD_TTL: Duration = Duration::minutes(30);
 pub enum AccountError {
     #[error(transparent)]
     Invalid(#[from] ValidationError),
-    #[error("{0}")]
-    BadRequest(String),
+    /// A profile update that names no field to change.
+    #[error("nothing to change")]
+    NothingToChange,
     #[error("id or password is wrong")]
     BadCredentials,
     #[error("refresh token is unknown, expired or revoked")]
@@ -38,7 +40,7 @@ pub enum AccountError {
     #[error("user '{0}' does not exist")]
     UserNotFound(String),
     #[error("id '{0}' is already taken")]
-    IdTaken(String),
+    IdTaken(UserId),
     #[error("too many failed attempts; retry in {} seconds", .0.0)]
     RateLimited(RetryAfter),
     #[error(transparent)]
@@ -47,6 +49,16 @@ pub enum AccountError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Unknown(#[from] anyhow::Error),
+}
+
+/// Credentials are checked as typed, without the rules of new values, but
+/// a NUL is refused everywhere: HMAC pads short keys with zeros, so `pw` and
+/// `pw\0` would hash alike.
+fn no_nul(field: &'static str, value: &str) -> Result<(), AccountError> {
+    if value.contains('\0') {
+        return Err(ValidationError::new(field, Rule::Nul).into());
+    }
+    Ok(())
 }
 
 /// Access and refresh token of a successful login or refresh.
@@ -83,24 +95,21 @@ pub struct AccountService {
     pub temporary_passwords: Arc<dyn TemporaryPasswordRepository>,
     pub refresh_tokens: Arc<dyn RefreshTokenRepository>,
     pub hasher: Arc<dyn PasswordHasher>,
+    pub secrets: Arc<dyn SecretGenerator>,
     pub access_tokens: Arc<dyn AccessTokenIssuer>,
     pub mailer: Arc<dyn Mailer>,
-    /// Failed logins and wrong current passwords.
-    pub limiter: Arc<AttemptLimiter>,
-    /// Temporary-password requests: the same limits, counted apart, so
-    /// that asking for temporary passwords cannot lock an account's logins.
-    pub reset_limiter: Arc<AttemptLimiter>,
+    pub limiter: Arc<dyn AttemptLimiter>,
 }
 
 impl AccountService {
     /// Whether `id` is free, letter case ignored.
-    pub async fn id_availability(&self, id: UserId) -> Result<bool, AccountError> {
-        Ok(self.users.find(id.as_ref()).await?.is_none())
+    pub async fn id_availability(&self, id: &UserId) -> Result<bool, AccountError> {
+        Ok(self.users.find(id).await?.is_none())
     }
 
     pub async fn sign_up(&self, sign_up: SignUp) -> Result<UserRecord, AccountError> {
-        let id = sign_up.id.to_string();
         let password_hash = self.hasher.hash(sign_up.password).await?;
+        let id = sign_up.id.clone();
         let new_user = NewUser {
             id: sign_up.id,
             password_hash,
@@ -109,69 +118,130 @@ impl AccountService {
             bio: sign_up.bio,
             email: sign_up.email,
         };
-        self.users
-            .create(new_user)
-            .await?
-            .ok_or(AccountError::IdTaken(id))
+        match self.users.create(new_user).await? {
+            UserCreation::Created(user) => Ok(user),
+            UserCreation::IdTaken => Err(AccountError::IdTaken(id)),
+        }
     }
 
     /// Logs in with the account password or, once, with a live temporary
     /// password. Unknown ids, ids that break the rule and wrong passwords
-    /// answer alike and cost one hash check each.
+    /// answer alike and cost one hash check each. The attempt counts from
+    /// the moment it is admitted; only a wrong password keeps it counted.
     pub async fn login(
         &self,
         id: &str,
         password: &str,
         address: IpAddr,
     ) -> Result<TokenPair, AccountError> {
-        self.limiter
-            .check(id, address)
-            .map_err(AccountError::RateLimited)?;
+        no_nul("id", id)?;
+        no_nul("password", password)?;
+        let key = UserKey::claimed(id);
+        self.admit(AttemptKind::Password, &key, address).await?;
+        let result = self.check_login(id, password).await;
+        let (user_id, password_change_required) = self
+            .settle(result, &key, address)
+            .await?
+            .ok_or(AccountError::BadCredentials)?;
+        self.start_session(&user_id, password_change_required).await
+    }
+
+    /// Whose password `password` is, and whether it was the temporary one;
+    /// `None` for a wrong password or an unknown id.
+    async fn check_login(
+        &self,
+        id: &str,
+        password: &str,
+    ) -> Result<Option<(UserId, bool)>, AccountError> {
         let user = match UserId::parse(id) {
-            Ok(valid) => self.users.find(valid.as_ref()).await?,
+            Ok(valid) => self.users.find(&valid).await?,
             Err(_) => None,
         };
         let Some(user) = user else {
-            self.hasher
-                .verify(password.to_owned(), self.hasher.dummy_hash())
-                .await?;
-            return self.failed_login(id, address);
+            self.verify(password, None).await?;
+            return Ok(None);
         };
-        if self
-            .hasher
-            .verify(password.to_owned(), user.password_hash.clone())
-            .await?
-        {
-            return self.start_session(&user.id, false).await;
-        }
-        if let Some(temporary) = self.temporary_passwords.find(&user.id).await?
-            && temporary.logged_in_at.is_none()
-            && temporary.expires_at > Utc::now()
-            && self
-                .hasher
-                .verify(password.to_owned(), temporary.password_hash.clone())
-                .await?
-            && self
-                .temporary_passwords
-                .mark_logged_in(&user.id, &temporary.password_hash)
-                .await?
-        {
-            return self.start_session(&user.id, true).await;
-        }
-        self.failed_login(id, address)
+        Ok(
+            if self.verify(password, user.password_hash.clone()).await? {
+                Some((user.id, false))
+            } else if self.temporary_password_logs_in(&user.id, password).await? {
+                Some((user.id, true))
+            } else {
+                None
+            },
+        )
     }
 
-    fn failed_login<T>(&self, id: &str, address: IpAddr) -> Result<T, AccountError> {
-        self.limiter.record_failure(id, address);
-        Err(AccountError::BadCredentials)
+    /// Ends an admitted password attempt: a wrong password (`Ok(None)`)
+    /// stays counted; a right one, and one that failed for another reason
+    /// (a store outage), is given back, since it guessed nothing.
+    async fn settle<T>(
+        &self,
+        result: Result<Option<T>, AccountError>,
+        key: &UserKey,
+        address: IpAddr,
+    ) -> Result<Option<T>, AccountError> {
+        if !matches!(result, Ok(None)) {
+            self.limiter
+                .forgive(AttemptKind::Password, key, address)
+                .await?;
+        }
+        result
+    }
+
+    /// Counts an attempt, or answers 429 when a limit is reached.
+    async fn admit(
+        &self,
+        kind: AttemptKind,
+        key: &UserKey,
+        address: IpAddr,
+    ) -> Result<(), AccountError> {
+        self.limiter
+            .admit(kind, key, address)
+            .await?
+            .map_err(AccountError::RateLimited)
+    }
+
+    /// Checks `password` against `hash`, or against the dummy hash when
+    /// there is none, so that the work is the same either way.
+    async fn verify(
+        &self,
+        password: &str,
+        hash: Option<PasswordHash>,
+    ) -> Result<bool, AccountError> {
+        let real = hash.is_some();
+        let hash = hash.unwrap_or_else(|| self.hasher.dummy_hash());
+        Ok(self.hasher.verify(password.to_owned(), hash).await? && real)
+    }
+
+    /// A live, unused temporary password logs in once.
+    async fn temporary_password_logs_in(
+        &self,
+        user_id: &UserId,
+        password: &str,
+    ) -> Result<bool, AccountError> {
+        let Some(temporary) = self.temporary_passwords.find(user_id).await? else {
+            return Ok(false);
+        };
+        if temporary.logged_in_at.is_some() || temporary.expires_at <= Utc::now() {
+            return Ok(false);
+        }
+        Ok(self
+            .hasher
+            .verify(password.to_owned(), temporary.password_hash.clone())
+            .await?
+            && self
+                .temporary_passwords
+                .mark_logged_in(user_id, &temporary.password_hash)
+                .await?)
     }
 
     async fn start_session(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         password_change_required: bool,
     ) -> Result<TokenPair, AccountError> {
-        let refresh_token = new_refresh_token();
+        let refresh_token = self.secrets.refresh_token();
         self.refresh_tokens
             .start_family(
                 user_id,
@@ -185,7 +255,7 @@ impl AccountService {
 
     fn pair(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         refresh_token: String,
         password_change_required: bool,
     ) -> Result<TokenPair, AccountError> {
@@ -201,7 +271,7 @@ impl AccountService {
     /// Trades a live refresh token for a new pair; a used one revokes its
     /// family.
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, AccountError> {
-        let next = new_refresh_token();
+        let next = self.secrets.refresh_token();
         let rotation = self
             .refresh_tokens
             .rotate(
@@ -234,32 +304,30 @@ impl AccountService {
     }
 
     /// The caller's own account.
-    pub async fn me(&self, user_id: &str) -> Result<UserRecord, AccountError> {
+    pub async fn me(&self, user_id: &UserId) -> Result<UserRecord, AccountError> {
         self.users
             .find(user_id)
             .await?
-            .ok_or_else(|| AccountError::UserNotFound(user_id.to_owned()))
+            .ok_or_else(|| AccountError::UserNotFound(user_id.to_string()))
     }
 
     /// Anyone's public profile; an id that breaks the rule cannot exist.
     pub async fn user(&self, id: &str) -> Result<UserRecord, AccountError> {
         let not_found = || AccountError::UserNotFound(id.to_owned());
         let id = UserId::parse(id).map_err(|_| not_found())?;
-        self.users.find(id.as_ref()).await?.ok_or_else(not_found)
+        self.users.find(&id).await?.ok_or_else(not_found)
     }
 
     /// Changes profile fields; changing `email` needs the current password.
     pub async fn update_me(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         update: ProfileUpdate,
         address: IpAddr,
     ) -> Result<UserRecord, AccountError> {
         let changes = update.changes;
         if changes == ProfileChanges::default() {
-            return Err(AccountError::BadRequest(
-                "PATCH /me needs at least one of nickname, bio, email".into(),
-            ));
+            return Err(AccountError::NothingToChange);
         }
         let user = self.me(user_id).await?;
         let email_changes = changes
@@ -281,14 +349,14 @@ impl AccountService {
         self.users
             .update_profile(&user.id, changes)
             .await?
-            .ok_or_else(|| AccountError::UserNotFound(user_id.to_owned()))
+            .ok_or_else(|| AccountError::UserNotFound(user_id.to_string()))
     }
 
     /// Sets a new password (the current one or a live temporary one must be
     /// given) and revokes every refresh token of the user.
     pub async fn change_password(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         current_password: String,
         new_password: Password,
         address: IpAddr,
@@ -311,66 +379,78 @@ impl AccountService {
         accept_temporary: bool,
         address: IpAddr,
     ) -> Result<(), AccountError> {
-        self.limiter
-            .check(&user.id, address)
-            .map_err(AccountError::RateLimited)?;
-        if self
-            .hasher
-            .verify(password.clone(), user.password_hash.clone())
+        no_nul("current_password", &password)?;
+        let key = user.id.key();
+        self.admit(AttemptKind::Password, &key, address).await?;
+        let result = self
+            .current_password_matches(user, password, accept_temporary)
+            .await
+            .map(|matches| matches.then_some(()));
+        self.settle(result, &key, address)
             .await?
-        {
-            return Ok(());
-        }
-        if accept_temporary
-            && let Some(temporary) = self.temporary_passwords.find(&user.id).await?
-            && temporary.expires_at > Utc::now()
-            && self
+            .ok_or(AccountError::WrongCurrentPassword)
+    }
+
+    async fn current_password_matches(
+        &self,
+        user: &UserRecord,
+        password: String,
+        accept_temporary: bool,
+    ) -> Result<bool, AccountError> {
+        Ok(self.verify(&password, user.password_hash.clone()).await?
+            || (accept_temporary && self.temporary_password_matches(&user.id, password).await?))
+    }
+
+    /// Whether `password` is the user's live temporary password.
+    async fn temporary_password_matches(
+        &self,
+        user_id: &UserId,
+        password: String,
+    ) -> Result<bool, AccountError> {
+        match self.temporary_passwords.find(user_id).await? {
+            Some(temporary) if temporary.expires_at > Utc::now() => Ok(self
                 .hasher
                 .verify(password, temporary.password_hash)
-                .await?
-        {
-            return Ok(());
+                .await?),
+            _ => Ok(false),
         }
-        self.limiter.record_failure(&user.id, address);
-        Err(AccountError::WrongCurrentPassword)
     }
 
-    /// Answers at once; when the id exists and its e-mail matches, makes a
-    /// temporary password and mails it in the background, so the answer's
-    /// timing says nothing about the account.
+    /// Counts a temporary-password request against its own limits (every
+    /// request counts, so asking cannot lock anyone's login). The caller
+    /// answers at once and then runs [`Self::send_temporary_password`], so
+    /// the answer's timing says nothing about the account.
     pub async fn request_temporary_password(
         &self,
-        id: UserId,
-        email: Email,
+        id: &UserId,
         address: IpAddr,
     ) -> Result<(), AccountError> {
-        self.reset_limiter
-            .check(id.as_ref(), address)
-            .map_err(AccountError::RateLimited)?;
-        self.reset_limiter.record_failure(id.as_ref(), address);
-        let service = self.clone();
-        tokio::spawn(async move {
-            if let Err(error) = service.send_temporary_password(&id, &email).await {
-                tracing::error!(%error, "could not issue a temporary password");
-            }
-        });
-        Ok(())
+        self.admit(AttemptKind::TemporaryPassword, &id.key(), address)
+            .await
     }
 
-    /// The background half of [`Self::request_temporary_password`].
+    /// When the id exists and its e-mail matches, makes a temporary
+    /// password, stores its hash and mails it; otherwise does nothing.
     pub async fn send_temporary_password(
         &self,
         id: &UserId,
         email: &Email,
     ) -> Result<(), AccountError> {
-        let Some(user) = self.users.find(id.as_ref()).await? else {
+        let Some(user) = self.users.find(id).await? else {
             return Ok(());
         };
         let Some(address) = user.email.as_deref().filter(|stored| email.matches(stored)) else {
             return Ok(());
         };
-        let password = new_temporary_password();
-        let hash = self.hasher.hash(Password::parse(password.clone())?).await?;
+        let password = self.secrets.temporary_password();
+        let text = format!(
+            "Hello {},\n\nYour temporary password is: {}\n\n\
+             It logs you in once within 30 minutes; then choose a new password.\n\
+             Your current password keeps working. If you did not ask for this, ignore this message.\n",
+            user.id,
+            password.expose()
+        );
+        let hash = self.hasher.hash(password).await?;
         self.temporary_passwords
             .replace(&user.id, hash, Utc::now() + TEMPORARY_PASSWORD_TTL)
             .await?;
@@ -378,12 +458,7 @@ impl AccountService {
             .send(Mail {
                 to: address.to_owned(),
                 subject: "Your minifb temporary password".into(),
-                text: format!(
-                    "Hello {},\n\nYour temporary password is: {password}\n\n\
-                     It logs you in once within 30 minutes; then choose a new password.\n\
-                     Your current password keeps working. If you did not ask for this, ignore this message.\n",
-                    user.id
-                ),
+                text,
             })
             .await?;
         Ok(())
@@ -391,5 +466,4 @@ impl AccountService {
 }
 
 #[cfg(test)]
-#[path = "accounts_tests.rs"]
 mod tests;

@@ -9,11 +9,10 @@
 //! `Unavailable` (retry later) or `Other` (a bug or an outage to log).
 
 pub mod accounts;
-pub mod hashing;
-pub mod limiter;
 pub mod ports;
 pub mod social;
 pub mod stats;
-pub mod tokens;
+#[cfg(any(test, feature = "mocks"))]
+pub mod testing;
 
 pub use ports::StoreError;

@@ -1,8 +1,10 @@
 //! Ports: what the use cases need from the outside world.
 
+use std::net::IpAddr;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use minifb_domain::{Bio, DisplayName, Email, Nickname, UserId};
+use minifb_domain::{Bio, DisplayName, Email, Nickname, Password, PasswordHash, UserId, UserKey};
 
 /// A storage call that failed for a reason the caller cannot fix.
 #[derive(Debug, thiserror::Error)]
@@ -19,8 +21,11 @@ pub enum StoreError {
 /// A user as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UserRecord {
-    pub id: String,
-    pub password_hash: String,
+    pub id: UserId,
+    /// `None` when the stored hash is of a method that never verifies (an
+    /// imported Werkzeug `scrypt:` hash): such an account cannot log in
+    /// until its password is set anew.
+    pub password_hash: Option<PasswordHash>,
     pub name: String,
     pub nickname: Option<String>,
     pub bio: Option<String>,
@@ -28,11 +33,11 @@ pub struct UserRecord {
     pub created_at: DateTime<Utc>,
 }
 
-/// A user to create; `password_hash` is already in Werkzeug's format.
+/// A user to create.
 #[derive(Debug, Clone)]
 pub struct NewUser {
     pub id: UserId,
-    pub password_hash: String,
+    pub password_hash: PasswordHash,
     pub name: DisplayName,
     pub nickname: Option<Nickname>,
     pub bio: Option<Bio>,
@@ -47,34 +52,46 @@ pub struct ProfileChanges {
     pub email: Option<Option<Email>>,
 }
 
+/// What creating a user did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UserCreation {
+    Created(UserRecord),
+    /// Another user has this id (letter case ignored).
+    IdTaken,
+}
+
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait UserRepository: Send + Sync {
-    /// Inserts the user. `Ok(None)` when the id is taken, letter case
-    /// ignored; decided by the unique index on `lower(id)`, so of two
-    /// concurrent sign-ups with one id exactly one succeeds.
-    async fn create(&self, user: NewUser) -> Result<Option<UserRecord>, StoreError>;
+    /// Stores the user, unless the id is taken by another user (letter case
+    /// ignored). Decided by the store itself, so of two concurrent sign-ups
+    /// with one id exactly one is `Created`.
+    async fn create(&self, user: NewUser) -> Result<UserCreation, StoreError>;
 
-    /// The user whose id equals `id` ignoring letter case, if any.
-    async fn find(&self, id: &str) -> Result<Option<UserRecord>, StoreError>;
+    /// The user with this id, if any.
+    async fn find(&self, id: &UserId) -> Result<Option<UserRecord>, StoreError>;
 
-    /// Applies `changes` to the user with exactly this stored id and
-    /// returns the result; `Ok(None)` if there is no such user.
+    /// Applies `changes` to the user and returns the result; `None` if
+    /// there is no such user (any more).
     async fn update_profile(
         &self,
-        id: &str,
+        id: &UserId,
         changes: ProfileChanges,
     ) -> Result<Option<UserRecord>, StoreError>;
 
-    /// In one transaction: stores the new hash, revokes every refresh-token
-    /// family of the user and ends any temporary password.
-    async fn change_password(&self, id: &str, password_hash: String) -> Result<(), StoreError>;
+    /// All at once or not at all: stores the new hash, revokes every
+    /// refresh token of the user and ends any temporary password.
+    async fn change_password(
+        &self,
+        id: &UserId,
+        password_hash: PasswordHash,
+    ) -> Result<(), StoreError>;
 }
 
 /// A temporary password as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TemporaryPassword {
-    pub password_hash: String,
+    pub password_hash: PasswordHash,
     pub expires_at: DateTime<Utc>,
     /// When it was used to log in; it logs in only once.
     pub logged_in_at: Option<DateTime<Utc>>,
@@ -86,18 +103,22 @@ pub trait TemporaryPasswordRepository: Send + Sync {
     /// Stores the user's temporary password, replacing an older one.
     async fn replace(
         &self,
-        user_id: &str,
-        password_hash: String,
+        user_id: &UserId,
+        password_hash: PasswordHash,
         expires_at: DateTime<Utc>,
     ) -> Result<(), StoreError>;
 
     /// The user's temporary password, expired or not, if any.
-    async fn find(&self, user_id: &str) -> Result<Option<TemporaryPassword>, StoreError>;
+    async fn find(&self, user_id: &UserId) -> Result<Option<TemporaryPassword>, StoreError>;
 
     /// Marks the temporary password with this hash as used for a login.
     /// `true` only for the one call that marked it, so of two concurrent
     /// logins with it at most one succeeds.
-    async fn mark_logged_in(&self, user_id: &str, password_hash: &str) -> Result<bool, StoreError>;
+    async fn mark_logged_in(
+        &self,
+        user_id: &UserId,
+        password_hash: &PasswordHash,
+    ) -> Result<bool, StoreError>;
 }
 
 /// What presenting a refresh token did.
@@ -105,7 +126,7 @@ pub trait TemporaryPasswordRepository: Send + Sync {
 pub enum Rotation {
     /// The token was live: it is now retired and the new one stored.
     Rotated {
-        user_id: String,
+        user_id: UserId,
         password_change_required: bool,
     },
     /// The token had been used already: its whole family is now revoked.
@@ -122,7 +143,7 @@ pub trait RefreshTokenRepository: Send + Sync {
     /// Starts a family for a login, with its first token.
     async fn start_family(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         token_hash: Vec<u8>,
         expires_at: DateTime<Utc>,
         password_change_required: bool,
@@ -140,6 +161,83 @@ pub trait RefreshTokenRepository: Send + Sync {
 
     /// Revokes the family of the token with this hash; nothing if unknown.
     async fn revoke_family(&self, token_hash: Vec<u8>) -> Result<(), StoreError>;
+}
+
+/// Why a password could not be hashed or checked.
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    /// Every hashing thread stayed busy for the whole wait (HTTP 503).
+    #[error("password hashing is saturated; retry shortly")]
+    Busy,
+    /// The hashing task itself failed (it panicked or was cancelled).
+    #[error("password hashing failed: {0}")]
+    Failed(String),
+}
+
+/// PBKDF2 in Werkzeug's format, run where it cannot stall other requests.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait PasswordHasher: Send + Sync {
+    /// A new hash of `password` with the configured work.
+    async fn hash(&self, password: Password) -> Result<PasswordHash, HashError>;
+
+    /// Whether `password` matches `hash`. Costs the hash's rounds whatever
+    /// the answer.
+    async fn verify(&self, password: String, hash: PasswordHash) -> Result<bool, HashError>;
+
+    /// A hash that matches no password and costs as much to check as a new
+    /// one: checked when there is no real hash, so timing tells nothing.
+    fn dummy_hash(&self) -> PasswordHash;
+}
+
+/// Random secrets handed to clients.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait SecretGenerator: Send + Sync {
+    /// A new refresh token, unguessable and URL-safe.
+    fn refresh_token(&self) -> String;
+
+    /// A new temporary password that satisfies the password rule.
+    fn temporary_password(&self) -> Password;
+}
+
+/// How long to wait before trying again, in whole seconds (at least 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryAfter(pub u64);
+
+/// The kinds of attempt that are limited, each counted on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AttemptKind {
+    /// A password check: a login, or a `current_password`.
+    Password,
+    /// A request for a temporary password.
+    TemporaryPassword,
+}
+
+/// Limits attempts per account id (letter case ignored) and per client
+/// address: 10 per id per 5 minutes and 30 per address per minute.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait AttemptLimiter: Send + Sync {
+    /// Counts an attempt on `account` from `address` and admits it, or
+    /// refuses it without counting when either is at its limit. Atomic and
+    /// shared by every process of the deployment: however many attempts
+    /// arrive at once, no more than the limit are ever admitted in a
+    /// window.
+    async fn admit(
+        &self,
+        kind: AttemptKind,
+        account: &UserKey,
+        address: IpAddr,
+    ) -> Result<Result<(), RetryAfter>, StoreError>;
+
+    /// Takes back an admitted attempt that succeeded, so that only failures
+    /// use up the limit.
+    async fn forgive(
+        &self,
+        kind: AttemptKind,
+        account: &UserKey,
+        address: IpAddr,
+    ) -> Result<(), StoreError>;
 }
 
 /// A message for a user's mailbox.
@@ -167,7 +265,7 @@ pub struct AccessToken {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 pub trait AccessTokenIssuer: Send + Sync {
     /// Signs an access token whose subject is `user_id`.
-    fn issue(&self, user_id: &str) -> anyhow::Result<AccessToken>;
+    fn issue(&self, user_id: &UserId) -> anyhow::Result<AccessToken>;
 }
 
 /// The database pool's occupancy, for metrics.

@@ -2,6 +2,8 @@
 //! it. Every error names the variable that is wrong.
 
 use std::net::SocketAddr;
+use std::ops::RangeInclusive;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use chrono_tz::Tz;
@@ -44,6 +46,12 @@ pub struct Config {
     pub password_iterations: u32,
     pub log_format: LogFormat,
     pub pool_size: usize,
+    /// Lifetime of access tokens (`MINIFB_ACCESS_TOKEN_TTL`, seconds).
+    pub access_token_ttl: Duration,
+    /// How long a request may take (`MINIFB_REQUEST_TIMEOUT`, seconds).
+    pub request_timeout: Duration,
+    /// Open connections per process (`MINIFB_MAX_CONNECTIONS`).
+    pub max_connections: usize,
 }
 
 impl Config {
@@ -69,32 +77,30 @@ impl Config {
             .map_err(|_| {
                 anyhow::anyhow!("MINIFB_TIMEZONE must be an IANA zone such as Asia/Seoul")
             })?;
-        let password_iterations = match get("MINIFB_PASSWORD_ITERATIONS") {
-            None => 600_000,
-            Some(value) => value
-                .parse::<u32>()
-                .ok()
-                .filter(|n| *n >= 1)
-                .context("MINIFB_PASSWORD_ITERATIONS must be a positive integer")?,
+        let number = |name: &str, default: u64, range: RangeInclusive<u64>| {
+            bounded_number(get(name), name, default, range)
         };
+        let password_iterations = number(
+            "MINIFB_PASSWORD_ITERATIONS",
+            600_000,
+            1..=u64::from(u32::MAX),
+        )?;
         let log_format = match get("MINIFB_LOG_FORMAT").as_deref() {
             None | Some("pretty") => LogFormat::Pretty,
             Some("json") => LogFormat::Json,
             Some(_) => bail!("MINIFB_LOG_FORMAT must be 'pretty' or 'json'"),
         };
-        let pool_size = match get("MINIFB_DB_POOL_SIZE") {
-            None => 16,
-            Some(value) => value
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (1..=1000).contains(n))
-                .context("MINIFB_DB_POOL_SIZE must be an integer from 1 to 1000")?,
-        };
+        let pool_size = number("MINIFB_DB_POOL_SIZE", 16, 1..=1000)?;
+        let access_token_ttl = number("MINIFB_ACCESS_TOKEN_TTL", 15 * 60, 60..=86_400)?;
+        let request_timeout = number("MINIFB_REQUEST_TIMEOUT", 30, 2..=3600)?;
+        let max_connections = number("MINIFB_MAX_CONNECTIONS", 10_000, 1..=1_000_000)?;
         Ok(Self {
             database_url,
             bind,
-            jwt_secret: secret(get("MINIFB_JWT_SECRET"), "MINIFB_JWT_SECRET")?,
-            admin_token: secret(get("MINIFB_ADMIN_TOKEN"), "MINIFB_ADMIN_TOKEN")?,
+            // Secrets are read as given: one of only spaces is refused like a
+            // short one, never silently replaced.
+            jwt_secret: secret(lookup("MINIFB_JWT_SECRET"), "MINIFB_JWT_SECRET")?,
+            admin_token: secret(lookup("MINIFB_ADMIN_TOKEN"), "MINIFB_ADMIN_TOKEN")?,
             cors_origins: get("MINIFB_CORS_ORIGINS")
                 .map(|v| {
                     v.split(',')
@@ -108,15 +114,45 @@ impl Config {
             mail_from: get("MINIFB_MAIL_FROM")
                 .unwrap_or_else(|| "minifb <no-reply@localhost>".into()),
             timezone,
-            password_iterations,
+            password_iterations: u32::try_from(password_iterations)?,
             log_format,
-            pool_size,
+            pool_size: usize::try_from(pool_size)?,
+            access_token_ttl: Duration::from_secs(access_token_ttl),
+            request_timeout: Duration::from_secs(request_timeout),
+            max_connections: usize::try_from(max_connections)?,
         })
     }
 }
 
+/// A whole number in `range`, or `default` when the variable is unset.
+fn bounded_number(
+    value: Option<String>,
+    name: &str,
+    default: u64,
+    range: RangeInclusive<u64>,
+) -> anyhow::Result<u64> {
+    let Some(value) = value else {
+        return Ok(default);
+    };
+    value
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|n| range.contains(n))
+        .with_context(|| {
+            format!(
+                "{name} must be a whole number from {} to {}",
+                range.start(),
+                range.end()
+            )
+        })
+}
+
 fn secret(value: Option<String>, name: &str) -> anyhow::Result<Secret> {
     match value {
+        Some(value) if value.trim().is_empty() => {
+            bail!("{name} is blank: give at least {MIN_SECRET_BYTES} bytes, or unset it")
+        }
         Some(value) if value.len() >= MIN_SECRET_BYTES => Ok(Secret {
             value,
             generated: false,
@@ -160,6 +196,9 @@ mod tests {
         assert_ne!(config.jwt_secret.value, config.admin_token.value);
         assert!(config.cors_origins.is_empty());
         assert_eq!(config.mail_outbox, "./data/outbox.jsonl");
+        assert_eq!(config.access_token_ttl, Duration::from_secs(900));
+        assert_eq!(config.request_timeout, Duration::from_secs(30));
+        assert_eq!(config.max_connections, 10_000);
     }
 
     #[test]
@@ -181,6 +220,17 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(format.contains("MINIFB_LOG_FORMAT"), "{format}");
+        let ttl = config(&[("DATABASE_URL", "x"), ("MINIFB_ACCESS_TOKEN_TTL", "5")])
+            .unwrap_err()
+            .to_string();
+        assert!(ttl.contains("MINIFB_ACCESS_TOKEN_TTL"), "{ttl}");
+        let blank = config(&[("DATABASE_URL", "x"), ("MINIFB_ADMIN_TOKEN", "   ")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            blank.contains("MINIFB_ADMIN_TOKEN") && blank.contains("blank"),
+            "{blank}"
+        );
     }
 
     #[test]

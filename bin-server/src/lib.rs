@@ -4,7 +4,7 @@
 //! black-box tests start the very same server in-process.
 
 pub mod config;
-pub mod mail;
+mod serve;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,20 +12,20 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::http::HeaderValue;
-use minifb_adapters_http::{AppState, HttpConfig, JwtKeys, admin_token_digest};
+use minifb_adapters_crypto::{Pbkdf2Hasher, RandomSecrets};
+use minifb_adapters_http::{
+    AppState, HttpConfig, JwtKeys, RequestCounter, ServerStatsService, admin_token_digest,
+};
+use minifb_adapters_mail::{OutboxMailer, SmtpMailer};
 use minifb_adapters_postgres as pg;
 use minifb_application::accounts::AccountService;
-use minifb_application::hashing::Pbkdf2Hasher;
-use minifb_application::limiter::AttemptLimiter;
 use minifb_application::ports::Mailer;
 use minifb_application::social::SocialService;
-use minifb_application::stats::{RequestCounter, StatsService};
+use minifb_application::stats::StatsService;
 use tokio::net::TcpListener;
 
 pub use config::{Config, LogFormat};
 
-/// Lifetime of access tokens.
-const ACCESS_TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
 /// How long a request waits for a database connection or a hashing thread.
 const WAIT_LIMIT: Duration = Duration::from_secs(5);
 
@@ -33,14 +33,22 @@ const WAIT_LIMIT: Duration = Duration::from_secs(5);
 pub struct Server {
     listener: TcpListener,
     router: axum::Router,
-    stats: StatsService,
+    upkeep: Upkeep,
+    max_connections: usize,
 }
 
 impl Server {
     /// Connects, migrates, wires and binds; nothing is served yet.
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
-        let pool = pg::connect(&config.database_url, config.pool_size, WAIT_LIMIT)
-            .context("DATABASE_URL is not a usable PostgreSQL URL")?;
+        let pool = pg::connect(
+            &config.database_url,
+            pg::PoolSettings {
+                max_size: config.pool_size,
+                wait: WAIT_LIMIT,
+                statement_timeout: statement_timeout(config.request_timeout),
+            },
+        )
+        .context("DATABASE_URL is not a usable PostgreSQL URL")?;
         let applied = pg::run_migrations(&pool).await?;
         tracing::info!(applied, "database migrations are up to date");
 
@@ -54,13 +62,14 @@ impl Server {
         }
 
         let mailer: Arc<dyn Mailer> = match &config.smtp_url {
-            Some(url) => Arc::new(mail::SmtpMailer::new(url, &config.mail_from)?),
-            None => Arc::new(mail::OutboxMailer::new(&config.mail_outbox)),
+            Some(url) => Arc::new(SmtpMailer::new(url, &config.mail_from)?),
+            None => Arc::new(OutboxMailer::new(&config.mail_outbox)),
         };
         let jwt = Arc::new(JwtKeys::new(
             config.jwt_secret.value.as_bytes(),
-            ACCESS_TOKEN_TTL,
+            config.access_token_ttl,
         ));
+        let limiter = pg::PgAttemptLimiter::new(pool.clone(), pg::Limits::default());
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
         let accounts = AccountService {
             users: Arc::new(pg::PgUserRepository::new(pool.clone())),
@@ -71,10 +80,10 @@ impl Server {
                 threads,
                 WAIT_LIMIT,
             )),
+            secrets: Arc::new(RandomSecrets),
             access_tokens: jwt.clone(),
             mailer,
-            limiter: Arc::new(AttemptLimiter::default()),
-            reset_limiter: Arc::new(AttemptLimiter::default()),
+            limiter: Arc::new(limiter.clone()),
         };
         let social = SocialService {
             users: Arc::new(pg::PgUserRepository::new(pool.clone())),
@@ -83,15 +92,19 @@ impl Server {
             reactions: Arc::new(pg::PgReactionRepository::new(pool.clone())),
             notifications: Arc::new(pg::PgNotificationRepository::new(pool.clone())),
         };
-        let stats = StatsService {
-            repository: Arc::new(pg::PgStatsRepository::new(pool.clone())),
+        let stats_repository = Arc::new(pg::PgStatsRepository::new(pool.clone()));
+        let server_stats = ServerStatsService {
+            repository: stats_repository.clone(),
             counter: Arc::new(RequestCounter::default()),
-            timezone: config.timezone,
         };
         let state = AppState {
             accounts,
             social,
-            stats: stats.clone(),
+            stats: StatsService {
+                repository: stats_repository,
+                timezone: config.timezone,
+            },
+            server_stats: server_stats.clone(),
             jwt,
             health: Arc::new(pg::PgHealthCheck::new(pool.clone())),
             admin_token_digest: admin_token_digest(&config.admin_token.value),
@@ -114,7 +127,11 @@ impl Server {
         Ok(Self {
             listener,
             router,
-            stats,
+            upkeep: Upkeep {
+                server_stats,
+                limiter,
+            },
+            max_connections: config.max_connections,
         })
     }
 
@@ -131,47 +148,75 @@ impl Server {
     ) -> anyhow::Result<()> {
         tracing::info!(address = %self.local_addr()?, "minifb is serving");
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let flusher = tokio::spawn(flush_statistics(self.stats.clone(), stopped));
-        let served = axum::serve(
+        let flusher = tokio::spawn(self.upkeep.clone().run(stopped));
+        serve::serve(
             self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
+            self.router,
+            serve::ConnectionLimits::new(self.max_connections),
+            shutdown,
         )
-        .with_graceful_shutdown(shutdown)
         .await;
         // Let a flush under way finish, so no drained counts are lost.
         stop.send(true).ok();
         flusher.await.ok();
-        if let Err(error) = self.stats.flush().await {
+        if let Err(error) = self.upkeep.server_stats.flush().await {
             tracing::error!(%error, "could not flush request statistics at shutdown");
         }
         tracing::info!("stopped");
-        Ok(served?)
+        Ok(())
     }
+}
+
+/// A statement must end before its request's deadline: a tenth of the
+/// deadline (at most 2 s) is left to answer.
+fn statement_timeout(request_timeout: Duration) -> Duration {
+    request_timeout.saturating_sub((request_timeout / 10).min(Duration::from_secs(2)))
 }
 
 /// How often request counts move from memory to the database.
 pub const STATS_FLUSH_INTERVAL: Duration = Duration::from_secs(5);
+/// How often old request counts and ended attempt windows are deleted.
+pub const PRUNE_INTERVAL: Duration = Duration::from_secs(60 * 60);
 
-/// Flushes request counts every [`STATS_FLUSH_INTERVAL`], prunes counts
-/// older than a day every hour, and keeps the histograms' windows moving.
-async fn flush_statistics(stats: StatsService, mut stop: tokio::sync::watch::Receiver<bool>) {
-    let mut ticks = tokio::time::interval(STATS_FLUSH_INTERVAL);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    for n in 0_u64.. {
-        tokio::select! {
-            _ = ticks.tick() => {}
-            _ = stop.changed() => return,
+/// The background work of a process.
+#[derive(Clone)]
+struct Upkeep {
+    server_stats: ServerStatsService,
+    limiter: pg::PgAttemptLimiter,
+}
+
+impl Upkeep {
+    /// Flushes request counts every [`STATS_FLUSH_INTERVAL`], prunes every
+    /// [`PRUNE_INTERVAL`] (and at start), and keeps the histograms' windows
+    /// moving, until `stop` changes.
+    async fn run(self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        let mut flushes = tokio::time::interval(STATS_FLUSH_INTERVAL);
+        flushes.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut prunes = tokio::time::interval(PRUNE_INTERVAL);
+        prunes.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = flushes.tick() => self.flush().await,
+                _ = prunes.tick() => self.prune().await,
+                _ = stop.changed() => return,
+            }
         }
-        if let Err(error) = stats.flush().await {
+    }
+
+    async fn flush(&self) {
+        if let Err(error) = self.server_stats.flush().await {
             tracing::warn!(%error, "request statistics not flushed; keeping them for the next try");
         }
-        if n % 720 == 0
-            && let Err(error) = stats.prune().await
-        {
+        minifb_adapters_http::prometheus().run_upkeep();
+    }
+
+    async fn prune(&self) {
+        if let Err(error) = self.server_stats.prune().await {
             tracing::warn!(%error, "old request statistics not pruned");
         }
-        minifb_adapters_http::prometheus().run_upkeep();
+        if let Err(error) = self.limiter.prune().await {
+            tracing::warn!(%error, "ended attempt windows not pruned");
+        }
     }
 }
 

@@ -44,6 +44,17 @@ impl PasswordHash {
         })
     }
 
+    /// A hash that no password derives (its digest is all zeros) and that
+    /// costs `iterations` rounds to check, like a real one: what is checked
+    /// when there is no real hash, so that timing tells nothing.
+    pub fn unmatchable(iterations: u32) -> Self {
+        Self {
+            iterations: iterations.max(1),
+            salt: "0".repeat(SALT_LEN),
+            digest: [0; DIGEST_LEN],
+        }
+    }
+
     pub fn iterations(&self) -> u32 {
         self.iterations
     }

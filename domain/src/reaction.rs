@@ -25,16 +25,6 @@ impl ReactionKind {
     pub fn get(self) -> u8 {
         self.0
     }
-
-    /// Index into a five-slot count array (`type - 1`).
-    pub fn index(self) -> usize {
-        usize::from(self.0 - 1)
-    }
-
-    /// All five kinds in order.
-    pub fn all() -> impl Iterator<Item = Self> {
-        (1..=5).map(Self)
-    }
 }
 
 #[cfg(test)]
@@ -58,6 +48,6 @@ mod tests {
             ReactionKind::parse(9).unwrap_err().to_string(),
             "type must be an integer from 1 to 5"
         );
-        assert_eq!(ReactionKind::parse(5).unwrap().index(), 4);
+        assert_eq!(ReactionKind::parse(5).unwrap().get(), 5);
     }
 }

@@ -4,9 +4,11 @@ use crate::text::{check_text, text_type};
 use crate::validation::{Rule, ValidationError};
 
 /// The id a user chose at sign-up: 4 to 50 ASCII letters, digits, `_`, `-`
-/// or `.`. Shown as chosen; compared regardless of letter case, which is
-/// what [`UserId::key`] is for.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// or `.`. Shown as chosen, but one user whatever the letter case: equality
+/// and hashing ignore ASCII case, so `UserId` values can be compared and
+/// used as map keys directly; [`UserId::key`] is the case-folded form where
+/// storage needs a plain string.
+#[derive(Debug, Clone)]
 pub struct UserId(String);
 
 impl UserId {
@@ -37,14 +39,30 @@ impl UserId {
         Ok(Self(value))
     }
 
-    /// The case-insensitive identity of this id (ASCII lowercase), used for
-    /// uniqueness, look-ups and rate limits.
-    pub fn key(&self) -> String {
-        self.0.to_ascii_lowercase()
+    /// The case-insensitive identity of this id.
+    pub fn key(&self) -> UserKey {
+        UserKey(self.0.to_ascii_lowercase())
     }
 
     pub fn into_inner(self) -> String {
         self.0
+    }
+}
+
+impl PartialEq for UserId {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.eq_ignore_ascii_case(&other.0)
+    }
+}
+
+impl Eq for UserId {}
+
+impl std::hash::Hash for UserId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        for byte in self.0.bytes() {
+            state.write_u8(byte.to_ascii_lowercase());
+        }
+        state.write_u8(0xff);
     }
 }
 
@@ -57,6 +75,43 @@ impl AsRef<str> for UserId {
 impl fmt::Display for UserId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+/// The case-folded (ASCII lowercase) form of an account id: what storage
+/// compares and what attempt limits are counted by.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UserKey(String);
+
+impl UserKey {
+    /// Longest key kept for an id that breaks the id rule.
+    pub const MAX_CLAIMED_CHARS: usize = 64;
+
+    /// The key of whatever a client typed as an id, valid or not, so that
+    /// attempts on made-up ids are limited too. Cut to
+    /// [`Self::MAX_CLAIMED_CHARS`] characters: no valid id is longer, and a
+    /// megabyte-long id must not make a megabyte-long key.
+    pub fn claimed(typed: &str) -> Self {
+        match UserId::parse(typed) {
+            Ok(id) => id.key(),
+            Err(_) => Self(
+                typed
+                    .chars()
+                    .take(Self::MAX_CLAIMED_CHARS)
+                    .collect::<String>()
+                    .to_ascii_lowercase(),
+            ),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for UserKey {
+    fn as_ref(&self) -> &str {
+        &self.0
     }
 }
 
@@ -188,7 +243,7 @@ mod tests {
     #[test]
     fn user_id_key_ignores_case_but_display_keeps_it() {
         let id = UserId::parse("AliCe").unwrap();
-        assert_eq!(id.key(), "alice");
+        assert_eq!(id.key().as_str(), "alice");
         assert_eq!(id.as_ref(), "AliCe");
     }
 
@@ -297,6 +352,34 @@ mod tests {
         let email = Email::parse("Alice@Example.com").unwrap();
         assert!(email.matches("alice@example.COM"));
         assert!(!email.matches("alice@example.org"));
+    }
+
+    #[test]
+    fn user_ids_are_one_user_whatever_the_letter_case() {
+        use std::collections::HashSet;
+        let chosen = UserId::parse("Alice.Kim").unwrap();
+        let typed = UserId::parse("aLICE.kIM").unwrap();
+        assert_eq!(chosen, typed);
+        assert_eq!(chosen.to_string(), "Alice.Kim", "shown as chosen");
+        assert_eq!(chosen.key(), typed.key());
+        assert_eq!(chosen.key().as_str(), "alice.kim");
+        assert_ne!(chosen, UserId::parse("Alice.Kim2").unwrap());
+        let set: HashSet<UserId> = [chosen, typed].into_iter().collect();
+        assert_eq!(set.len(), 1, "hashing ignores letter case too");
+    }
+
+    #[test]
+    fn claimed_keys_fold_case_and_are_cut_to_64_characters() {
+        let cases: &[(&str, &str)] = &[
+            ("Alice", "alice"),
+            ("no spaces allowed", "no spaces allowed"),
+            ("Ab", "ab"),
+        ];
+        for (typed, key) in cases {
+            assert_eq!(UserKey::claimed(typed).as_str(), *key, "{typed:?}");
+        }
+        let long = "X".repeat(1_000);
+        assert_eq!(UserKey::claimed(&long).as_str(), "x".repeat(64));
     }
 
     #[test]

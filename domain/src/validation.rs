@@ -31,11 +31,6 @@ impl ValidationError {
         Self { field, rule }
     }
 
-    /// The JSON field that broke the rule.
-    pub fn field(&self) -> &'static str {
-        self.field
-    }
-
     pub fn rule(&self) -> &Rule {
         &self.rule
     }

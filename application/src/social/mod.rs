@@ -6,13 +6,15 @@ pub mod ports;
 
 use std::sync::Arc;
 
-use minifb_domain::{CommentContent, CommentId, NotificationId, PostContent, PostId, ReactionKind};
+use minifb_domain::{
+    CommentContent, CommentId, NotificationId, PostContent, PostId, ReactionKind, UserId,
+};
 
 use crate::StoreError;
 use crate::ports::UserRepository;
 use ports::{
-    CommentRepository, CommentView, NotificationRepository, NotificationView, PageRequest,
-    PostFilter, PostRepository, PostView, ReactionChange, ReactionRepository,
+    CommentCreation, CommentRepository, CommentView, NotificationRepository, NotificationView,
+    PageRequest, PostFilter, PostRepository, PostView, ReactionChange, ReactionRepository,
 };
 
 /// What a social use case can answer besides success.
@@ -67,11 +69,6 @@ pub struct NotificationPage {
     pub unread_count: i64,
 }
 
-/// Ids are compared ignoring letter case, as everywhere in the contract.
-fn same_user(a: &str, b: &str) -> bool {
-    a.eq_ignore_ascii_case(b)
-}
-
 #[derive(Clone)]
 pub struct SocialService {
     pub users: Arc<dyn UserRepository>,
@@ -84,13 +81,13 @@ pub struct SocialService {
 impl SocialService {
     pub async fn create_post(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         content: PostContent,
     ) -> Result<PostView, SocialError> {
         Ok(self.posts.create(user_id, content).await?)
     }
 
-    pub async fn post(&self, id: PostId, viewer: Option<String>) -> Result<PostView, SocialError> {
+    pub async fn post(&self, id: PostId, viewer: Option<UserId>) -> Result<PostView, SocialError> {
         self.posts
             .find(id, viewer)
             .await?
@@ -100,20 +97,20 @@ impl SocialService {
     /// Only the owner edits a post.
     pub async fn update_post(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         id: PostId,
         content: PostContent,
     ) -> Result<PostView, SocialError> {
         self.check_post_owner(user_id, id).await?;
         self.posts
-            .update(id, content, user_id.to_owned())
+            .update(id, content, user_id)
             .await?
             .ok_or(SocialError::PostNotFound(id))
     }
 
     /// Only the owner deletes a post; its comments, reactions and
     /// notifications go with it.
-    pub async fn delete_post(&self, user_id: &str, id: PostId) -> Result<(), SocialError> {
+    pub async fn delete_post(&self, user_id: &UserId, id: PostId) -> Result<(), SocialError> {
         self.check_post_owner(user_id, id).await?;
         if self.posts.delete(id).await? {
             Ok(())
@@ -122,16 +119,15 @@ impl SocialService {
         }
     }
 
-    async fn check_post_owner(&self, user_id: &str, id: PostId) -> Result<(), SocialError> {
-        let owner = self.post_owner(id).await?;
-        if same_user(&owner, user_id) {
+    async fn check_post_owner(&self, user_id: &UserId, id: PostId) -> Result<(), SocialError> {
+        if self.post_owner(id).await? == *user_id {
             Ok(())
         } else {
             Err(SocialError::Forbidden)
         }
     }
 
-    async fn post_owner(&self, id: PostId) -> Result<String, SocialError> {
+    async fn post_owner(&self, id: PostId) -> Result<UserId, SocialError> {
         self.posts
             .owner_of(id)
             .await?
@@ -142,7 +138,7 @@ impl SocialService {
     pub async fn all_posts(
         &self,
         page: PageRequest,
-        viewer: Option<String>,
+        viewer: Option<UserId>,
     ) -> Result<Page<PostView>, SocialError> {
         let rows = self.posts.list(PostFilter::Everyone, page, viewer).await?;
         Ok(Page::cut(rows, page, |post| post.id.get()))
@@ -151,15 +147,15 @@ impl SocialService {
     /// One user's posts, newest first; the user must exist.
     pub async fn timeline(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         page: PageRequest,
-        viewer: Option<String>,
+        viewer: Option<UserId>,
     ) -> Result<Page<PostView>, SocialError> {
         let owner = self
             .users
             .find(user_id)
             .await?
-            .ok_or_else(|| SocialError::UserNotFound(user_id.to_owned()))?;
+            .ok_or_else(|| SocialError::UserNotFound(user_id.to_string()))?;
         let rows = self
             .posts
             .list(PostFilter::Owner(owner.id), page, viewer)
@@ -170,16 +166,20 @@ impl SocialService {
     /// Comments on a post notify its owner, unless they wrote it.
     pub async fn create_comment(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         post_id: PostId,
         content: CommentContent,
     ) -> Result<CommentView, SocialError> {
         let owner = self.post_owner(post_id).await?;
-        let notify = (!same_user(&owner, user_id)).then_some(owner);
-        self.comments
+        let notify = (owner != *user_id).then_some(owner);
+        match self
+            .comments
             .create(post_id, user_id, content, notify)
             .await?
-            .ok_or(SocialError::PostNotFound(post_id))
+        {
+            CommentCreation::Created(comment) => Ok(comment),
+            CommentCreation::PostGone => Err(SocialError::PostNotFound(post_id)),
+        }
     }
 
     /// A post's comments, oldest first.
@@ -187,7 +187,7 @@ impl SocialService {
         &self,
         post_id: PostId,
         page: PageRequest,
-        viewer: Option<String>,
+        viewer: Option<UserId>,
     ) -> Result<Page<CommentView>, SocialError> {
         self.post_owner(post_id).await?;
         let rows = self.comments.list(post_id, page, viewer).await?;
@@ -197,7 +197,7 @@ impl SocialService {
     /// Only its author edits a comment (not the post's owner).
     pub async fn update_comment(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         id: CommentId,
         content: CommentContent,
     ) -> Result<CommentView, SocialError> {
@@ -206,23 +206,23 @@ impl SocialService {
             .owners(id)
             .await?
             .ok_or(SocialError::CommentNotFound(id))?;
-        if !same_user(&owners.author_id, user_id) {
+        if owners.author_id != *user_id {
             return Err(SocialError::Forbidden);
         }
         self.comments
-            .update(id, content, user_id.to_owned())
+            .update(id, content, user_id)
             .await?
             .ok_or(SocialError::CommentNotFound(id))
     }
 
     /// Its author or the post's owner deletes a comment.
-    pub async fn delete_comment(&self, user_id: &str, id: CommentId) -> Result<(), SocialError> {
+    pub async fn delete_comment(&self, user_id: &UserId, id: CommentId) -> Result<(), SocialError> {
         let owners = self
             .comments
             .owners(id)
             .await?
             .ok_or(SocialError::CommentNotFound(id))?;
-        if !same_user(&owners.author_id, user_id) && !same_user(&owners.post_owner_id, user_id) {
+        if owners.author_id != *user_id && owners.post_owner_id != *user_id {
             return Err(SocialError::Forbidden);
         }
         if self.comments.delete(id).await? {
@@ -235,12 +235,12 @@ impl SocialService {
     /// A first reaction notifies the post's owner, unless they reacted.
     pub async fn react_to_post(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         post_id: PostId,
         kind: ReactionKind,
     ) -> Result<ReactionChange, SocialError> {
         let owner = self.post_owner(post_id).await?;
-        let notify = (!same_user(&owner, user_id)).then_some(owner);
+        let notify = (owner != *user_id).then_some(owner);
         self.reactions
             .put_on_post(post_id, user_id, kind, notify)
             .await?
@@ -249,7 +249,7 @@ impl SocialService {
 
     pub async fn withdraw_post_reaction(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         post_id: PostId,
     ) -> Result<(), SocialError> {
         self.post_owner(post_id).await?;
@@ -262,7 +262,7 @@ impl SocialService {
 
     pub async fn react_to_comment(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         comment_id: CommentId,
         kind: ReactionKind,
     ) -> Result<ReactionChange, SocialError> {
@@ -274,10 +274,10 @@ impl SocialService {
 
     pub async fn withdraw_comment_reaction(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         comment_id: CommentId,
     ) -> Result<(), SocialError> {
-        if !self.reactions.comment_exists(comment_id).await? {
+        if !self.comments.exists(comment_id).await? {
             return Err(SocialError::CommentNotFound(comment_id));
         }
         if self
@@ -296,7 +296,7 @@ impl SocialService {
     /// The caller's notifications, newest first, with the unread count.
     pub async fn notifications(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         unread_only: bool,
         page: PageRequest,
     ) -> Result<NotificationPage, SocialError> {
@@ -311,7 +311,7 @@ impl SocialService {
     /// Someone else's notification is as missing as one that never was.
     pub async fn mark_notification_read(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         id: NotificationId,
     ) -> Result<(), SocialError> {
         if self.notifications.mark_read(user_id, id).await? {
@@ -321,7 +321,7 @@ impl SocialService {
         }
     }
 
-    pub async fn mark_all_notifications_read(&self, user_id: &str) -> Result<(), SocialError> {
+    pub async fn mark_all_notifications_read(&self, user_id: &UserId) -> Result<(), SocialError> {
         Ok(self.notifications.mark_all_read(user_id).await?)
     }
 }

@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use minifb_domain::{
     CommentContent, CommentId, NotificationId, NotificationKind, PostContent, PostId, ReactionKind,
+    UserId,
 };
 
 use crate::StoreError;
@@ -18,7 +19,7 @@ use crate::StoreError;
 /// Who wrote something, as lists show it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Author {
-    pub id: String,
+    pub id: UserId,
     pub name: String,
     pub nickname: Option<String>,
 }
@@ -90,34 +91,43 @@ pub struct PageRequest {
 /// Who owns a comment and the post it is on: what permission checks need.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommentOwners {
-    pub author_id: String,
+    pub author_id: UserId,
     pub post_id: PostId,
-    pub post_owner_id: String,
+    pub post_owner_id: UserId,
+}
+
+/// What creating a comment did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CommentCreation {
+    Created(CommentView),
+    /// The post was deleted between the check and the write.
+    PostGone,
 }
 
 /// Which posts a list shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PostFilter {
     Everyone,
-    /// One user's posts, by the id as stored.
-    Owner(String),
+    /// One user's posts.
+    Owner(UserId),
 }
 
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait PostRepository: Send + Sync {
     /// Stores a post by `owner_id` (an existing user) and returns it.
-    async fn create(&self, owner_id: &str, content: PostContent) -> Result<PostView, StoreError>;
+    async fn create(&self, owner_id: &UserId, content: PostContent)
+    -> Result<PostView, StoreError>;
 
     /// The post as `viewer` sees it; `None` if it does not exist.
     async fn find(
         &self,
         id: PostId,
-        viewer: Option<String>,
+        viewer: Option<UserId>,
     ) -> Result<Option<PostView>, StoreError>;
 
-    /// The stored id of the post's owner; `None` if it does not exist.
-    async fn owner_of(&self, id: PostId) -> Result<Option<String>, StoreError>;
+    /// The post's owner; `None` if the post does not exist.
+    async fn owner_of(&self, id: PostId) -> Result<Option<UserId>, StoreError>;
 
     /// Replaces the content and sets `updated_at`; `None` if the post is
     /// gone (deleted since the permission check).
@@ -125,7 +135,7 @@ pub trait PostRepository: Send + Sync {
         &self,
         id: PostId,
         content: PostContent,
-        viewer: String,
+        viewer: &UserId,
     ) -> Result<Option<PostView>, StoreError>;
 
     /// Deletes the post with its comments, reactions and notifications, in
@@ -137,7 +147,7 @@ pub trait PostRepository: Send + Sync {
         &self,
         filter: PostFilter,
         page: PageRequest,
-        viewer: Option<String>,
+        viewer: Option<UserId>,
     ) -> Result<Vec<PostView>, StoreError>;
 }
 
@@ -145,15 +155,18 @@ pub trait PostRepository: Send + Sync {
 #[async_trait]
 pub trait CommentRepository: Send + Sync {
     /// Stores the comment and, when `notify` names a user, a type 1
-    /// notification for them, in one transaction. `None` if the post does
-    /// not exist (deleted since it was checked).
+    /// notification for them, all or nothing. `PostGone` if the post was
+    /// deleted since it was checked.
     async fn create(
         &self,
         post_id: PostId,
-        author_id: &str,
+        author_id: &UserId,
         content: CommentContent,
-        notify: Option<String>,
-    ) -> Result<Option<CommentView>, StoreError>;
+        notify: Option<UserId>,
+    ) -> Result<CommentCreation, StoreError>;
+
+    /// Whether the comment exists.
+    async fn exists(&self, id: CommentId) -> Result<bool, StoreError>;
 
     /// Who may change the comment; `None` if it does not exist.
     async fn owners(&self, id: CommentId) -> Result<Option<CommentOwners>, StoreError>;
@@ -164,7 +177,7 @@ pub trait CommentRepository: Send + Sync {
         &self,
         id: CommentId,
         content: CommentContent,
-        viewer: String,
+        viewer: &UserId,
     ) -> Result<Option<CommentView>, StoreError>;
 
     /// Deletes the comment and withdraws its notification if unread, in one
@@ -177,7 +190,7 @@ pub trait CommentRepository: Send + Sync {
         &self,
         post_id: PostId,
         page: PageRequest,
-        viewer: Option<String>,
+        viewer: Option<UserId>,
     ) -> Result<Vec<CommentView>, StoreError>;
 }
 
@@ -186,27 +199,27 @@ pub trait CommentRepository: Send + Sync {
 pub trait ReactionRepository: Send + Sync {
     /// Creates, changes or keeps `user_id`'s reaction on the post. On
     /// creation only, and when `notify` names a user, a type 2 notification
-    /// is stored in the same transaction. The `(user_id, post_id)` key
-    /// settles concurrent identical requests: exactly one creates. `None`
+    /// is stored in the same transaction. Of concurrent identical requests
+    /// exactly one creates. `None`
     /// if the post does not exist.
     async fn put_on_post(
         &self,
         post_id: PostId,
-        user_id: &str,
+        user_id: &UserId,
         kind: ReactionKind,
-        notify: Option<String>,
+        notify: Option<UserId>,
     ) -> Result<Option<ReactionChange>, StoreError>;
 
     /// Removes the reaction and withdraws its notification if unread, in one
     /// transaction; `false` if there was none.
-    async fn delete_on_post(&self, post_id: PostId, user_id: &str) -> Result<bool, StoreError>;
+    async fn delete_on_post(&self, post_id: PostId, user_id: &UserId) -> Result<bool, StoreError>;
 
     /// As [`Self::put_on_post`], for a comment (never notifies). `None` if
     /// the comment does not exist.
     async fn put_on_comment(
         &self,
         comment_id: CommentId,
-        user_id: &str,
+        user_id: &UserId,
         kind: ReactionKind,
     ) -> Result<Option<ReactionChange>, StoreError>;
 
@@ -214,11 +227,8 @@ pub trait ReactionRepository: Send + Sync {
     async fn delete_on_comment(
         &self,
         comment_id: CommentId,
-        user_id: &str,
+        user_id: &UserId,
     ) -> Result<bool, StoreError>;
-
-    /// Whether the comment exists.
-    async fn comment_exists(&self, comment_id: CommentId) -> Result<bool, StoreError>;
 }
 
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
@@ -228,18 +238,18 @@ pub trait NotificationRepository: Send + Sync {
     /// below `after`, only unread ones when `unread_only`.
     async fn list(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         unread_only: bool,
         page: PageRequest,
     ) -> Result<Vec<NotificationView>, StoreError>;
 
     /// How many of the user's notifications are unread.
-    async fn unread_count(&self, user_id: &str) -> Result<i64, StoreError>;
+    async fn unread_count(&self, user_id: &UserId) -> Result<i64, StoreError>;
 
     /// Marks one of the user's notifications read; `false` if the user has
     /// no notification with this id.
-    async fn mark_read(&self, user_id: &str, id: NotificationId) -> Result<bool, StoreError>;
+    async fn mark_read(&self, user_id: &UserId, id: NotificationId) -> Result<bool, StoreError>;
 
     /// Marks all of the user's notifications read.
-    async fn mark_all_read(&self, user_id: &str) -> Result<(), StoreError>;
+    async fn mark_all_read(&self, user_id: &UserId) -> Result<(), StoreError>;
 }

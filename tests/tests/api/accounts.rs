@@ -1,29 +1,25 @@
 //! The Account section of the contract, over HTTP.
 
-use minifb_tests::{TestApp, unique_id};
+use minifb_tests::{TestApp, WRONG_PASSWORD, count_statuses, sign_up_body, unique_id};
 use serde_json::json;
-
-fn sign_up_body(id: &str) -> serde_json::Value {
-    json!({ "id": id, "password": "correct horse battery", "name": "홍길동", "nickname": "gildong", "bio": "hi", "email": format!("{id}@Example.com") })
-}
 
 #[tokio::test]
 async fn signing_up_returns_me_and_is_not_cached() {
     let app = TestApp::spawn().await;
     let id = unique_id("Alice");
 
-    let reply = app.post("/auth/signup", None, sign_up_body(&id)).await;
+    let reply = app.sign_up(sign_up_body(&id)).await;
 
-    assert_eq!(reply.status, 201, "{}", reply.text);
-    assert_eq!(reply.body["id"], id.as_str());
-    assert_eq!(reply.body["name"], "홍길동");
-    assert_eq!(reply.body["nickname"], "gildong");
-    assert_eq!(reply.body["bio"], "hi");
-    assert_eq!(reply.body["email"], format!("{id}@Example.com"));
-    let created_at = reply.body["created_at"].as_str().unwrap();
+    let me = &reply.assert_status(201).body;
+    assert_eq!(me["id"], id.as_str());
+    assert_eq!(me["name"], "홍길동");
+    assert_eq!(me["nickname"], "gildong");
+    assert_eq!(me["bio"], "hi");
+    assert_eq!(me["email"], format!("{id}@Example.com"));
+    let created_at = me["created_at"].as_str().unwrap();
     assert_eq!(created_at.len(), 24, "{created_at}");
     assert!(created_at.ends_with('Z'));
-    assert!(reply.body.get("password").is_none() && reply.body.get("password_hash").is_none());
+    assert!(me.get("password").is_none() && me.get("password_hash").is_none());
     assert_eq!(reply.header("cache-control"), Some("no-store"));
 }
 
@@ -31,16 +27,9 @@ async fn signing_up_returns_me_and_is_not_cached() {
 async fn an_id_taken_in_any_letter_case_is_409() {
     let app = TestApp::spawn().await;
     let id = unique_id("Bob");
-    assert_eq!(
-        app.post("/auth/signup", None, sign_up_body(&id))
-            .await
-            .status,
-        201
-    );
+    app.sign_up(sign_up_body(&id)).await.assert_status(201);
 
-    let reply = app
-        .post("/auth/signup", None, sign_up_body(&id.to_uppercase()))
-        .await;
+    let reply = app.sign_up(sign_up_body(&id.to_uppercase())).await;
 
     reply.error(409);
 }
@@ -96,27 +85,19 @@ async fn sign_up_validation_names_the_field_and_rule() {
         ),
     ];
     for (body, expected) in cases {
-        let reply = app.post("/auth/signup", None, body.clone()).await;
-        let hint = reply.error(400);
-        assert!(hint.contains(expected), "{body}: {hint}");
+        app.sign_up(body).await.assert_error(400, expected);
     }
 }
 
 #[tokio::test]
 async fn id_availability_ignores_letter_case_and_checks_the_rule() {
-    let app = TestApp::spawn().await;
-    let user = app.user("avail").await;
+    let (app, user) = TestApp::with_user("avail").await;
+    let taken = format!("/auth/id-availability?id={}", user.id.to_uppercase());
 
-    let taken = app
-        .get(
-            &format!("/auth/id-availability?id={}", user.id.to_uppercase()),
-            None,
-        )
-        .await;
+    let taken = app.get(&taken, None).await;
     let free = app.get("/auth/id-availability?id=free-id-42x", None).await;
 
-    assert_eq!(taken.status, 200);
-    assert_eq!(taken.body["available"], false);
+    assert_eq!(taken.assert_status(200).body["available"], false);
     assert_eq!(free.body, json!({ "id": "free-id-42x", "available": true }));
     app.get("/auth/id-availability?id=ab", None)
         .await
@@ -126,55 +107,27 @@ async fn id_availability_ignores_letter_case_and_checks_the_rule() {
 
 #[tokio::test]
 async fn login_returns_a_token_pair_that_opens_me() {
-    let app = TestApp::spawn().await;
-    let user = app.user("login").await;
+    let (app, user) = TestApp::with_user("login").await;
 
-    let reply = app
-        .post(
-            "/auth/login",
-            None,
-            json!({ "id": user.id.to_uppercase(), "password": user.password }),
-        )
-        .await;
+    let reply = app.try_login(&user.id.to_uppercase(), &user.password).await;
 
-    assert_eq!(reply.status, 200, "{}", reply.text);
-    assert_eq!(reply.body["token_type"], "Bearer");
-    assert_eq!(reply.body["expires_in"], 900);
-    assert_eq!(reply.body["password_change_required"], false);
+    let pair = &reply.assert_status(200).body;
+    assert_eq!(pair["token_type"], "Bearer");
+    assert_eq!(pair["expires_in"], 900);
+    assert_eq!(pair["password_change_required"], false);
     assert_eq!(reply.header("cache-control"), Some("no-store"));
-    let token = reply.body["access_token"].as_str().unwrap();
-    let me = app.get("/me", Some(token)).await;
-    assert_eq!(me.status, 200);
-    assert_eq!(me.body["id"], user.id.as_str());
+    let me = app.get("/me", pair["access_token"].as_str()).await;
+    assert_eq!(me.assert_status(200).body["id"], user.id.as_str());
     assert_eq!(me.body["email"], format!("{}@example.com", user.id));
 }
 
 #[tokio::test]
 async fn wrong_password_unknown_id_and_invalid_id_answer_alike() {
-    let app = TestApp::spawn().await;
-    let user = app.user("alike").await;
+    let (app, user) = TestApp::with_user("alike").await;
 
-    let wrong = app
-        .post(
-            "/auth/login",
-            None,
-            json!({ "id": user.id, "password": "wrong horse battery" }),
-        )
-        .await;
-    let unknown = app
-        .post(
-            "/auth/login",
-            None,
-            json!({ "id": unique_id("ghost"), "password": "wrong horse battery" }),
-        )
-        .await;
-    let invalid = app
-        .post(
-            "/auth/login",
-            None,
-            json!({ "id": "x!", "password": "wrong horse battery" }),
-        )
-        .await;
+    let wrong = app.try_login(&user.id, WRONG_PASSWORD).await;
+    let unknown = app.try_login(&unique_id("ghost"), WRONG_PASSWORD).await;
+    let invalid = app.try_login("x!", WRONG_PASSWORD).await;
 
     let hint = wrong.error(401).to_owned();
     assert_eq!(unknown.error(401), hint);
@@ -183,26 +136,12 @@ async fn wrong_password_unknown_id_and_invalid_id_answer_alike() {
 
 #[tokio::test]
 async fn the_eleventh_failed_login_is_429_even_with_the_right_password() {
-    let app = TestApp::spawn().await;
-    let user = app.user("limited").await;
+    let (app, user) = TestApp::with_user("limited").await;
     for _ in 0..10 {
-        let reply = app
-            .post(
-                "/auth/login",
-                None,
-                json!({ "id": user.id, "password": "wrong horse battery" }),
-            )
-            .await;
-        reply.error(401);
+        app.try_login(&user.id, WRONG_PASSWORD).await.error(401);
     }
 
-    let reply = app
-        .post(
-            "/auth/login",
-            None,
-            json!({ "id": user.id.to_uppercase(), "password": user.password }),
-        )
-        .await;
+    let reply = app.try_login(&user.id.to_uppercase(), &user.password).await;
 
     reply.error(429);
     let retry: u64 = reply.header("retry-after").unwrap().parse().unwrap();
@@ -211,201 +150,109 @@ async fn the_eleventh_failed_login_is_429_even_with_the_right_password() {
 
 #[tokio::test]
 async fn refresh_rotates_and_a_reused_token_revokes_the_family() {
-    let app = TestApp::spawn().await;
-    let user = app.user("rotate").await;
+    let (app, user) = TestApp::with_user("rotate").await;
 
-    let first = app
-        .post(
-            "/auth/refresh",
-            None,
-            json!({ "refresh_token": user.refresh_token }),
-        )
-        .await;
-    assert_eq!(first.status, 200, "{}", first.text);
-    let next = first.body["refresh_token"].as_str().unwrap().to_owned();
+    let first = app.refresh(&user.refresh_token).await;
+    let pair = &first.assert_status(200).body;
+    let next = pair["refresh_token"].as_str().unwrap().to_owned();
     assert_ne!(next, user.refresh_token);
-    assert_eq!(
-        app.get("/me", first.body["access_token"].as_str())
-            .await
-            .status,
-        200
-    );
+    let me = app.get("/me", pair["access_token"].as_str()).await;
+    me.assert_status(200);
 
-    let replay = app
-        .post(
-            "/auth/refresh",
-            None,
-            json!({ "refresh_token": user.refresh_token }),
-        )
-        .await;
-    replay.error(401);
-    let after_theft = app
-        .post("/auth/refresh", None, json!({ "refresh_token": next }))
-        .await;
-    after_theft.error(401);
-    app.post("/auth/refresh", None, json!({ "refresh_token": "made-up" }))
-        .await
-        .error(401);
+    app.refresh(&user.refresh_token).await.error(401);
+    // The theft is noticed: the token handed out last is revoked too.
+    app.refresh(&next).await.error(401);
+    app.refresh("made-up").await.error(401);
 }
 
 #[tokio::test]
 async fn logout_revokes_the_family_and_accepts_unknown_tokens() {
-    let app = TestApp::spawn().await;
-    let user = app.user("logout").await;
+    let (app, user) = TestApp::with_user("logout").await;
 
-    let reply = app
-        .post(
-            "/auth/logout",
-            None,
-            json!({ "refresh_token": user.refresh_token }),
-        )
-        .await;
+    let reply = app.logout(&user.refresh_token).await;
 
-    assert_eq!(reply.status, 204);
-    app.post(
-        "/auth/refresh",
-        None,
-        json!({ "refresh_token": user.refresh_token }),
-    )
-    .await
-    .error(401);
-    let unknown = app
-        .post(
-            "/auth/logout",
-            None,
-            json!({ "refresh_token": "never-issued" }),
-        )
-        .await;
-    assert_eq!(unknown.status, 204);
+    reply.assert_status(204);
+    app.refresh(&user.refresh_token).await.error(401);
+    app.logout("never-issued").await.assert_status(204);
 }
 
 #[tokio::test]
 async fn patch_me_sets_and_clears_fields() {
-    let app = TestApp::spawn().await;
-    let user = app.user("patch").await;
-    let token = Some(user.token.as_str());
+    let (app, user) = TestApp::with_user("patch").await;
+    let token = user.bearer();
 
-    let set = app
-        .patch(
-            "/me",
-            token,
-            json!({ "nickname": "닉네임", "bio": "about me" }),
-        )
-        .await;
-    assert_eq!(set.status, 200, "{}", set.text);
-    assert_eq!(set.body["nickname"], "닉네임");
+    let set = json!({ "nickname": "닉네임", "bio": "about me" });
+    let set = app.patch("/me", token, set).await;
+    assert_eq!(set.assert_status(200).body["nickname"], "닉네임");
     assert_eq!(set.body["bio"], "about me");
 
     let cleared = app.patch("/me", token, json!({ "nickname": null })).await;
-    assert_eq!(cleared.status, 200);
-    assert_eq!(cleared.body["nickname"], serde_json::Value::Null);
-    assert_eq!(cleared.body["bio"], "about me");
+    let cleared = &cleared.assert_status(200).body;
+    assert_eq!(cleared["nickname"], serde_json::Value::Null);
+    assert_eq!(cleared["bio"], "about me");
 
-    app.patch("/me", token, json!({})).await.error(400);
-    app.patch("/me", token, json!({ "name": "New" }))
-        .await
-        .error(400);
-    app.patch("/me", token, json!({ "bio": "   " }))
-        .await
-        .error(400);
+    for invalid in [json!({}), json!({ "name": "New" }), json!({ "bio": "   " })] {
+        app.patch("/me", token, invalid).await.error(400);
+    }
 }
 
 #[tokio::test]
 async fn changing_email_needs_the_current_password() {
-    let app = TestApp::spawn().await;
-    let user = app.user("email").await;
-    let token = Some(user.token.as_str());
+    let (app, user) = TestApp::with_user("email").await;
+    let token = user.bearer();
+    let change = |current_password: Option<&str>, email: &str| {
+        let body = match current_password {
+            Some(password) => json!({ "email": email, "current_password": password }),
+            None => json!({ "email": email }),
+        };
+        app.patch("/me", token, body)
+    };
 
-    app.patch("/me", token, json!({ "email": "new@example.com" }))
+    change(None, "new@example.com").await.error(403);
+    change(Some(WRONG_PASSWORD), "new@example.com")
         .await
         .error(403);
-    app.patch(
-        "/me",
-        token,
-        json!({ "email": "new@example.com", "current_password": "wrong horse battery" }),
-    )
-    .await
-    .error(403);
-    let changed = app
-        .patch(
-            "/me",
-            token,
-            json!({ "email": "new@example.com", "current_password": user.password }),
-        )
-        .await;
+    let changed = change(Some(&user.password), "new@example.com").await;
 
-    assert_eq!(changed.status, 200, "{}", changed.text);
-    assert_eq!(changed.body["email"], "new@example.com");
-    app.patch(
-        "/me",
-        token,
-        json!({ "email": "not-an-address", "current_password": user.password }),
-    )
-    .await
-    .error(400);
+    assert_eq!(changed.assert_status(200).body["email"], "new@example.com");
+    change(Some(&user.password), "not-an-address")
+        .await
+        .error(400);
 }
 
 #[tokio::test]
 async fn changing_the_password_revokes_every_refresh_token() {
-    let app = TestApp::spawn().await;
-    let user = app.user("passwd").await;
+    let (app, user) = TestApp::with_user("passwd").await;
     let (_, second_session) = app.login(&user.id, &user.password).await;
-    let token = Some(user.token.as_str());
+    let token = user.bearer();
 
-    app.put(
-        "/me/password",
-        token,
-        json!({ "current_password": "wrong horse battery", "new_password": "a new password" }),
-    )
-    .await
-    .error(403);
-    let short = app
-        .put(
-            "/me/password",
-            token,
-            json!({ "current_password": user.password, "new_password": "short" }),
-        )
-        .await;
-    assert!(short.error(400).contains("new_password"));
-    let changed = app
-        .put(
-            "/me/password",
-            token,
-            json!({ "current_password": user.password, "new_password": "a new password" }),
-        )
-        .await;
-
-    assert_eq!(changed.status, 204, "{}", changed.text);
-    for refresh_token in [&user.refresh_token, &second_session] {
-        app.post(
-            "/auth/refresh",
-            None,
-            json!({ "refresh_token": refresh_token }),
-        )
+    app.change_password(token, WRONG_PASSWORD, "a new password")
         .await
-        .error(401);
+        .error(403);
+    app.change_password(token, &user.password, "short")
+        .await
+        .assert_error(400, "new_password");
+    let changed = app
+        .change_password(token, &user.password, "a new password")
+        .await;
+
+    changed.assert_status(204);
+    for refresh_token in [&user.refresh_token, &second_session] {
+        app.refresh(refresh_token).await.error(401);
     }
-    app.post(
-        "/auth/login",
-        None,
-        json!({ "id": user.id, "password": user.password }),
-    )
-    .await
-    .error(401);
+    app.try_login(&user.id, &user.password).await.error(401);
     app.login(&user.id, "a new password").await;
 }
 
 #[tokio::test]
 async fn public_profiles_hide_the_email_and_404_unknown_ids() {
-    let app = TestApp::spawn().await;
-    let user = app.user("public").await;
+    let (app, user) = TestApp::with_user("public").await;
 
     let reply = app
         .get(&format!("/users/{}", user.id.to_uppercase()), None)
         .await;
 
-    assert_eq!(reply.status, 200, "{}", reply.text);
-    assert_eq!(reply.body["id"], user.id.as_str());
+    assert_eq!(reply.assert_status(200).body["id"], user.id.as_str());
     assert!(reply.body.get("email").is_none());
     app.get(&format!("/users/{}", unique_id("nobody")), None)
         .await
@@ -418,19 +265,9 @@ async fn concurrent_identical_sign_ups_create_exactly_one_account() {
     let app = TestApp::spawn().await;
     let id = unique_id("race");
 
-    let replies = futures::future::join_all(
-        (0..16).map(|_| app.post("/auth/signup", None, sign_up_body(&id))),
-    )
-    .await;
+    let replies = futures::future::join_all((0..16).map(|_| app.sign_up(sign_up_body(&id)))).await;
 
-    let created = replies.iter().filter(|r| r.status == 201).count();
-    let conflicts = replies.iter().filter(|r| r.status == 409).count();
-    assert_eq!(
-        (created, conflicts),
-        (1, 15),
-        "{:?}",
-        replies.iter().map(|r| r.status).collect::<Vec<_>>()
-    );
+    assert_eq!(count_statuses(&replies), [(201, 1), (409, 15)].into());
 }
 
 #[tokio::test]
@@ -443,25 +280,13 @@ async fn a_temporary_password_is_mailed_logs_in_once_and_sets_a_new_password() {
     let user = app.user("forgot").await;
     let address = format!("{}@example.com", user.id);
 
-    let unknown = app
-        .post(
-            "/auth/temporary-password",
-            None,
-            json!({ "id": unique_id("ghost"), "email": address }),
-        )
-        .await;
-    let known = app
-        .post(
-            "/auth/temporary-password",
-            None,
-            json!({ "id": user.id, "email": address.to_uppercase() }),
-        )
-        .await;
+    let unknown = app.forgot_password(&unique_id("ghost"), &address).await;
+    let known = app.forgot_password(&user.id, &address.to_uppercase()).await;
 
-    assert_eq!(known.status, 202);
-    assert_eq!(unknown.status, 202);
+    known.assert_status(202);
+    unknown.assert_status(202);
     assert_eq!(known.body, unknown.body);
-    let mail = poll_for_mail(&app, &address).await;
+    let mail = app.wait_for_mail(&address).await;
     let temporary = mail["text"]
         .as_str()
         .unwrap()
@@ -470,47 +295,18 @@ async fn a_temporary_password_is_mailed_logs_in_once_and_sets_a_new_password() {
         .expect("the mail holds a 16-character password")
         .to_owned();
 
-    let login = app
-        .post(
-            "/auth/login",
-            None,
-            json!({ "id": user.id, "password": temporary }),
-        )
-        .await;
-    assert_eq!(login.status, 200, "{}", login.text);
-    assert_eq!(login.body["password_change_required"], true);
-    app.post(
-        "/auth/login",
-        None,
-        json!({ "id": user.id, "password": temporary }),
-    )
-    .await
-    .error(401);
+    let login = app.try_login(&user.id, &temporary).await;
+    assert_eq!(
+        login.assert_status(200).body["password_change_required"],
+        true
+    );
+    app.try_login(&user.id, &temporary).await.error(401);
     // The account's own password still works.
     app.login(&user.id, &user.password).await;
     let token = login.body["access_token"].as_str();
     let changed = app
-        .put(
-            "/me/password",
-            token,
-            json!({ "current_password": temporary, "new_password": "chosen after reset" }),
-        )
+        .change_password(token, &temporary, "chosen after reset")
         .await;
-    assert_eq!(changed.status, 204, "{}", changed.text);
+    changed.assert_status(204);
     app.login(&user.id, "chosen after reset").await;
-}
-
-/// The mail is sent after the answer: poll the outbox until it arrives.
-async fn poll_for_mail(app: &TestApp, to: &str) -> serde_json::Value {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        if let Some(mail) = app.mails_to(to).pop() {
-            return mail;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no mail to {to} within 10 s"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
 }

@@ -1,79 +1,37 @@
 //! The back office: admin authentication, service and server statistics,
 //! Prometheus metrics, the admin page.
 
-use std::time::{Duration, Instant};
-
-use minifb_tests::{Reply, TestApp};
-use serde_json::{Value, json};
-
-/// The admin token of `app`, or `None` (test skipped) against a server
-/// whose token the suite was not given.
-fn admin(app: &TestApp) -> Option<&str> {
-    if app.admin_token.is_none() {
-        eprintln!("skipped: set MINIFB_TEST_ADMIN_TOKEN to test the back office");
-    }
-    app.admin_token.as_deref()
-}
-
-/// Polls `/admin/stats/server` until `done` holds (counts from other
-/// processes arrive with their next flush, within 10 s).
-async fn server_stats_until(app: &TestApp, token: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let reply = app.get("/admin/stats/server", Some(token)).await;
-        assert_eq!(reply.status, 200, "{}", reply.text);
-        if done(&reply.body) {
-            return reply.body;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "condition never held: {}",
-            reply.text
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-fn count(stats: &Value, group: &str, key: &str) -> i64 {
-    stats[group][key].as_i64().unwrap_or(0)
-}
+use minifb_tests::{TestApp, stat};
 
 #[tokio::test]
 async fn back_office_routes_need_the_admin_token_not_a_users() {
     let app = TestApp::spawn().await;
-    let Some(token) = admin(&app) else { return };
+    let Some(token) = app.admin_token_or_skip() else {
+        return;
+    };
     let user = app.user("notadmin").await;
 
     for path in ["/admin/stats/service", "/admin/stats/server", "/metrics"] {
-        let missing = app.get(path, None).await;
-        missing.error(401);
-        assert_eq!(missing.header("www-authenticate"), Some("Bearer"));
-        app.get(path, Some(&user.token)).await.error(401);
+        app.get(path, None).await.assert_needs_token();
+        app.get(path, user.bearer()).await.error(401);
         app.get(path, Some("wrong-token-wrong-token-wrong-token!!"))
             .await
             .error(401);
-        assert_eq!(app.get(path, Some(token)).await.status, 200, "{path}");
+        app.get(path, Some(token)).await.assert_status(200);
     }
 }
 
 #[tokio::test]
 async fn service_stats_count_users_and_posts_exactly() {
     let app = TestApp::spawn().await;
-    let Some(token) = admin(&app) else { return };
+    let Some(token) = app.admin_token_or_skip() else {
+        return;
+    };
     let before = app.get("/admin/stats/service", Some(token)).await;
-    assert_eq!(before.status, 200, "{}", before.text);
+    before.assert_status(200);
 
     let user = app.user("counted").await;
-    for n in 0..3 {
-        let reply = app
-            .post(
-                "/posts",
-                Some(&user.token),
-                json!({ "content": format!("post {n}") }),
-            )
-            .await;
-        assert_eq!(reply.status, 201, "{}", reply.text);
-    }
+    app.posts_by(&user, 3).await;
     let after = app.get("/admin/stats/service", Some(token)).await;
 
     let delta = |key: &str| after.body[key].as_i64().unwrap() - before.body[key].as_i64().unwrap();
@@ -90,14 +48,15 @@ async fn service_stats_count_users_and_posts_exactly() {
 #[tokio::test]
 async fn server_stats_count_by_route_template_and_unmatched_under_one_label() {
     let app = TestApp::spawn().await;
-    let Some(token) = admin(&app) else { return };
+    let Some(token) = app.admin_token_or_skip() else {
+        return;
+    };
     let user = app.user("stats").await;
-    let post = app
-        .post("/posts", Some(&user.token), json!({ "content": "hello" }))
-        .await;
-    let id = post.body["id"].as_i64().unwrap();
+    let id = app.post_by(&user, "hello").await;
     for _ in 0..3 {
-        assert_eq!(app.get(&format!("/posts/{id}"), None).await.status, 200);
+        app.get(&format!("/posts/{id}"), None)
+            .await
+            .assert_status(200);
     }
     for n in 0..5 {
         app.get(&format!("/scanner/probe-{n}.php"), None)
@@ -106,18 +65,19 @@ async fn server_stats_count_by_route_template_and_unmatched_under_one_label() {
     }
     app.delete("/auth/signup", None).await.error(405);
 
-    let stats = server_stats_until(&app, token, |s| {
-        count(s, "by_endpoint", "GET /posts/{id}") >= 3
-            && count(s, "by_endpoint", "GET (unmatched)") >= 5
-    })
-    .await;
+    let stats = app
+        .server_stats_until(token, |s| {
+            stat(s, "by_endpoint", "GET /posts/{id}") >= 3
+                && stat(s, "by_endpoint", "GET (unmatched)") >= 5
+        })
+        .await;
 
     assert!(
-        count(&stats, "by_endpoint", "DELETE (unmatched)") >= 1,
+        stat(&stats, "by_endpoint", "DELETE (unmatched)") >= 1,
         "{stats}"
     );
-    assert!(count(&stats, "by_status", "404") >= 5);
-    assert!(count(&stats, "by_status", "201") >= 2);
+    assert!(stat(&stats, "by_status", "404") >= 5);
+    assert!(stat(&stats, "by_status", "201") >= 2);
     let labels: Vec<&String> = stats["by_endpoint"].as_object().unwrap().keys().collect();
     assert!(
         labels.iter().all(|label| !label.contains("probe")),
@@ -131,40 +91,36 @@ async fn server_stats_count_by_route_template_and_unmatched_under_one_label() {
 #[tokio::test]
 async fn two_servers_on_one_database_report_one_sum() {
     let first = TestApp::spawn().await;
-    if !first.is_local() {
-        eprintln!("skipped: needs servers started by the suite");
+    if first.skip_unless_local() {
         return;
     }
     let token = first.admin_token.clone().unwrap();
     let second = first.sibling().await;
 
     for _ in 0..4 {
-        assert_eq!(first.get("/health", None).await.status, 200);
+        first.get("/health", None).await.assert_status(200);
     }
     for _ in 0..6 {
-        assert_eq!(second.get("/health", None).await.status, 200);
+        second.get("/health", None).await.assert_status(200);
     }
 
     // Each server answers with what is flushed plus its own pending counts,
     // so both reach 10 once the other has flushed.
     for app in [&first, &second] {
-        server_stats_until(app, &token, |s| {
-            count(s, "by_endpoint", "GET /health") >= 10
-        })
-        .await;
+        app.server_stats_until(&token, |s| stat(s, "by_endpoint", "GET /health") >= 10)
+            .await;
     }
 }
 
 #[tokio::test]
 async fn server_stats_survive_a_restart() {
     let mut app = TestApp::spawn().await;
-    if !app.is_local() {
-        eprintln!("skipped: needs a server started by the suite");
+    if app.skip_unless_local() {
         return;
     }
     let token = app.admin_token.clone().unwrap();
     for _ in 0..7 {
-        assert_eq!(app.get("/ready", None).await.status, 200);
+        app.get("/ready", None).await.assert_status(200);
     }
 
     let restarted = app.sibling().await;
@@ -172,7 +128,7 @@ async fn server_stats_survive_a_restart() {
     let stats = restarted.get("/admin/stats/server", Some(&token)).await;
 
     assert_eq!(
-        count(&stats.body, "by_endpoint", "GET /ready"),
+        stat(&stats.body, "by_endpoint", "GET /ready"),
         7,
         "{}",
         stats.text
@@ -182,18 +138,14 @@ async fn server_stats_survive_a_restart() {
 #[tokio::test]
 async fn metrics_are_prometheus_text_with_routes_and_pool_gauges() {
     let app = TestApp::spawn().await;
-    let Some(token) = admin(&app) else { return };
-    assert_eq!(app.get("/health", None).await.status, 200);
+    let Some(token) = app.admin_token_or_skip() else {
+        return;
+    };
+    app.get("/health", None).await.assert_status(200);
 
-    let reply: Reply = app.get("/metrics", Some(token)).await;
+    let reply = app.get("/metrics", Some(token)).await;
 
-    assert_eq!(reply.status, 200);
-    assert!(
-        reply
-            .header("content-type")
-            .unwrap()
-            .starts_with("text/plain")
-    );
+    reply.assert_content_type("text/plain");
     for line in reply
         .text
         .lines()
@@ -208,15 +160,13 @@ async fn metrics_are_prometheus_text_with_routes_and_pool_gauges() {
             "{line}"
         );
     }
-    assert!(
-        reply
-            .text
-            .contains("http_requests_total{endpoint=\"GET /health\""),
-        "{}",
-        reply.text
-    );
-    assert!(reply.text.contains("http_request_duration_seconds_bucket"));
-    assert!(reply.text.contains("db_pool_connections"));
+    for expected in [
+        "http_requests_total{endpoint=\"GET /health\"",
+        "http_request_duration_seconds_bucket",
+        "db_pool_connections",
+    ] {
+        assert!(reply.text.contains(expected), "{expected}: {}", reply.text);
+    }
 }
 
 #[tokio::test]
@@ -225,13 +175,7 @@ async fn the_admin_page_is_served_from_the_binary() {
 
     let reply = app.get("/admin", None).await;
 
-    assert_eq!(reply.status, 200);
-    assert!(
-        reply
-            .header("content-type")
-            .unwrap()
-            .starts_with("text/html")
-    );
+    reply.assert_content_type("text/html");
     assert!(reply.text.contains("/admin/stats/server"));
     assert!(
         !reply.text.contains("http://") && !reply.text.contains("https://"),

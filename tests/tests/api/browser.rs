@@ -8,40 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use minifb_tests::TestApp;
-use serde_json::json;
-
-fn chromium() -> Option<PathBuf> {
-    ["chromium", "chromium-browser", "google-chrome"]
-        .iter()
-        .flat_map(|name| {
-            std::env::var_os("PATH")
-                .map(|paths| {
-                    std::env::split_paths(&paths)
-                        .map(move |dir| dir.join(name))
-                        .collect::<Vec<_>>()
-                })
-                .unwrap_or_default()
-        })
-        .find(|path| path.is_file())
-}
-
-/// Pixels of the screenshot, as RGB.
-fn pixels(path: &std::path::Path) -> (u32, u32, Vec<[u8; 3]>) {
-    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
-    let mut reader = decoder.read_info().unwrap();
-    let mut buffer = vec![0; reader.output_buffer_size()];
-    let info = reader.next_frame(&mut buffer).unwrap();
-    let channels = info.color_type.samples();
-    let rgb = buffer[..info.buffer_size()]
-        .chunks(channels)
-        .map(|p| [p[0], p[1], p[2]])
-        .collect();
-    (info.width, info.height, rgb)
-}
-
-fn close(a: [u8; 3], b: [u8; 3]) -> bool {
-    a.iter().zip(b).all(|(x, y)| x.abs_diff(y) <= 12)
-}
+use minifb_tests::browser::{chromium, count_close, pixels};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_admin_page_renders_the_dashboard_in_headless_chromium() {
@@ -50,19 +17,11 @@ async fn the_admin_page_renders_the_dashboard_in_headless_chromium() {
         return;
     };
     let app = TestApp::spawn().await;
-    let Some(token) = app.admin_token.clone() else {
-        eprintln!("skipped: set MINIFB_TEST_ADMIN_TOKEN to test the back office");
+    let Some(token) = app.admin_token_or_skip() else {
         return;
     };
     let user = app.user("browser").await;
-    for n in 0..5 {
-        app.post(
-            "/posts",
-            Some(&user.token),
-            json!({ "content": format!("post {n}") }),
-        )
-        .await;
-    }
+    app.posts_by(&user, 5).await;
     let dir =
         std::env::temp_dir().join(format!("minifb-chromium-{}", minifb_tests::unique_id("p")));
     std::fs::create_dir_all(&dir).unwrap();
@@ -102,14 +61,8 @@ async fn the_admin_page_renders_the_dashboard_in_headless_chromium() {
 
     let (width, height, rgb) = pixels(&screenshot);
     assert_eq!((width, height), (1280, 1100));
-    let header_blue = rgb
-        .iter()
-        .filter(|p| close(**p, [0x18, 0x77, 0xf2]))
-        .count();
-    let chart_green = rgb
-        .iter()
-        .filter(|p| close(**p, [0x42, 0xb7, 0x2a]))
-        .count();
+    let header_blue = count_close(&rgb, [0x18, 0x77, 0xf2]);
+    let chart_green = count_close(&rgb, [0x42, 0xb7, 0x2a]);
     assert!(
         header_blue > 10_000,
         "the header is missing ({header_blue} blue pixels)"

@@ -3,15 +3,14 @@ use minifb_tests::TestApp;
 #[tokio::test]
 async fn health_and_ready_answer_200_while_the_database_is_up() {
     let app = TestApp::spawn().await;
-    assert_eq!(app.get("/health", None).await.status, 200);
-    assert_eq!(app.get("/ready", None).await.status, 200);
+    app.get("/health", None).await.assert_status(200);
+    app.get("/ready", None).await.assert_status(200);
 }
 
 #[tokio::test]
 async fn a_lost_database_is_503_with_retry_after_not_500() {
     let app = TestApp::spawn().await;
-    if !app.is_local() {
-        eprintln!("skipped: needs a server started by the suite");
+    if app.skip_unless_local() {
         return;
     }
     app.lose_database().await;
@@ -29,5 +28,5 @@ async fn a_lost_database_is_503_with_retry_after_not_500() {
         "{hint}"
     );
     // The process itself is fine.
-    assert_eq!(app.get("/health", None).await.status, 200);
+    app.get("/health", None).await.assert_status(200);
 }

@@ -1,4 +1,7 @@
-//! Mail adapters: an outbox file by default, SMTP when configured.
+//! Mail adapters of the `Mailer` port: an outbox file by default (one JSON
+//! line per message, the development and test mailbox), SMTP when
+//! `MINIFB_SMTP_URL` is set. Errors carry what failed (the file, the SMTP
+//! server) for the log; the caller decides what a failed delivery means.
 
 use std::path::PathBuf;
 
@@ -123,7 +126,10 @@ mod tests {
     }
 
     fn uuid_like() -> String {
-        use rand::Rng;
-        format!("{:x}", rand::rng().random::<u64>())
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        format!("{}-{nanos:x}", std::process::id())
     }
 }

@@ -11,52 +11,24 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use minifb_application::ports::{HashError, PasswordHasher};
 use minifb_domain::{Password, PasswordHash, SALT_LEN, hash_password};
 use rand::Rng;
 use rand::distr::Alphanumeric;
 use tokio::sync::Semaphore;
-
-#[derive(Debug, thiserror::Error)]
-pub enum HashError {
-    /// Every hashing thread stayed busy for the whole wait.
-    #[error("password hashing is saturated; retry shortly")]
-    Busy,
-    /// The hashing task itself failed (it panicked or was cancelled).
-    #[error("password hashing failed: {0}")]
-    Failed(String),
-}
-
-#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
-#[async_trait]
-pub trait PasswordHasher: Send + Sync {
-    /// A new hash of `password` in Werkzeug's format.
-    async fn hash(&self, password: Password) -> Result<String, HashError>;
-
-    /// Whether `password` matches `encoded`; `false` for any hash that is
-    /// not `pbkdf2:sha256`. Costs the hash's rounds whatever the answer.
-    async fn verify(&self, password: String, encoded: String) -> Result<bool, HashError>;
-
-    /// A hash that matches no password and costs as much to check as a new
-    /// one: verified when an id is unknown, so timing tells nothing.
-    fn dummy_hash(&self) -> String;
-}
 
 /// PBKDF2-HMAC-SHA256 with a fixed number of rounds for new hashes.
 pub struct Pbkdf2Hasher {
     iterations: u32,
     permits: Arc<Semaphore>,
     max_wait: Duration,
-    dummy: String,
+    dummy: PasswordHash,
 }
 
 impl Pbkdf2Hasher {
     /// `threads` hashes run at once; a request waits at most `max_wait`.
     pub fn new(iterations: u32, threads: usize, max_wait: Duration) -> Self {
-        let dummy = format!(
-            "pbkdf2:sha256:{iterations}${}${}",
-            "0".repeat(SALT_LEN),
-            "0".repeat(64)
-        );
+        let dummy = PasswordHash::unmatchable(iterations);
         Self {
             iterations,
             permits: Arc::new(Semaphore::new(threads.max(1))),
@@ -85,25 +57,22 @@ impl Pbkdf2Hasher {
 
 #[async_trait]
 impl PasswordHasher for Pbkdf2Hasher {
-    async fn hash(&self, password: Password) -> Result<String, HashError> {
+    async fn hash(&self, password: Password) -> Result<PasswordHash, HashError> {
         let salt: String = rand::rng()
             .sample_iter(&Alphanumeric)
             .take(SALT_LEN)
             .map(char::from)
             .collect();
         let iterations = self.iterations;
-        self.run(move || hash_password(&password, &salt, iterations).encode())
+        self.run(move || hash_password(&password, &salt, iterations))
             .await
     }
 
-    async fn verify(&self, password: String, encoded: String) -> Result<bool, HashError> {
-        let Some(hash) = PasswordHash::parse(&encoded) else {
-            return Ok(false);
-        };
+    async fn verify(&self, password: String, hash: PasswordHash) -> Result<bool, HashError> {
         self.run(move || hash.verify(&password)).await
     }
 
-    fn dummy_hash(&self) -> String {
+    fn dummy_hash(&self) -> PasswordHash {
         self.dummy.clone()
     }
 }
@@ -115,23 +84,24 @@ mod tests {
     #[tokio::test]
     async fn hashes_verify_and_use_the_configured_rounds() {
         let hasher = Pbkdf2Hasher::new(1_000, 2, Duration::from_secs(5));
-        let encoded = hasher
+        let hash = hasher
             .hash(Password::parse("correct horse battery").unwrap())
             .await
             .unwrap();
+        let encoded = hash.encode();
         assert!(encoded.starts_with("pbkdf2:sha256:1000$"));
         let salt = encoded.split('$').nth(1).unwrap();
         assert_eq!(salt.len(), SALT_LEN);
         assert!(salt.bytes().all(|b| b.is_ascii_alphanumeric()));
         assert!(
             hasher
-                .verify("correct horse battery".into(), encoded.clone())
+                .verify("correct horse battery".into(), hash.clone())
                 .await
                 .unwrap()
         );
         assert!(
             !hasher
-                .verify("wrong horse battery".into(), encoded)
+                .verify("wrong horse battery".into(), hash)
                 .await
                 .unwrap()
         );
@@ -141,10 +111,7 @@ mod tests {
     async fn the_dummy_hash_matches_nothing_but_costs_full_rounds() {
         let hasher = Pbkdf2Hasher::new(1_000, 1, Duration::from_secs(5));
         let dummy = hasher.dummy_hash();
-        assert_eq!(
-            PasswordHash::parse(&dummy).map(|h| h.iterations()),
-            Some(1_000)
-        );
+        assert_eq!(dummy.iterations(), 1_000);
         assert!(!hasher.verify("0000000000".into(), dummy).await.unwrap());
     }
 

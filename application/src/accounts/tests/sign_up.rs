@@ -1,0 +1,112 @@
+//! Signing up, and asking whether an id is free.
+
+use std::sync::Arc;
+
+use minifb_domain::{Bio, DisplayName, Nickname, Password};
+
+use super::{Calls, PASSWORD, alice, alices_account, email, id, unavailable};
+use crate::accounts::{AccountError, SignUp};
+use crate::ports::{HashError, MockPasswordHasher, StoreError, UserCreation};
+use crate::testing::{AccountPorts, FastHasher, assert_matches, table};
+
+fn alices_sign_up() -> SignUp {
+    SignUp {
+        id: id("Alice"),
+        password: Password::parse(PASSWORD).unwrap(),
+        name: DisplayName::parse("Alice Kim").unwrap(),
+        nickname: Some(Nickname::parse("ally").unwrap()),
+        bio: Some(Bio::parse("likes kimchi").unwrap()),
+        email: Some(email("Alice@Example.com")),
+    }
+}
+
+#[tokio::test]
+async fn signing_up_stores_a_pbkdf2_hash_of_the_password_and_returns_the_record() {
+    let mut ports = AccountPorts::default();
+    let created = Calls::default();
+    let record = alice();
+    ports.users.expect_create().times(1).returning({
+        let (created, record) = (created.clone(), record.clone());
+        move |new_user| {
+            created.push(new_user);
+            Ok(UserCreation::Created(record.clone()))
+        }
+    });
+
+    let result = ports.into_service().sign_up(alices_sign_up()).await;
+
+    assert_eq!(result.unwrap(), record);
+    let new_user = created.only();
+    assert_eq!(new_user.id.as_ref(), "Alice");
+    assert_eq!(new_user.name.as_ref(), "Alice Kim");
+    assert_eq!(new_user.nickname.as_ref().map(AsRef::as_ref), Some("ally"));
+    assert_eq!(
+        new_user.bio.as_ref().map(AsRef::as_ref),
+        Some("likes kimchi")
+    );
+    assert_eq!(
+        new_user.email.as_ref().map(AsRef::as_ref),
+        Some("Alice@Example.com")
+    );
+    assert_eq!(new_user.password_hash, FastHasher::hash_of(PASSWORD));
+    assert!(new_user.password_hash.verify(PASSWORD));
+}
+
+#[tokio::test]
+async fn signing_up_with_a_taken_id_answers_id_taken() {
+    let mut ports = AccountPorts::default();
+    ports
+        .users
+        .expect_create()
+        .times(1)
+        .returning(|_| Ok(UserCreation::IdTaken));
+
+    let result = ports.into_service().sign_up(alices_sign_up()).await;
+
+    assert_matches!(result, Err(AccountError::IdTaken(id)) if id.as_ref() == "Alice");
+}
+
+#[tokio::test]
+async fn signing_up_while_the_hashing_pool_is_busy_answers_busy_and_stores_nothing() {
+    let mut hasher = MockPasswordHasher::new();
+    hasher.expect_hash().returning(|_| Err(HashError::Busy));
+    let ports = AccountPorts {
+        hasher: Arc::new(hasher),
+        ..AccountPorts::default()
+    };
+
+    let result = ports.into_service().sign_up(alices_sign_up()).await;
+
+    assert_matches!(result, Err(AccountError::Hashing(HashError::Busy)));
+}
+
+#[tokio::test]
+async fn a_store_failure_during_sign_up_propagates_as_a_store_error() {
+    let mut ports = AccountPorts::default();
+    ports
+        .users
+        .expect_create()
+        .times(1)
+        .returning(|_| Err(unavailable()));
+
+    let result = ports.into_service().sign_up(alices_sign_up()).await;
+
+    assert_matches!(
+        result,
+        Err(AccountError::Store(StoreError::Unavailable(reason))) if reason == "connection refused"
+    );
+}
+
+// An id is free unless someone has it, whatever the letter case.
+table! { availability {
+    an_id_nobody_has_is_available: ("bob1", true);
+    an_id_taken_in_another_letter_case_is_not_available: ("ALICE", false);
+}}
+
+async fn availability(label: &str, (typed, available): (&str, bool)) {
+    let service = alices_account().into_service();
+
+    let result = service.id_availability(&id(typed)).await;
+
+    assert_eq!(result.unwrap(), available, "{label}");
+}

@@ -1,0 +1,260 @@
+//! What a caller can do to Alice's post 7 or to Bob1's comment 11 on it,
+//! for the tables of the rules that hold across use cases: how each act
+//! looks its target up, which write it makes, and what it answers.
+
+use minifb_domain::UserId;
+use mockall::predicate::{always, eq};
+
+use super::{
+    COMMENT, POST, at, comment_content, comment_view, id, kind, page, post_content, post_view,
+    reaction,
+};
+use crate::social::ports::{CommentCreation, CommentView, PostView, ReactionChange};
+use crate::social::{SocialError, SocialService};
+use crate::testing::{SocialPorts, assert_matches};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Act {
+    EditPost,
+    DeletePost,
+    Comment,
+    ListComments,
+    ReactToPost,
+    WithdrawPostReaction,
+    EditComment,
+    DeleteComment,
+    ReactToComment,
+    WithdrawCommentReaction,
+}
+
+/// How an act's write goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Write {
+    /// It must not be made.
+    Never,
+    Succeeds,
+    /// It is made and finds nothing to change: the post or comment is gone
+    /// (deleted since it was checked, or never checked), or there is no
+    /// reaction to withdraw.
+    FindsNothing,
+}
+
+/// What an act answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Answer {
+    Done,
+    Forbidden,
+    PostNotFound,
+    CommentNotFound,
+}
+
+impl Answer {
+    pub(super) fn check(self, result: &Result<(), SocialError>, label: &str) {
+        match self {
+            Answer::Done => assert!(result.is_ok(), "{label}: {result:?}"),
+            Answer::Forbidden => assert_matches!(result, Err(SocialError::Forbidden), "{label}"),
+            Answer::PostNotFound => assert_matches!(
+                result,
+                Err(SocialError::PostNotFound(id)) if *id == POST,
+                "{label}"
+            ),
+            Answer::CommentNotFound => assert_matches!(
+                result,
+                Err(SocialError::CommentNotFound(id)) if *id == COMMENT,
+                "{label}"
+            ),
+        }
+    }
+}
+
+fn edited_post() -> PostView {
+    PostView {
+        content: "edited".into(),
+        updated_at: Some(at()),
+        ..post_view(7, "Alice")
+    }
+}
+
+fn edited_comment() -> CommentView {
+    CommentView {
+        content: "edited".into(),
+        modified: true,
+        updated_at: Some(at()),
+        ..comment_view(11, "Bob1")
+    }
+}
+
+impl Act {
+    /// The answer when the act's post or comment is not there.
+    pub(super) fn not_found(self) -> Answer {
+        match self {
+            Act::EditComment
+            | Act::DeleteComment
+            | Act::ReactToComment
+            | Act::WithdrawCommentReaction => Answer::CommentNotFound,
+            _ => Answer::PostNotFound,
+        }
+    }
+
+    /// Someone allowed to do it: Alice changes her post, Bob1 his comment,
+    /// and Bob1 does everything else.
+    pub(super) fn rightful_caller(self) -> &'static str {
+        match self {
+            Act::EditPost | Act::DeletePost => "Alice",
+            _ => "Bob1",
+        }
+    }
+
+    /// Does it as `caller`. What the service returns must be what the
+    /// repository wrote.
+    pub(super) async fn by(self, service: &SocialService, caller: &str) -> Result<(), SocialError> {
+        let caller = &id(caller);
+        match self {
+            Act::EditPost => {
+                let content = post_content("edited");
+                let post = service.update_post(caller, POST, content).await?;
+                assert_eq!(post, edited_post());
+            }
+            Act::DeletePost => service.delete_post(caller, POST).await?,
+            Act::Comment => {
+                let content = comment_content("hello");
+                let comment = service.create_comment(caller, POST, content).await?;
+                assert_eq!(comment, comment_view(11, "Bob1"));
+            }
+            Act::ListComments => {
+                let viewer = Some(caller.clone());
+                service.comments(POST, page(20, None), viewer).await?;
+            }
+            Act::ReactToPost => {
+                service.react_to_post(caller, POST, kind(1)).await?;
+            }
+            Act::WithdrawPostReaction => service.withdraw_post_reaction(caller, POST).await?,
+            Act::DeleteComment => service.delete_comment(caller, COMMENT).await?,
+            Act::EditComment => {
+                let content = comment_content("edited");
+                let comment = service.update_comment(caller, COMMENT, content).await?;
+                assert_eq!(comment, edited_comment());
+            }
+            Act::ReactToComment => {
+                service.react_to_comment(caller, COMMENT, kind(1)).await?;
+            }
+            Act::WithdrawCommentReaction => {
+                service.withdraw_comment_reaction(caller, COMMENT).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl SocialPorts {
+    /// The act's target exists, or not, where the act looks it up before
+    /// writing: the post's owner, the comment's owners, or the comment's
+    /// existence. (A reaction to a comment looks nothing up: its write
+    /// finds the comment or not.)
+    pub(super) fn finds_target_of(&mut self, act: Act, exists: bool) {
+        match act {
+            Act::EditComment | Act::DeleteComment => self.comment_owners(exists),
+            Act::WithdrawCommentReaction => {
+                let lookup = self.comments.expect_exists().with(eq(COMMENT));
+                lookup.returning(move |_| Ok(exists));
+            }
+            Act::ReactToComment => {}
+            _ => self.post_owner(exists.then_some("Alice")),
+        }
+    }
+
+    /// Arranges the act's write by `caller`, notifying anyone.
+    pub(super) fn writes(&mut self, act: Act, caller: &str, write: Write) {
+        let times = usize::from(write != Write::Never);
+        let found = write != Write::FindsNothing;
+        let caller = id(caller);
+        match act {
+            Act::EditPost => {
+                let content = eq(post_content("edited"));
+                let update = self.posts.expect_update().times(times);
+                let update = update.with(eq(POST), content, eq(caller));
+                update.returning(move |_, _, _| Ok(found.then(edited_post)));
+            }
+            Act::EditComment => {
+                let content = eq(comment_content("edited"));
+                let update = self.comments.expect_update().times(times);
+                let update = update.with(eq(COMMENT), content, eq(caller));
+                update.returning(move |_, _, _| Ok(found.then(edited_comment)));
+            }
+            Act::DeletePost => {
+                let delete = self.posts.expect_delete().times(times);
+                delete.with(eq(POST)).returning(move |_| Ok(found));
+            }
+            Act::ListComments => {
+                let list = self.comments.expect_list().times(times);
+                let list = list.with(eq(POST), always(), always());
+                list.returning(|_, _, _| Ok(vec![]));
+            }
+            Act::DeleteComment => {
+                let delete = self.comments.expect_delete().times(times);
+                delete.with(eq(COMMENT)).returning(move |_| Ok(found));
+            }
+            Act::ReactToComment => {
+                let put = self.reactions.expect_put_on_comment().times(times);
+                let put = put.with(eq(COMMENT), eq(caller), eq(kind(1)));
+                put.returning(move |_, _, kind| Ok(found.then(|| created(kind))));
+            }
+            Act::WithdrawPostReaction => {
+                let delete = self.reactions.expect_delete_on_post().times(times);
+                let delete = delete.with(eq(POST), eq(caller));
+                delete.returning(move |_, _| Ok(found));
+            }
+            Act::WithdrawCommentReaction => {
+                let delete = self.reactions.expect_delete_on_comment();
+                let delete = delete.times(times).with(eq(COMMENT), eq(caller));
+                delete.returning(move |_, _| Ok(found));
+            }
+            Act::Comment | Act::ReactToPost => {
+                self.writes_notifying(act, caller, times, found, |_| true);
+            }
+        }
+    }
+
+    /// Arranges a comment or a reaction on post 7 by `caller`, made once,
+    /// that notifies exactly `notified` (the id as stored).
+    pub(super) fn notifies(&mut self, act: Act, caller: &str, notified: Option<&'static str>) {
+        let notifies =
+            move |notify: &Option<UserId>| notify.as_ref().map(AsRef::as_ref) == notified;
+        self.writes_notifying(act, id(caller), 1, true, notifies);
+    }
+
+    fn writes_notifying(
+        &mut self,
+        act: Act,
+        caller: UserId,
+        times: usize,
+        found: bool,
+        notifies: impl Fn(&Option<UserId>) -> bool + Send + 'static,
+    ) {
+        match act {
+            Act::Comment => {
+                let create = self.comments.expect_create().times(times);
+                let create = create.withf(move |post, author, content, notify| {
+                    (*post, author, content.as_ref()) == (POST, &caller, "hello")
+                        && notifies(notify)
+                });
+                create.returning(move |_, _, _, _| match found {
+                    true => Ok(CommentCreation::Created(comment_view(11, "Bob1"))),
+                    false => Ok(CommentCreation::PostGone),
+                });
+            }
+            Act::ReactToPost => {
+                let put = self.reactions.expect_put_on_post().times(times);
+                let put = put.withf(move |post, user, reaction, notify| {
+                    (*post, user, *reaction) == (POST, &caller, kind(1)) && notifies(notify)
+                });
+                put.returning(move |_, _, kind, _| Ok(found.then(|| created(kind))));
+            }
+            _ => unreachable!("{act:?} notifies nobody"),
+        }
+    }
+}
+
+fn created(kind: minifb_domain::ReactionKind) -> ReactionChange {
+    ReactionChange::Created(reaction(kind, false))
+}

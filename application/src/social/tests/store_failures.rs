@@ -1,0 +1,102 @@
+//! A store that fails: its error reaches the caller as it came, and nothing
+//! after the failure is written or read.
+
+use super::{COMMENT, POST, comment_content, id, kind, page};
+use crate::StoreError;
+use crate::social::{SocialError, SocialService};
+use crate::testing::{SocialPorts, assert_matches, table};
+
+/// Which call of the store fails, in which use case.
+#[derive(Debug, Clone, Copy)]
+enum Failing {
+    /// Checking the owner before deleting a post.
+    OwnerLookup,
+    /// Finding the user whose timeline is asked for.
+    TimelineUser,
+    /// Storing a comment.
+    CommentWrite,
+    /// Storing a reaction to a comment.
+    ReactionWrite,
+    /// Counting unread notifications after listing them.
+    UnreadCount,
+}
+
+fn unavailable() -> StoreError {
+    StoreError::Unavailable("connection refused".into())
+}
+
+fn deadlock() -> StoreError {
+    StoreError::Other(anyhow::anyhow!("deadlock detected"))
+}
+
+table! { propagates {
+    a_store_failure_while_checking_the_owner_propagates_and_changes_nothing:
+        (Failing::OwnerLookup, unavailable);
+    a_store_failure_while_finding_a_timelines_user_propagates_and_lists_nothing:
+        (Failing::TimelineUser, unavailable);
+    a_store_failure_while_storing_a_comment_propagates_as_a_store_error:
+        (Failing::CommentWrite, deadlock);
+    a_store_failure_while_reacting_propagates_as_a_store_error:
+        (Failing::ReactionWrite, unavailable);
+    a_store_failure_while_counting_unread_notifications_propagates_as_a_store_error:
+        (Failing::UnreadCount, unavailable);
+}}
+
+async fn propagates(label: &str, (failing, error): (Failing, fn() -> StoreError)) {
+    let mut ports = SocialPorts::default();
+    match failing {
+        Failing::OwnerLookup => {
+            ports
+                .posts
+                .expect_owner_of()
+                .returning(move |_| Err(error()));
+            ports.posts.expect_delete().never();
+        }
+        Failing::TimelineUser => {
+            ports.users.expect_find().returning(move |_| Err(error()));
+            ports.posts.expect_list().never();
+        }
+        Failing::CommentWrite => {
+            ports.post_owned_by("Alice");
+            let create = ports.comments.expect_create();
+            create.returning(move |_, _, _, _| Err(error()));
+        }
+        Failing::ReactionWrite => {
+            let put = ports.reactions.expect_put_on_comment();
+            put.returning(move |_, _, _| Err(error()));
+        }
+        Failing::UnreadCount => {
+            let list = ports.notifications.expect_list();
+            list.returning(|_, _, _| Ok(vec![]));
+            let count = ports.notifications.expect_unread_count();
+            count.returning(move |_| Err(error()));
+        }
+    }
+
+    let result = fail(&ports.into_service(), failing).await;
+
+    let expected = error().to_string();
+    assert_matches!(result, Err(SocialError::Store(e)) if e.to_string() == expected, "{label}");
+}
+
+/// Runs the use case in which `failing` fails.
+async fn fail(service: &SocialService, failing: Failing) -> Result<(), SocialError> {
+    let alice = &id("Alice");
+    match failing {
+        Failing::OwnerLookup => service.delete_post(alice, POST).await?,
+        Failing::TimelineUser => {
+            service.timeline(alice, page(20, None), None).await?;
+        }
+        Failing::CommentWrite => {
+            let content = comment_content("hi");
+            service.create_comment(alice, POST, content).await?;
+        }
+        Failing::ReactionWrite => {
+            service.react_to_comment(alice, COMMENT, kind(1)).await?;
+        }
+        Failing::UnreadCount => {
+            service.notifications(alice, false, page(20, None)).await?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,458 @@
+//! The accept loop: HTTP/1.1 connections with a cap on how many are open,
+//! deadlines for slow and idle clients, and graceful shutdown.
+//!
+//! `axum::serve` keeps a connection as long as its client wants, so a flood
+//! of sockets that never finish a request (or sit idle between requests)
+//! would exhaust the file descriptors and lock real clients out. Here every
+//! connection has a watchdog:
+//!
+//! - a request head must arrive whole within [`ConnectionLimits::head`] of
+//!   the connection opening, or of the first byte of a later request; if not
+//!   the client gets `408 Request Timeout` with the error body and the
+//!   connection is closed;
+//! - a connection idle between requests is closed after
+//!   [`ConnectionLimits::idle`];
+//! - at most [`ConnectionLimits::max_connections`] are open; the next is
+//!   accepted when one closes (the kernel's backlog holds it meanwhile).
+//!
+//! A stalled request body and the per-request deadline are the router's
+//! business (`adapters-http`), since they answer in the middle of a request.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::Request;
+use bytes::Bytes;
+use http_body::{Frame, SizeHint};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, Semaphore};
+use tokio::time::Instant;
+use tower::ServiceExt;
+
+/// How many connections and how long each may wait.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionLimits {
+    pub max_connections: usize,
+    /// For a whole request head.
+    pub head: Duration,
+    /// Between requests on a kept-alive connection.
+    pub idle: Duration,
+}
+
+impl ConnectionLimits {
+    /// The contract's numbers: 10 s for a head, 60 s idle.
+    pub fn new(max_connections: usize) -> Self {
+        Self {
+            max_connections,
+            head: Duration::from_secs(10),
+            idle: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The largest request head the HTTP parser buffers. Heads over the
+/// contract's limits (8 KiB of URI, 16 KiB of headers) but under this one
+/// reach the router, which answers 414 or 431 with the error body; larger
+/// ones get the parser's own empty 431.
+const MAX_PARSED_HEAD: usize = 256 * 1024;
+
+/// What the client sees when its head did not arrive in time.
+const HEAD_TIMEOUT_RESPONSE: &str = "HTTP/1.1 408 Request Timeout\r\n\
+    content-type: application/json\r\n\
+    connection: close\r\n\
+    content-length: 87\r\n\
+    \r\n\
+    {\"result\":\"Request Timeout\",\"hint\":\"the request head did not arrive within 10 seconds\"}";
+
+/// Serves `router` on `listener` until `shutdown` completes, then lets every
+/// request in flight finish.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: ConnectionLimits,
+    shutdown: impl Future<Output = ()>,
+) {
+    let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let slot = tokio::select! {
+            slot = Arc::clone(&slots).acquire_owned() => slot,
+            () = &mut shutdown => break,
+        };
+        let Ok(slot) = slot else { break };
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                // Out of file descriptors, or a connection reset before it
+                // was accepted: wait a little rather than spin.
+                tracing::warn!(%error, "could not accept a connection");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        stream.set_nodelay(true).ok();
+        let connection = Connection::new(stream, peer, limits);
+        let served = connection.serve(router.clone(), &graceful);
+        tokio::spawn(async move {
+            served.await;
+            drop(slot);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+}
+
+/// Where a connection is between requests, as its watchdog sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Waiting for a request head since `since` (connection opened, or the
+    /// first byte of a later head arrived).
+    Head,
+    /// A request is being handled or its answer sent.
+    Busy,
+    /// Kept alive, no byte of a next request yet, since `since`.
+    Idle,
+}
+
+/// The state a connection's watchdog watches, changed by its IO and its
+/// requests.
+struct Watch {
+    in_flight: AtomicUsize,
+    phase: Mutex<(Phase, Instant)>,
+    changed: Notify,
+}
+
+impl Watch {
+    fn new() -> Self {
+        Self {
+            in_flight: AtomicUsize::new(0),
+            phase: Mutex::new((Phase::Head, Instant::now())),
+            changed: Notify::new(),
+        }
+    }
+
+    fn set(&self, phase: Phase) {
+        *self.phase.lock().unwrap_or_else(|e| e.into_inner()) = (phase, Instant::now());
+        self.changed.notify_one();
+    }
+
+    fn get(&self) -> (Phase, Instant) {
+        *self.phase.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Bytes arrived: between requests they start a head.
+    fn read_some(&self) {
+        if self.in_flight.load(Ordering::Acquire) == 0 {
+            let mut phase = self.phase.lock().unwrap_or_else(|e| e.into_inner());
+            if phase.0 == Phase::Idle {
+                *phase = (Phase::Head, Instant::now());
+                self.changed.notify_one();
+            }
+        }
+    }
+
+    fn request_started(&self) {
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        self.set(Phase::Busy);
+    }
+
+    fn request_finished(&self) {
+        if self.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.set(Phase::Idle);
+        }
+    }
+}
+
+/// Why a watchdog ended a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expired {
+    Head,
+    Idle,
+}
+
+/// Completes when the connection has been in one phase too long.
+async fn watchdog(watch: Arc<Watch>, limits: ConnectionLimits) -> Expired {
+    loop {
+        let (phase, since) = watch.get();
+        let (limit, expired) = match phase {
+            Phase::Busy => {
+                watch.changed.notified().await;
+                continue;
+            }
+            Phase::Head => (limits.head, Expired::Head),
+            Phase::Idle => (limits.idle, Expired::Idle),
+        };
+        tokio::select! {
+            () = tokio::time::sleep_until(since + limit) => {
+                if watch.get() == (phase, since) {
+                    return expired;
+                }
+            }
+            () = watch.changed.notified() => {}
+        }
+    }
+}
+
+/// One accepted connection.
+struct Connection {
+    stream: Arc<TcpStream>,
+    peer: SocketAddr,
+    watch: Arc<Watch>,
+    limits: ConnectionLimits,
+}
+
+impl Connection {
+    fn new(stream: TcpStream, peer: SocketAddr, limits: ConnectionLimits) -> Self {
+        Self {
+            stream: Arc::new(stream),
+            peer,
+            watch: Arc::new(Watch::new()),
+            limits,
+        }
+    }
+
+    /// Serves requests until the client closes, a deadline passes or the
+    /// server shuts down.
+    fn serve(
+        self,
+        router: Router,
+        graceful: &GracefulShutdown,
+    ) -> impl Future<Output = ()> + use<> {
+        let Self {
+            stream,
+            peer,
+            watch,
+            limits,
+        } = self;
+        let service = {
+            let watch = Arc::clone(&watch);
+            hyper::service::service_fn(move |mut request: Request<Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                let guard = InFlight::start(Arc::clone(&watch));
+                let router = router.clone();
+                async move {
+                    let response = router.oneshot(request).await?;
+                    Ok::<_, std::convert::Infallible>(response.map(|body| {
+                        Body::new(GuardedBody {
+                            body,
+                            _guard: guard,
+                        })
+                    }))
+                }
+            })
+        };
+        let connection = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .max_buf_size(MAX_PARSED_HEAD)
+            .serve_connection(
+                TokioIo::new(WatchedStream {
+                    stream: Arc::clone(&stream),
+                    watch: Arc::clone(&watch),
+                }),
+                service,
+            );
+        let connection = graceful.watch(connection);
+        async move {
+            let expired = tokio::select! {
+                result = connection => {
+                    if let Err(error) = result {
+                        tracing::debug!(%error, "connection ended with an error");
+                    }
+                    None
+                }
+                expired = watchdog(Arc::clone(&watch), limits) => Some(expired),
+            };
+            if expired == Some(Expired::Head) {
+                answer_head_timeout(stream).await;
+            }
+        }
+    }
+}
+
+/// Writes the 408, then closes gently: half-close, and read what the client
+/// still sends for a moment, so that the answer is not lost to a reset.
+async fn answer_head_timeout(stream: Arc<TcpStream>) {
+    let Ok(mut stream) = Arc::try_unwrap(stream) else {
+        return;
+    };
+    let closing = async {
+        stream.write_all(HEAD_TIMEOUT_RESPONSE.as_bytes()).await?;
+        stream.shutdown().await?;
+        let mut sink = [0u8; 1024];
+        loop {
+            stream.readable().await?;
+            match stream.try_read(&mut sink) {
+                Ok(0) => return Ok::<_, io::Error>(()),
+                Ok(_) => {}
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
+                Err(error) => return Err(error),
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(1), closing)
+        .await
+        .ok();
+}
+
+/// Counts a request as in flight until its answer has been sent (or
+/// dropped), so that a long answer is never mistaken for an idle connection.
+struct InFlight(Arc<Watch>);
+
+impl InFlight {
+    fn start(watch: Arc<Watch>) -> Self {
+        watch.request_started();
+        Self(watch)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.request_finished();
+    }
+}
+
+/// A response body that keeps its request in flight until it is done.
+struct GuardedBody {
+    body: Body,
+    _guard: InFlight,
+}
+
+impl http_body::Body for GuardedBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// The socket as the HTTP parser reads it, telling the watchdog when bytes
+/// arrive. It shares the socket, so that the watchdog can still answer 408
+/// after the parser is gone.
+struct WatchedStream {
+    stream: Arc<TcpStream>,
+    watch: Arc<Watch>,
+}
+
+impl AsyncRead for WatchedStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        loop {
+            std::task::ready!(self.stream.poll_read_ready(cx))?;
+            match self.stream.try_read(buf.initialize_unfilled()) {
+                Ok(read) => {
+                    if read > 0 {
+                        self.watch.read_some();
+                    }
+                    buf.advance(read);
+                    return Poll::Ready(Ok(()));
+                }
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
+                Err(error) => return Poll::Ready(Err(error)),
+            }
+        }
+    }
+}
+
+impl AsyncWrite for WatchedStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        loop {
+            std::task::ready!(self.stream.poll_write_ready(cx))?;
+            match self.stream.try_write(buf) {
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
+                result => return Poll::Ready(result),
+            }
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    /// The socket closes when its last holder drops it.
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_head_timeout_answer_is_well_formed() {
+        let (head, body) = HEAD_TIMEOUT_RESPONSE.split_once("\r\n\r\n").unwrap();
+        assert!(head.starts_with("HTTP/1.1 408 Request Timeout"));
+        assert!(head.contains(&format!("content-length: {}", body.len())));
+        let body: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(body["result"], "Request Timeout");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_watchdog_ends_a_late_head_and_an_idle_connection_but_never_a_busy_one() {
+        let limits = ConnectionLimits::new(1);
+        let watch = Arc::new(Watch::new());
+        assert_eq!(
+            watchdog(Arc::clone(&watch), limits).await,
+            Expired::Head,
+            "no head within 10 s"
+        );
+
+        watch.request_started();
+        let busy = tokio::time::timeout(
+            Duration::from_secs(600),
+            watchdog(Arc::clone(&watch), limits),
+        )
+        .await;
+        assert!(busy.is_err(), "a request in flight has no deadline here");
+
+        watch.request_finished();
+        let started = Instant::now();
+        assert_eq!(watchdog(Arc::clone(&watch), limits).await, Expired::Idle);
+        assert_eq!(started.elapsed(), Duration::from_secs(60));
+
+        watch.set(Phase::Idle);
+        watch.read_some();
+        assert_eq!(
+            watchdog(Arc::clone(&watch), limits).await,
+            Expired::Head,
+            "the first byte of a next request starts its head deadline"
+        );
+    }
+}

@@ -1,0 +1,37 @@
+# Sourced by the scripts that need a throw-away PostgreSQL and a server:
+# `with_server NAME PROFILE` makes a work directory, starts PostgreSQL with
+# a database NAME in it, starts target/PROFILE/minifb-server on a free port
+# (the environment's MINIFB_* settings apply) and sets `work`, `pg_dir`,
+# `DATABASE_URL`, `address` and `base`. Everything is stopped and deleted
+# when the calling script exits.
+
+with_server() {
+    local name=$1 profile=$2
+    work=$(mktemp -d "/tmp/minifb-$name.XXXXXX")
+    chmod 755 "$work"  # the postgres user must reach $work/pg
+    pg_dir="$work/pg"
+    server_pid=
+    trap _with_server_cleanup EXIT
+    scripts/pg start "$pg_dir" --fast
+    scripts/pg createdb "$pg_dir" "$name"
+    DATABASE_URL=$(scripts/pg url "$pg_dir" "$name")
+    export DATABASE_URL
+    MINIFB_BIND=127.0.0.1:0 RUST_LOG=warn,minifb_server=info MINIFB_LOG_FORMAT=json \
+        "${CARGO_TARGET_DIR:-target}/$profile/minifb-server" >"$work/server.log" 2>&1 &
+    server_pid=$!
+    address=
+    for _ in $(seq 400); do
+        address=$(grep -o '"address":"[^"]*"' "$work/server.log" | head -1 | cut -d'"' -f4 || true)
+        [ -n "$address" ] && break
+        sleep 0.05
+    done
+    [ -n "$address" ] || { cat "$work/server.log"; echo "the server did not start"; exit 1; }
+    base="http://$address"
+}
+
+# SIGINT, as Ctrl-C: the server finishes its requests and flushes.
+_with_server_cleanup() {
+    [ -n "$server_pid" ] && kill -INT "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+    scripts/pg stop "$pg_dir" || true
+    rm -rf "$work"
+}

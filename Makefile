@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 PG_DIR := data/pg
 
-.PHONY: run test build db-start db-stop bench clean-data openapi fuzz audit coverage
+.PHONY: run test build db-start db-stop bench clean-data openapi fuzz audit
 
 ## Build, start a private PostgreSQL under ./data/pg unless DATABASE_URL is
 ## set, migrate and serve on MINIFB_BIND (default 127.0.0.1:8080).
@@ -25,10 +25,6 @@ fuzz:
 ## each exception is one).
 audit:
 	@scripts/audit.sh
-
-## Line and function coverage of every test tier (cargo-llvm-cov).
-coverage:
-	@scripts/coverage.sh
 
 build:
 	cargo build --bin minifb-server

@@ -133,6 +133,7 @@ pub fn router(state: AppState, config: &HttpConfig) -> Router {
                     X_CONTENT_TYPE_OPTIONS,
                     HeaderValue::from_static("nosniff"),
                 ))
+                .layer(axum::middleware::from_fn(middleware::private_answers))
                 .layer(axum::middleware::from_fn_with_state(
                     state.clone(),
                     telemetry::track,

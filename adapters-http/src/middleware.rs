@@ -139,6 +139,24 @@ pub fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
     ApiError::internal("the server failed unexpectedly while handling this request").into_response()
 }
 
+/// Answers about the caller's own account and the back office are private:
+/// `Cache-Control: no-store` on every `/me...`, `/admin...` and `/metrics`
+/// answer, errors included, so no shared cache keeps them.
+pub async fn private_answers(request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let private = ["/me", "/admin", "/metrics"]
+        .iter()
+        .any(|prefix| path == *prefix || path.starts_with(&format!("{prefix}/")));
+    let mut response = next.run(request).await;
+    if private {
+        response.headers_mut().insert(
+            axum::http::header::CACHE_CONTROL,
+            axum::http::HeaderValue::from_static("no-store"),
+        );
+    }
+    response
+}
+
 /// Preflight answers carry no body: 204, as browsers and the contract expect.
 pub async fn preflight_no_content(request: Request, next: Next) -> Response {
     let preflight = request.method() == Method::OPTIONS;

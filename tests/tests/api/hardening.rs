@@ -179,3 +179,35 @@ async fn a_thousand_slow_clients_neither_lock_out_a_real_one_nor_stay_open() {
         "every slow client is answered 408 and closed"
     );
 }
+
+#[tokio::test]
+async fn answers_about_me_and_the_back_office_are_never_cached() {
+    let (app, user) = TestApp::with_user("private").await;
+    let admin = app.admin_token.clone();
+    let cases = [
+        ("GET /me", app.get("/me", user.bearer()).await),
+        (
+            "GET /me/timeline",
+            app.get("/me/timeline", user.bearer()).await,
+        ),
+        (
+            "GET /me/notifications",
+            app.get("/me/notifications", user.bearer()).await,
+        ),
+        ("GET /me without a token", app.get("/me", None).await),
+        (
+            "GET /admin/stats/service",
+            app.get("/admin/stats/service", admin.as_deref()).await,
+        ),
+        ("GET /metrics", app.get("/metrics", admin.as_deref()).await),
+    ];
+    for (label, reply) in cases {
+        assert_eq!(reply.header("cache-control"), Some("no-store"), "{label}");
+    }
+    let public = app.get("/posts", None).await;
+    assert_eq!(
+        public.header("cache-control"),
+        None,
+        "public lists may be cached"
+    );
+}

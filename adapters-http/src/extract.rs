@@ -35,18 +35,24 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
                 "the request body must be a JSON object",
             ));
         }
-        let deserializer = &mut serde_json::Deserializer::from_slice(&bytes);
-        serde_path_to_error::deserialize(deserializer)
-            .map(Json)
-            .map_err(|error| {
-                let path = error.path().to_string();
-                let hint = if path == "." {
-                    format!("invalid JSON body: {}", error.inner())
-                } else {
-                    format!("invalid JSON body: {path}: {}", error.inner())
-                };
-                ApiError::bad_request(hint)
-            })
+        let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
+        let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+            let path = error.path().to_string();
+            let hint = if path == "." {
+                format!("invalid JSON body: {}", error.inner())
+            } else {
+                format!("invalid JSON body: {path}: {}", error.inner())
+            };
+            ApiError::bad_request(hint)
+        })?;
+        // One object and nothing but white space after it: a second object
+        // or trailing garbage is not silently dropped.
+        deserializer.end().map_err(|error| {
+            ApiError::bad_request(format!(
+                "invalid JSON body: only white space may follow the object ({error})"
+            ))
+        })?;
+        Ok(Json(value))
     }
 }
 

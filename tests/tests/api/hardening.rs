@@ -211,3 +211,32 @@ async fn answers_about_me_and_the_back_office_are_never_cached() {
         "public lists may be cached"
     );
 }
+
+#[tokio::test]
+async fn anything_but_white_space_after_the_json_object_is_400() {
+    let (app, user) = TestApp::with_user("trailing").await;
+    let bodies = [
+        r#"{"content":"first"} {"content":"second"}"#,
+        r#"{"content":"first"} garbage"#,
+        r#"{"content":"first"}}"#,
+    ];
+    for body in bodies {
+        let request = app
+            .client
+            .post(app.url("/posts"))
+            .bearer_auth(user.bearer().unwrap())
+            .header("content-type", "application/json")
+            .body(body);
+        app.send(request)
+            .await
+            .labelled(body)
+            .assert_error(400, "white space");
+    }
+    let padded = app
+        .client
+        .post(app.url("/posts"))
+        .bearer_auth(user.bearer().unwrap())
+        .header("content-type", "application/json")
+        .body("{\"content\":\"first\"} \n\t ");
+    app.send(padded).await.assert_status(201);
+}

@@ -13,6 +13,7 @@ mod accounts;
 mod admin;
 mod auth;
 mod comments;
+mod cors;
 mod docs;
 mod error;
 mod extract;
@@ -103,7 +104,7 @@ pub fn router(state: AppState, config: &HttpConfig) -> Router {
     let cors = (!config.cors_origins.is_empty()).then(|| {
         ServiceBuilder::new()
             .layer(axum::middleware::from_fn(middleware::preflight_no_content))
-            .layer(
+            .layer(cors::PreflightOnlyLayer(
                 CorsLayer::new()
                     .allow_origin(AllowOrigin::list(config.cors_origins.clone()))
                     .allow_methods([
@@ -115,7 +116,7 @@ pub fn router(state: AppState, config: &HttpConfig) -> Router {
                     ])
                     .allow_headers([AUTHORIZATION, CONTENT_TYPE])
                     .max_age(std::time::Duration::from_secs(600)),
-            )
+            ))
             .into_inner()
     });
     Router::from(routes())

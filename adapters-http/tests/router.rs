@@ -276,6 +276,53 @@ async fn allowed_origins_get_a_204_preflight_and_others_no_cors_headers() {
 }
 
 #[tokio::test]
+async fn an_options_request_that_is_no_preflight_is_routed_like_any_method() {
+    let config = HttpConfig {
+        cors_origins: vec!["https://app.example".parse().unwrap()],
+    };
+    let cases = [
+        (
+            "no Origin, unknown path",
+            "/no/such/route",
+            None,
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "no Origin, known path",
+            "/posts",
+            None,
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        (
+            "Origin but no Access-Control-Request-Method",
+            "/posts",
+            Some("https://app.example"),
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+    ];
+    for (label, path, origin, status) in cases {
+        let mut builder = request(Method::OPTIONS, path);
+        if let Some(origin) = origin {
+            builder = builder.header(header::ORIGIN, origin);
+        }
+        let reply = send(
+            Ports::default().app_with(&config),
+            builder.body(Body::empty()).unwrap(),
+        )
+        .await;
+        assert_eq!(reply.status, status, "{label}");
+        assert_eq!(
+            reply.body["result"],
+            status.canonical_reason().unwrap(),
+            "{label}"
+        );
+        if status == StatusCode::METHOD_NOT_ALLOWED {
+            assert!(reply.has(header::ALLOW), "{label}");
+        }
+    }
+}
+
+#[tokio::test]
 async fn without_configured_origins_no_cors_headers_are_sent() {
     let get = request(Method::GET, "/health")
         .header(header::ORIGIN, "https://app.example")

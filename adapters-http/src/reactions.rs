@@ -36,9 +36,26 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ReactionRequest {
-    #[serde(rename = "type")]
+    #[serde(rename = "type", deserialize_with = "whole_number")]
     #[schema(schema_with = openapi::reaction_type)]
     kind: i64,
+}
+
+/// JSON has one number type: `3.0` is the integer 3, as JSON Schema says,
+/// while `3.5` is not an integer at all.
+fn whole_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    let number = serde_json::Number::deserialize(deserializer)?;
+    if let Some(whole) = number.as_i64() {
+        return Ok(whole);
+    }
+    match number.as_f64() {
+        // Out of range values saturate and then fail the 1..=5 rule.
+        #[allow(clippy::cast_possible_truncation)]
+        Some(value) if value.fract() == 0.0 => Ok(value as i64),
+        _ => Err(serde::de::Error::custom(
+            "type must be an integer from 1 to 5",
+        )),
+    }
 }
 
 /// What a `PUT` of a reaction answers, and documents: 201 with a new

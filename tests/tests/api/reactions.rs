@@ -236,3 +236,16 @@ async fn concurrent_reactions_of_different_types_leave_exactly_one() {
     let page = app.notifications(&alice, "").await;
     assert_eq!(items(&page).len(), 1, "{page}");
 }
+
+#[tokio::test]
+async fn a_reaction_type_written_as_a_whole_float_is_that_integer() {
+    let (app, user) = TestApp::with_user("floaty").await;
+    let target = app.target(Reactable::Post, &user).await;
+
+    let created = app.react(&user, &target, 3.0).await;
+    created.assert_status(201);
+    assert_eq!(created.body["type"], 3);
+    app.react(&user, &target, 3.5)
+        .await
+        .assert_error(400, "integer from 1 to 5");
+}

@@ -2,7 +2,7 @@
 
 use axum::Json as JsonBody;
 use axum::extract::{FromRequestParts, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use axum::response::{Html, IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -195,9 +195,7 @@ async fn metrics(State(state): State<AppState>, _: AdminAuth) -> Response {
         (status = 200, description = "An HTML page.", body = String, content_type = "text/html"),
     ),
 )]
+// `Cache-Control: no-store` comes from `middleware::private_answers`.
 async fn page() -> impl IntoResponse {
-    (
-        [(CACHE_CONTROL, "no-store")],
-        Html(include_str!("../assets/admin.html")),
-    )
+    Html(include_str!("../assets/admin.html"))
 }

@@ -144,9 +144,10 @@ pub fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
 /// answer, errors included, so no shared cache keeps them.
 pub async fn private_answers(request: Request, next: Next) -> Response {
     let path = request.uri().path();
-    let private = ["/me", "/admin", "/metrics"]
-        .iter()
-        .any(|prefix| path == *prefix || path.starts_with(&format!("{prefix}/")));
+    let private = ["/me", "/admin", "/metrics"].iter().any(|prefix| {
+        path.strip_prefix(prefix)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    });
     let mut response = next.run(request).await;
     if private {
         response.headers_mut().insert(

@@ -6,16 +6,48 @@
 //! logins starve the server, so hashes take a permit from a semaphore sized
 //! to the CPUs and run in `spawn_blocking`; a request that waits longer than
 //! the saturation limit for a permit gets [`HashError::Busy`] (HTTP 503).
+//!
+//! Hashes are Werkzeug's `pbkdf2:sha256` (the format is the domain's
+//! [`PasswordHash`]); a check always costs at least the configured rounds,
+//! so a stored hash with fewer rounds (an imported one) answers as slowly
+//! as a new one.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use minifb_application::ports::{HashError, PasswordHasher};
-use minifb_domain::{Password, PasswordHash, SALT_LEN, hash_password};
+use minifb_domain::{DIGEST_LEN, Password, PasswordHash, SALT_LEN};
 use rand::Rng;
 use rand::distr::Alphanumeric;
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
+
+/// PBKDF2-HMAC-SHA256 of `password` with `salt` (its UTF-8 bytes).
+fn derive(password: &[u8], salt: &str, iterations: u32) -> [u8; DIGEST_LEN] {
+    let mut out = [0u8; DIGEST_LEN];
+    pbkdf2::pbkdf2_hmac::<Sha256>(password, salt.as_bytes(), iterations, &mut out);
+    out
+}
+
+/// A new hash of `password` in Werkzeug's format.
+fn hash_password(password: &Password, salt: &str, iterations: u32) -> PasswordHash {
+    let digest = derive(password.expose().as_bytes(), salt, iterations);
+    PasswordHash::new(iterations, salt, digest)
+}
+
+/// Whether `password` derives `hash`, compared in constant time, after at
+/// least `min_rounds` rounds: a hash with fewer rounds of its own is padded
+/// with rounds whose result is thrown away.
+fn verify_padded(password: &str, hash: &PasswordHash, min_rounds: u32) -> bool {
+    let computed = derive(password.as_bytes(), hash.salt(), hash.iterations());
+    let padding = min_rounds.saturating_sub(hash.iterations());
+    if padding > 0 {
+        std::hint::black_box(derive(password.as_bytes(), hash.salt(), padding));
+    }
+    computed.ct_eq(hash.digest()).into()
+}
 
 /// PBKDF2-HMAC-SHA256 with a fixed number of rounds for new hashes.
 pub struct Pbkdf2Hasher {
@@ -69,7 +101,13 @@ impl PasswordHasher for Pbkdf2Hasher {
     }
 
     async fn verify(&self, password: String, hash: PasswordHash) -> Result<bool, HashError> {
-        self.run(move || hash.verify(&password)).await
+        let min_rounds = self.iterations;
+        self.run(move || verify_padded(&password, &hash, min_rounds))
+            .await
+    }
+
+    fn is_outdated(&self, hash: &PasswordHash) -> bool {
+        hash.iterations() != self.iterations
     }
 
     fn dummy_hash(&self) -> PasswordHash {
@@ -80,6 +118,64 @@ impl PasswordHasher for Pbkdf2Hasher {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Written by Werkzeug 3.1.8:
+    /// `generate_password_hash(password, method="pbkdf2:sha256:N")`.
+    const WERKZEUG_VECTORS: &[(&str, &str)] = &[
+        (
+            "correct horse battery",
+            "pbkdf2:sha256:600000$xglvZaKQPAFMjJ4N$c1e127713a5717c51234da5d16308f94319083461401894e72503c785096a6fe",
+        ),
+        (
+            "비밀번호는열글자이상",
+            "pbkdf2:sha256:50000$MQCSpWnGJx54OlTd$0e87d8ce544fd8942c16edd4179c109e0b3030ad29bcc19c3be926e7b99e258c",
+        ),
+        (
+            "another password",
+            "pbkdf2:sha256:1000000$iOamgQv8BuZWaOvk$586c95218369fadb864dacf529a416ece99e1dc9eb70e5b97896b2babeda1108",
+        ),
+        (
+            "short iter pw",
+            "pbkdf2:sha256:1$WgUqNT3E7AMmHzxY$9f15e39b932af5d4ed1671c443d0b53b33bc622bf9c469f5b49458650b7231ab",
+        ),
+    ];
+
+    #[test]
+    fn werkzeug_hashes_verify_here() {
+        for (password, encoded) in WERKZEUG_VECTORS {
+            let hash = PasswordHash::parse(encoded).expect("werkzeug hash parses");
+            assert!(verify_padded(password, &hash, 1), "{encoded}");
+            assert!(
+                !verify_padded(&format!("{password}x"), &hash, 1),
+                "{encoded}"
+            );
+            assert_eq!(&hash.encode(), encoded);
+        }
+    }
+
+    /// This exact string was checked with Werkzeug 3.1.8:
+    /// `check_password_hash(HASH, "correct horse battery")` printed `True`
+    /// (and `False` for `"correct horse batterY"`), so hashes made here
+    /// verify in Werkzeug.
+    #[test]
+    fn hashes_made_here_are_what_werkzeug_accepts() {
+        let password = Password::parse("correct horse battery").unwrap();
+        let hash = hash_password(&password, "AbCdEfGh12345678", 600_000);
+        assert_eq!(
+            hash.encode(),
+            "pbkdf2:sha256:600000$AbCdEfGh12345678$24c6342accc9d80a3cd45833ed37d804db8fa7e23a93caa9c558fbb1d7c05c45"
+        );
+        assert!(verify_padded("correct horse battery", &hash, 1));
+    }
+
+    #[test]
+    fn hashes_with_other_rounds_are_outdated() {
+        let hasher = Pbkdf2Hasher::new(1_000, 1, Duration::from_secs(5));
+        let password = Password::parse("correct horse battery").unwrap();
+        assert!(!hasher.is_outdated(&hash_password(&password, "AbCdEfGh12345678", 1_000)));
+        assert!(hasher.is_outdated(&hash_password(&password, "AbCdEfGh12345678", 999)));
+        assert!(hasher.is_outdated(&hash_password(&password, "AbCdEfGh12345678", 1_001)));
+    }
 
     #[tokio::test]
     async fn hashes_verify_and_use_the_configured_rounds() {

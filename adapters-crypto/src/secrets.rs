@@ -6,6 +6,7 @@ use minifb_application::ports::SecretGenerator;
 use minifb_domain::Password;
 use rand::Rng;
 use rand::distr::Alphanumeric;
+use sha2::{Digest, Sha256};
 
 /// Secrets drawn from the operating system's CSPRNG (through `rand`'s
 /// thread-local generator, reseeded from it).
@@ -32,6 +33,13 @@ impl SecretGenerator for RandomSecrets {
         Password::parse(password)
             .unwrap_or_else(|_| unreachable!("16 alphanumerics satisfy the password rule"))
     }
+
+    /// SHA-256: refresh tokens carry 256 random bits and temporary
+    /// passwords about 95, far beyond guessing, so a slow hash would add
+    /// cost and nothing else.
+    fn digest(&self, secret: &str) -> Vec<u8> {
+        Sha256::digest(secret.as_bytes()).to_vec()
+    }
 }
 
 #[cfg(test)]
@@ -47,6 +55,19 @@ mod tests {
             a.bytes()
                 .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
         );
+    }
+
+    #[test]
+    fn digests_are_sha256_of_the_secret() {
+        assert_eq!(
+            RandomSecrets.digest("abc"),
+            [
+                0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40, 0xde, 0x5d, 0xae,
+                0x22, 0x23, 0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17, 0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61,
+                0xf2, 0x00, 0x15, 0xad
+            ]
+        );
+        assert_ne!(RandomSecrets.digest("abc"), RandomSecrets.digest("abd"));
     }
 
     #[test]

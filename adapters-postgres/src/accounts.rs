@@ -6,14 +6,14 @@ use diesel::dsl::now;
 use diesel::prelude::*;
 use minifb_application::StoreError;
 use minifb_application::ports::{
-    NewUser, ProfileChanges, RefreshTokenRepository, Rotation, TemporaryPassword,
-    TemporaryPasswordRepository, UserCreation, UserRecord, UserRepository,
+    NewUser, ProfileChanges, RefreshTokenRepository, Rotation, TemporaryPasswordRepository,
+    UserCreation, UserRecord, UserRepository,
 };
 use minifb_domain::{PasswordHash, UserId, UserKey};
 
 use crate::pool::{Pool, is_unique_violation, run};
 use crate::schema::{refresh_token_families, refresh_tokens, temporary_passwords, users};
-use crate::views::{stored_user_id, unreadable};
+use crate::views::stored_user_id;
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
@@ -183,6 +183,22 @@ impl UserRepository for PgUserRepository {
         })
         .await
     }
+
+    async fn upgrade_hash(
+        &self,
+        id: &UserId,
+        old: &PasswordHash,
+        new: PasswordHash,
+    ) -> Result<(), StoreError> {
+        let (key, old, new) = (id.key(), old.encode(), new.encode());
+        run(&self.pool, move |conn| {
+            diesel::update(user_by_key(&key).filter(users::password_hash.eq(old)))
+                .set(users::password_hash.eq(new))
+                .execute(conn)
+                .map(drop)
+        })
+        .await
+    }
 }
 
 /// [`TemporaryPasswordRepository`] over `temporary_passwords`.
@@ -202,22 +218,21 @@ impl TemporaryPasswordRepository for PgTemporaryPasswordRepository {
     async fn replace(
         &self,
         user_id: &UserId,
-        password_hash: PasswordHash,
+        digest: Vec<u8>,
         expires_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let user_id = user_id.to_string();
-        let password_hash = password_hash.encode();
         run(&self.pool, move |conn| {
             diesel::insert_into(temporary_passwords::table)
                 .values((
                     temporary_passwords::user_id.eq(&user_id),
-                    temporary_passwords::password_hash.eq(&password_hash),
+                    temporary_passwords::password_digest.eq(&digest),
                     temporary_passwords::expires_at.eq(expires_at),
                 ))
                 .on_conflict(temporary_passwords::user_id)
                 .do_update()
                 .set((
-                    temporary_passwords::password_hash.eq(&password_hash),
+                    temporary_passwords::password_digest.eq(&digest),
                     temporary_passwords::expires_at.eq(expires_at),
                     temporary_passwords::logged_in_at.eq(None::<DateTime<Utc>>),
                     temporary_passwords::created_at.eq(now),
@@ -228,42 +243,11 @@ impl TemporaryPasswordRepository for PgTemporaryPasswordRepository {
         .await
     }
 
-    async fn find(&self, user_id: &UserId) -> Result<Option<TemporaryPassword>, StoreError> {
+    async fn redeem(&self, user_id: &UserId, digest: Vec<u8>) -> Result<bool, StoreError> {
         let user_id = user_id.to_string();
         run(&self.pool, move |conn| {
-            temporary_passwords::table
-                .find(user_id)
-                .select((
-                    temporary_passwords::password_hash,
-                    temporary_passwords::expires_at,
-                    temporary_passwords::logged_in_at,
-                ))
-                .first::<(String, DateTime<Utc>, Option<DateTime<Utc>>)>(conn)
-                .optional()
-        })
-        .await?
-        .map(|(password_hash, expires_at, logged_in_at)| {
-            Ok(TemporaryPassword {
-                password_hash: PasswordHash::parse(&password_hash)
-                    .ok_or_else(|| unreadable("a temporary password hash of another format"))?,
-                expires_at,
-                logged_in_at,
-            })
-        })
-        .transpose()
-    }
-
-    async fn mark_logged_in(
-        &self,
-        user_id: &UserId,
-        password_hash: &PasswordHash,
-    ) -> Result<bool, StoreError> {
-        let (user_id, password_hash) = (user_id.to_string(), password_hash.encode());
-        run(&self.pool, move |conn| {
             diesel::update(
-                temporary_passwords::table
-                    .find(user_id)
-                    .filter(temporary_passwords::password_hash.eq(password_hash))
+                live_temporary_password(&user_id, &digest)
                     .filter(temporary_passwords::logged_in_at.is_null()),
             )
             .set(temporary_passwords::logged_in_at.eq(now))
@@ -272,6 +256,26 @@ impl TemporaryPasswordRepository for PgTemporaryPasswordRepository {
         })
         .await
     }
+
+    async fn is_live(&self, user_id: &UserId, digest: Vec<u8>) -> Result<bool, StoreError> {
+        let user_id = user_id.to_string();
+        run(&self.pool, move |conn| {
+            diesel::select(diesel::dsl::exists(live_temporary_password(
+                &user_id, &digest,
+            )))
+            .get_result(conn)
+        })
+        .await
+    }
+}
+
+/// The user's unexpired temporary password with this digest.
+#[diesel::dsl::auto_type]
+fn live_temporary_password<'a>(user_id: &'a str, digest: &'a [u8]) -> _ {
+    temporary_passwords::table
+        .filter(temporary_passwords::user_id.eq(user_id))
+        .filter(temporary_passwords::password_digest.eq(digest))
+        .filter(temporary_passwords::expires_at.gt(now))
 }
 
 /// What the presented refresh token turned out to be, as stored.

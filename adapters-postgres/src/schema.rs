@@ -118,10 +118,10 @@ diesel::table! {
 diesel::table! {
     temporary_passwords (user_id) {
         user_id -> Text,
-        password_hash -> Text,
         expires_at -> Timestamptz,
         logged_in_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
+        password_digest -> Bytea,
     }
 }
 

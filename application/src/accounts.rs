@@ -7,7 +7,7 @@ use std::sync::Arc;
 use chrono::{Duration, Utc};
 use minifb_domain::{
     Bio, DisplayName, Email, Nickname, Password, PasswordHash, Rule, UserId, UserKey,
-    ValidationError, refresh_token_digest,
+    ValidationError,
 };
 
 use crate::ports::{
@@ -147,29 +147,30 @@ impl AccountService {
     }
 
     /// Whose password `password` is, and whether it was the temporary one;
-    /// `None` for a wrong password or an unknown id.
+    /// `None` for a wrong password or an unknown id. Every outcome but
+    /// success costs the same: one check of the configured work (against a
+    /// dummy hash when there is no account) and one look for a temporary
+    /// password, whether or not the account has one.
     async fn check_login(
         &self,
         id: &str,
         password: &str,
     ) -> Result<Option<(UserId, bool)>, AccountError> {
-        let user = match UserId::parse(id) {
-            Ok(valid) => self.users.find(&valid).await?,
-            Err(_) => None,
-        };
-        let Some(user) = user else {
+        let Ok(id) = UserId::parse(id) else {
             self.verify(password, None).await?;
             return Ok(None);
         };
-        Ok(
-            if self.verify(password, user.password_hash.clone()).await? {
-                Some((user.id, false))
-            } else if self.temporary_password_logs_in(&user.id, password).await? {
-                Some((user.id, true))
-            } else {
-                None
-            },
-        )
+        let user = self.users.find(&id).await?;
+        if self.verify(password, user.as_ref()).await? {
+            return Ok(user.map(|user| (user.id, false)));
+        }
+        let holder = user.as_ref().map_or(&id, |user| &user.id);
+        let digest = self.secrets.digest(password);
+        let redeemed = self.temporary_passwords.redeem(holder, digest).await?;
+        Ok(match user {
+            Some(user) if redeemed => Some((user.id, true)),
+            _ => None,
+        })
     }
 
     /// Ends an admitted password attempt: a wrong password (`Ok(None)`)
@@ -202,38 +203,44 @@ impl AccountService {
             .map_err(AccountError::RateLimited)
     }
 
-    /// Checks `password` against `hash`, or against the dummy hash when
-    /// there is none, so that the work is the same either way.
+    /// Checks `password` against the user's own password, or against the
+    /// dummy hash when there is no user (or no readable hash), so that the
+    /// work is the same either way. A match on an outdated hash stores a
+    /// new one with the configured work.
     async fn verify(
         &self,
         password: &str,
-        hash: Option<PasswordHash>,
+        user: Option<&UserRecord>,
     ) -> Result<bool, AccountError> {
-        let real = hash.is_some();
-        let hash = hash.unwrap_or_else(|| self.hasher.dummy_hash());
-        Ok(self.hasher.verify(password.to_owned(), hash).await? && real)
+        let stored = user.and_then(|user| user.password_hash.clone());
+        let real = stored.is_some();
+        let hash = stored.unwrap_or_else(|| self.hasher.dummy_hash());
+        let matches = self
+            .hasher
+            .verify(password.to_owned(), hash.clone())
+            .await?
+            && real;
+        if let Some(user) = user.filter(|_| matches && self.hasher.is_outdated(&hash)) {
+            self.upgrade_hash(user, password, &hash).await?;
+        }
+        Ok(matches)
     }
 
-    /// A live, unused temporary password logs in once.
-    async fn temporary_password_logs_in(
+    /// Rehashes a password that matched an outdated hash. A password that
+    /// no longer meets the rule for new ones (imported with an older rule)
+    /// keeps its hash.
+    async fn upgrade_hash(
         &self,
-        user_id: &UserId,
+        user: &UserRecord,
         password: &str,
-    ) -> Result<bool, AccountError> {
-        let Some(temporary) = self.temporary_passwords.find(user_id).await? else {
-            return Ok(false);
+        old: &PasswordHash,
+    ) -> Result<(), AccountError> {
+        let Ok(password) = Password::parse(password) else {
+            return Ok(());
         };
-        if temporary.logged_in_at.is_some() || temporary.expires_at <= Utc::now() {
-            return Ok(false);
-        }
-        Ok(self
-            .hasher
-            .verify(password.to_owned(), temporary.password_hash.clone())
-            .await?
-            && self
-                .temporary_passwords
-                .mark_logged_in(user_id, &temporary.password_hash)
-                .await?)
+        let new = self.hasher.hash(password).await?;
+        self.users.upgrade_hash(&user.id, old, new).await?;
+        Ok(())
     }
 
     async fn start_session(
@@ -245,7 +252,7 @@ impl AccountService {
         self.refresh_tokens
             .start_family(
                 user_id,
-                refresh_token_digest(&refresh_token),
+                self.secrets.digest(&refresh_token),
                 Utc::now() + REFRESH_TOKEN_TTL,
                 password_change_required,
             )
@@ -275,8 +282,8 @@ impl AccountService {
         let rotation = self
             .refresh_tokens
             .rotate(
-                refresh_token_digest(refresh_token),
-                refresh_token_digest(&next),
+                self.secrets.digest(refresh_token),
+                self.secrets.digest(&next),
                 Utc::now() + REFRESH_TOKEN_TTL,
             )
             .await?;
@@ -298,7 +305,7 @@ impl AccountService {
     /// Revokes the token's family; unknown tokens are fine.
     pub async fn logout(&self, refresh_token: &str) -> Result<(), AccountError> {
         self.refresh_tokens
-            .revoke_family(refresh_token_digest(refresh_token))
+            .revoke_family(self.secrets.digest(refresh_token))
             .await?;
         Ok(())
     }
@@ -397,23 +404,14 @@ impl AccountService {
         password: String,
         accept_temporary: bool,
     ) -> Result<bool, AccountError> {
-        Ok(self.verify(&password, user.password_hash.clone()).await?
-            || (accept_temporary && self.temporary_password_matches(&user.id, password).await?))
-    }
-
-    /// Whether `password` is the user's live temporary password.
-    async fn temporary_password_matches(
-        &self,
-        user_id: &UserId,
-        password: String,
-    ) -> Result<bool, AccountError> {
-        match self.temporary_passwords.find(user_id).await? {
-            Some(temporary) if temporary.expires_at > Utc::now() => Ok(self
-                .hasher
-                .verify(password, temporary.password_hash)
-                .await?),
-            _ => Ok(false),
+        if self.verify(&password, Some(user)).await? {
+            return Ok(true);
         }
+        Ok(accept_temporary
+            && self
+                .temporary_passwords
+                .is_live(&user.id, self.secrets.digest(&password))
+                .await?)
     }
 
     /// Counts a temporary-password request against its own limits (every
@@ -450,9 +448,9 @@ impl AccountService {
             user.id,
             password.expose()
         );
-        let hash = self.hasher.hash(password).await?;
+        let digest = self.secrets.digest(password.expose());
         self.temporary_passwords
-            .replace(&user.id, hash, Utc::now() + TEMPORARY_PASSWORD_TTL)
+            .replace(&user.id, digest, Utc::now() + TEMPORARY_PASSWORD_TTL)
             .await?;
         self.mailer
             .send(Mail {

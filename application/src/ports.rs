@@ -86,39 +86,39 @@ pub trait UserRepository: Send + Sync {
         id: &UserId,
         password_hash: PasswordHash,
     ) -> Result<(), StoreError>;
-}
 
-/// A temporary password as stored.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TemporaryPassword {
-    pub password_hash: PasswordHash,
-    pub expires_at: DateTime<Utc>,
-    /// When it was used to log in; it logs in only once.
-    pub logged_in_at: Option<DateTime<Utc>>,
+    /// Replaces an outdated hash of the same password with `new`, touching
+    /// nothing else (sessions stay). Does nothing if the stored hash is no
+    /// longer `old`, so a password changed meanwhile is never undone.
+    async fn upgrade_hash(
+        &self,
+        id: &UserId,
+        old: &PasswordHash,
+        new: PasswordHash,
+    ) -> Result<(), StoreError>;
 }
 
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait TemporaryPasswordRepository: Send + Sync {
-    /// Stores the user's temporary password, replacing an older one.
+    /// Stores the digest of the user's temporary password, replacing an
+    /// older one.
     async fn replace(
         &self,
         user_id: &UserId,
-        password_hash: PasswordHash,
+        digest: Vec<u8>,
         expires_at: DateTime<Utc>,
     ) -> Result<(), StoreError>;
 
-    /// The user's temporary password, expired or not, if any.
-    async fn find(&self, user_id: &UserId) -> Result<Option<TemporaryPassword>, StoreError>;
+    /// Uses the user's temporary password with this digest for a login, if
+    /// it is live and has not logged in yet. `true` only for the one call
+    /// that used it, so of two concurrent logins with it at most one
+    /// succeeds.
+    async fn redeem(&self, user_id: &UserId, digest: Vec<u8>) -> Result<bool, StoreError>;
 
-    /// Marks the temporary password with this hash as used for a login.
-    /// `true` only for the one call that marked it, so of two concurrent
-    /// logins with it at most one succeeds.
-    async fn mark_logged_in(
-        &self,
-        user_id: &UserId,
-        password_hash: &PasswordHash,
-    ) -> Result<bool, StoreError>;
+    /// Whether the user's temporary password has this digest and is live
+    /// (used for a login or not).
+    async fn is_live(&self, user_id: &UserId, digest: Vec<u8>) -> Result<bool, StoreError>;
 }
 
 /// What presenting a refresh token did.
@@ -181,16 +181,22 @@ pub trait PasswordHasher: Send + Sync {
     /// A new hash of `password` with the configured work.
     async fn hash(&self, password: Password) -> Result<PasswordHash, HashError>;
 
-    /// Whether `password` matches `hash`. Costs the hash's rounds whatever
-    /// the answer.
+    /// Whether `password` matches `hash`. Costs at least the work of a new
+    /// hash whatever the answer and whatever the stored hash's own
+    /// iteration count, so timing tells nothing about the account.
     async fn verify(&self, password: String, hash: PasswordHash) -> Result<bool, HashError>;
+
+    /// Whether `hash` was made with other work than new hashes get. Such a
+    /// hash is replaced after the next successful check, as Werkzeug-based
+    /// applications do.
+    fn is_outdated(&self, hash: &PasswordHash) -> bool;
 
     /// A hash that matches no password and costs as much to check as a new
     /// one: checked when there is no real hash, so timing tells nothing.
     fn dummy_hash(&self) -> PasswordHash;
 }
 
-/// Random secrets handed to clients.
+/// Random secrets handed to clients, and what is stored of them.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 pub trait SecretGenerator: Send + Sync {
     /// A new refresh token, unguessable and URL-safe.
@@ -198,6 +204,12 @@ pub trait SecretGenerator: Send + Sync {
 
     /// A new temporary password that satisfies the password rule.
     fn temporary_password(&self) -> Password;
+
+    /// What is stored of a secret made here (a refresh token or a temporary
+    /// password): a one-way digest, so that a copy of the database logs
+    /// nobody in. Both carry enough random bits that a fast digest is as
+    /// safe as a slow one, and checking one costs next to nothing.
+    fn digest(&self, secret: &str) -> Vec<u8>;
 }
 
 /// How long to wait before trying again, in whole seconds (at least 1).

@@ -3,7 +3,7 @@
 //! gathered per service, so a test arranges only the calls it expects (a
 //! call nobody arranged fails the test), and three small fakes where a fake
 //! reads more simply than a mock: a limiter that counts in memory, a hasher
-//! that does one PBKDF2 round, and secrets that are predictable.
+//! that costs nothing, and secrets that are predictable.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use minifb_domain::{Password, PasswordHash, UserKey, hash_password};
+use minifb_domain::{DIGEST_LEN, Password, PasswordHash, UserKey};
 
 use crate::accounts::AccountService;
 use crate::ports::{
@@ -157,31 +157,60 @@ macro_rules! assert_matches {
 #[cfg(test)]
 pub(crate) use assert_matches;
 
-/// PBKDF2 with one round and a fixed salt, on the calling task: real
-/// Werkzeug hashes that verify like real ones, at no cost.
+/// A hasher for tests: hashes in the real format whose "digest" is a fast
+/// non-cryptographic function of the password, salt and iteration count,
+/// on the calling task. New hashes get [`FastHasher::ITERATIONS`]; any other
+/// count is outdated.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct FastHasher;
 
 impl FastHasher {
     pub const SALT: &'static str = "TestSalt12345678";
+    pub const ITERATIONS: u32 = 1;
 
     /// What [`PasswordHasher::hash`] gives for `password`.
     pub fn hash_of(password: &str) -> PasswordHash {
-        match Password::parse(password) {
-            Ok(password) => hash_password(&password, Self::SALT, 1),
-            Err(_) => PasswordHash::unmatchable(1),
+        Self::hash_with(password, Self::ITERATIONS)
+    }
+
+    /// A hash of `password` as if made with `iterations` rounds.
+    pub fn hash_with(password: &str, iterations: u32) -> PasswordHash {
+        PasswordHash::new(
+            iterations,
+            Self::SALT,
+            Self::derive(password, Self::SALT, iterations),
+        )
+    }
+
+    /// Whether `password` is the password of `hash`.
+    pub fn matches(password: &str, hash: &PasswordHash) -> bool {
+        &Self::derive(password, hash.salt(), hash.iterations()) == hash.digest()
+    }
+
+    fn derive(password: &str, salt: &str, iterations: u32) -> [u8; DIGEST_LEN] {
+        use std::hash::{DefaultHasher, Hash, Hasher};
+        let mut digest = [0u8; DIGEST_LEN];
+        for (part, chunk) in digest.chunks_mut(8).enumerate() {
+            let mut hasher = DefaultHasher::new();
+            (password, salt, iterations, part).hash(&mut hasher);
+            chunk.copy_from_slice(&hasher.finish().to_le_bytes());
         }
+        digest
     }
 }
 
 #[async_trait]
 impl PasswordHasher for FastHasher {
     async fn hash(&self, password: Password) -> Result<PasswordHash, HashError> {
-        Ok(hash_password(&password, Self::SALT, 1))
+        Ok(Self::hash_of(password.expose()))
     }
 
     async fn verify(&self, password: String, hash: PasswordHash) -> Result<bool, HashError> {
-        Ok(hash.verify(&password))
+        Ok(Self::matches(&password, &hash))
+    }
+
+    fn is_outdated(&self, hash: &PasswordHash) -> bool {
+        hash.iterations() != Self::ITERATIONS
     }
 
     fn dummy_hash(&self) -> PasswordHash {
@@ -198,6 +227,11 @@ pub struct CountingSecrets {
 
 impl CountingSecrets {
     pub const TEMPORARY_PASSWORD: &'static str = "Tmp0rary1234abcd";
+
+    /// What [`SecretGenerator::digest`] gives for `secret`.
+    pub fn digest_of(secret: &str) -> Vec<u8> {
+        format!("digest({secret})").into_bytes()
+    }
 }
 
 impl SecretGenerator for CountingSecrets {
@@ -211,6 +245,11 @@ impl SecretGenerator for CountingSecrets {
     fn temporary_password(&self) -> Password {
         Password::parse(Self::TEMPORARY_PASSWORD)
             .unwrap_or_else(|_| unreachable!("the constant satisfies the password rule"))
+    }
+
+    /// `digest(secret)` as bytes, readable in a failed assertion.
+    fn digest(&self, secret: &str) -> Vec<u8> {
+        Self::digest_of(secret)
     }
 }
 

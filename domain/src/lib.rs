@@ -12,16 +12,14 @@ mod notification;
 mod password;
 mod post;
 mod reaction;
-mod secret;
 mod text;
 mod user;
 mod validation;
 
 pub use ids::{CommentId, NotificationId, PostId};
 pub use notification::NotificationKind;
-pub use password::{PasswordHash, SALT_LEN, hash_password};
+pub use password::{DIGEST_LEN, PasswordHash, SALT_LEN};
 pub use post::{CommentContent, PostContent};
 pub use reaction::ReactionKind;
-pub use secret::refresh_token_digest;
 pub use user::{Bio, DisplayName, Email, Nickname, Password, UserId, UserKey};
 pub use validation::{Rule, ValidationError};

@@ -571,6 +571,51 @@ impl TestApp {
     }
 }
 
+/// The database under a server started here, for what HTTP cannot arrange
+/// (time passing, an operator's edit, data another implementation wrote).
+impl TestApp {
+    /// Runs one SQL statement on this server's database and returns how
+    /// many rows it touched.
+    pub async fn sql(&self, statement: &str) -> usize {
+        let database = self.database.clone().expect("sql() needs a local server");
+        let statement = statement.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = PgConnection::establish(&database.url).unwrap();
+            diesel::sql_query(&statement)
+                .execute(&mut conn)
+                .unwrap_or_else(|error| panic!("{statement}: {error}"))
+        })
+        .await
+        .unwrap()
+    }
+
+    /// Asks for a temporary password for `user` (whose address is
+    /// `<id>@example.com`) and reads it from the mail.
+    pub async fn temporary_password(&self, user: &User) -> String {
+        let address = format!("{}@example.com", user.id);
+        let already = self.mails_to(&address).len();
+        self.forgot_password(&user.id, &address)
+            .await
+            .assert_status(202);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.mails_to(&address).len() == already {
+            assert!(
+                Instant::now() < deadline,
+                "no mail to {address} within 10 s"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let mail = self.mails_to(&address).pop().unwrap();
+        mail["text"]
+            .as_str()
+            .unwrap()
+            .split_whitespace()
+            .find(|word| word.len() == 16 && word.chars().all(|c| c.is_ascii_alphanumeric()))
+            .expect("the mail holds a 16-character password")
+            .to_owned()
+    }
+}
+
 /// Posts and comments.
 impl TestApp {
     /// The usual scene of a test: a server, Alice with a post, and Bob, who

@@ -1,7 +1,7 @@
 //! What an attacker found once, kept fixed: guesses that outran the login
 //! limit, limits that each process kept for itself, NUL characters in
-//! credentials, tokens without `jti`, and slow clients that held
-//! connections forever.
+//! credentials, timing that told a pending password reset apart, tokens
+//! without `jti`, and slow clients that held connections forever.
 
 use std::time::Duration;
 
@@ -102,6 +102,94 @@ async fn a_token_with_only_sub_iat_and_exp_is_complete() {
 
     me.assert_status(200);
     assert_eq!(me.body["id"], user.id.as_str());
+}
+
+#[tokio::test]
+async fn a_temporary_password_is_stored_as_a_fast_digest_so_wrong_logins_cost_alike() {
+    // Timing cannot be asserted here; what makes it equal can: the
+    // temporary password is stored as a fast digest (no second PBKDF2 run),
+    // so the stored row holds no Werkzeug hash at all.
+    let (app, user) = TestApp::with_user("tmpdigest").await;
+    if app.skip_unless_local() {
+        return;
+    }
+    app.temporary_password(&user).await;
+
+    app.try_login(&user.id, WRONG_PASSWORD).await.error(401);
+
+    let digests = app
+        .sql("UPDATE temporary_passwords SET created_at = created_at WHERE octet_length(password_digest) = 32")
+        .await;
+    assert_eq!(digests, 1, "one SHA-256 digest stored");
+}
+
+#[tokio::test]
+async fn an_expired_temporary_password_neither_logs_in_nor_changes_the_password() {
+    let (app, user) = TestApp::with_user("tmpexpired").await;
+    if app.skip_unless_local() {
+        return;
+    }
+    let temporary = app.temporary_password(&user).await;
+    app.sql("UPDATE temporary_passwords SET expires_at = now() - interval '1 second'")
+        .await;
+
+    app.try_login(&user.id, &temporary).await.error(401);
+    app.change_password(user.bearer(), &temporary, "never accepted")
+        .await
+        .assert_error(403, "current_password is wrong");
+}
+
+#[tokio::test]
+async fn of_concurrent_logins_with_one_temporary_password_exactly_one_succeeds() {
+    let (app, user) = TestApp::with_user("tmprace").await;
+    let temporary = app.temporary_password(&user).await;
+
+    let logins = (0..10).map(|_| app.try_login(&user.id, &temporary));
+    let replies = futures::future::join_all(logins).await;
+
+    let statuses: Vec<u16> = replies.iter().map(|reply| reply.status.as_u16()).collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 401).count(),
+        9,
+        "{statuses:?}"
+    );
+}
+
+/// Werkzeug 3.1.8, `generate_password_hash("비밀번호는열글자이상",
+/// method="pbkdf2:sha256:50000")`: an account imported from a Python service.
+const IMPORTED_HASH: &str = "pbkdf2:sha256:50000$MQCSpWnGJx54OlTd$0e87d8ce544fd8942c16edd4179c109e0b3030ad29bcc19c3be926e7b99e258c";
+const IMPORTED_PASSWORD: &str = "비밀번호는열글자이상";
+
+#[tokio::test]
+async fn an_imported_hash_is_replaced_by_one_of_the_configured_work_after_a_login() {
+    let (app, user) = TestApp::with_user("imported").await;
+    if app.skip_unless_local() {
+        return;
+    }
+    app.sql(&format!(
+        "UPDATE users SET password_hash = '{IMPORTED_HASH}' WHERE id = '{}'",
+        user.id
+    ))
+    .await;
+
+    app.login(&user.id, IMPORTED_PASSWORD).await;
+
+    // The suite's servers hash with 1,000 rounds.
+    let upgraded = app
+        .sql(&format!(
+            "UPDATE users SET id = id WHERE id = '{}' AND password_hash LIKE 'pbkdf2:sha256:1000$%'",
+            user.id
+        ))
+        .await;
+    assert_eq!(upgraded, 1, "the hash now has the configured rounds");
+    app.login(&user.id, IMPORTED_PASSWORD).await;
+    // Sessions started before stay: only the hash changed.
+    app.refresh(&user.refresh_token).await.assert_status(200);
 }
 
 /// The address of a server started here, for raw sockets.

@@ -5,19 +5,15 @@
 use std::sync::{Arc, Mutex};
 
 use chrono::{Duration, Utc};
-use minifb_domain::refresh_token_digest;
 use mockall::predicate::eq;
 
 use super::{
     HOME, PASSWORD, TEMPORARY, WRONG_PASSWORD, alice, alice_without_a_usable_hash, alices_account,
-    assert_between, assert_counted_then_forgiven, failures, temporary_password, unavailable,
+    assert_between, assert_counted_then_forgiven, failures, unavailable,
 };
 use crate::accounts::{AccountError, AccountService, REFRESH_TOKEN_TTL, TokenPair};
-use crate::ports::{
-    AttemptKind, MockAttemptLimiter, MockPasswordHasher, RetryAfter, StoreError, TemporaryPassword,
-    UserRecord,
-};
-use crate::testing::{AccountPorts, FastHasher, assert_matches, table};
+use crate::ports::{AttemptKind, MockAttemptLimiter, RetryAfter, StoreError, UserRecord};
+use crate::testing::{AccountPorts, CountingSecrets, FastHasher, assert_matches, table};
 
 /// Logs in as each of `ids` with a wrong password, each answered as such.
 async fn fail_logins(service: &AccountService, ids: impl IntoIterator<Item = String>) {
@@ -45,8 +41,7 @@ async fn login_with_the_right_password_issues_a_pair_and_starts_a_refresh_token_
     assert_eq!(pair.unwrap(), expected);
     let family = families.only();
     assert_eq!(family.user_id.as_ref(), "Alice");
-    assert_eq!(family.token_hash.len(), 32);
-    assert_eq!(family.token_hash, refresh_token_digest("refresh-1"));
+    assert_eq!(family.token_hash, CountingSecrets::digest_of("refresh-1"));
     assert_eq!(REFRESH_TOKEN_TTL, Duration::days(14));
     let ttl = REFRESH_TOKEN_TTL;
     assert_between(family.expires_at, before + ttl, after + ttl);
@@ -130,12 +125,7 @@ async fn after_ten_failures_for_an_id_in_any_letter_case_even_the_right_password
         .times(10)
         .returning(|_| Ok(Some(alice())));
     ports.has_no_temporary_password();
-    let mut hasher = MockPasswordHasher::new();
-    hasher
-        .expect_verify()
-        .times(10)
-        .returning(|password, hash| Ok(hash.verify(&password)));
-    ports.hasher = Arc::new(hasher);
+    ports.checks_passwords_exactly(10);
     let service = ports.into_service();
     let spellings = ["alice", "ALICE", "Alice", "aLiCe", "alICE"];
     let ten_failures = spellings.iter().cycle().take(10).map(|s| s.to_string());
@@ -163,6 +153,7 @@ async fn a_login_over_the_limit_is_refused_before_any_lookup_or_hash_check_and_n
 async fn thirty_failures_from_one_address_refuse_every_id_from_it() {
     let mut ports = AccountPorts::default();
     ports.users.expect_find().times(30).returning(|_| Ok(None));
+    ports.has_no_temporary_password();
     let service = ports.into_service();
     fail_logins(&service, (0..30).map(|n| format!("user{n:02}"))).await;
 
@@ -175,25 +166,15 @@ async fn thirty_failures_from_one_address_refuse_every_id_from_it() {
 async fn a_live_temporary_password_logs_in_once_and_requires_a_password_change() {
     let mut ports = alices_account();
     let families = ports.serves_sessions();
-    // The store as its contract says: marking succeeds once, and a used
-    // temporary password comes back with `logged_in_at` set.
-    let live = temporary_password(Duration::minutes(20), false);
-    let stored = Arc::new(Mutex::new(live));
-    ports.temporary_passwords.expect_find().returning({
-        let stored = stored.clone();
-        move |_| Ok(Some(stored.lock().unwrap().clone()))
-    });
+    // The store as its contract says: of the logins with one temporary
+    // password, only the first redeems it.
+    let redeemed = Arc::new(Mutex::new(false));
     ports
         .temporary_passwords
-        .expect_mark_logged_in()
-        .with(eq(alice().id), eq(FastHasher::hash_of(TEMPORARY)))
-        .times(1)
-        .returning(move |_, _| {
-            let mut stored = stored.lock().unwrap();
-            let first = stored.logged_in_at.is_none();
-            stored.logged_in_at.get_or_insert_with(Utc::now);
-            Ok(first)
-        });
+        .expect_redeem()
+        .with(eq(alice().id), eq(CountingSecrets::digest_of(TEMPORARY)))
+        .times(2)
+        .returning(move |_, _| Ok(!std::mem::replace(&mut *redeemed.lock().unwrap(), true)));
     let service = ports.into_service();
 
     let first = service.login("alice", TEMPORARY, HOME).await;
@@ -215,41 +196,90 @@ async fn the_account_password_logs_in_without_touching_a_temporary_password() {
     assert!(!pair.unwrap().password_change_required);
 }
 
-/// How far a login with a temporary password gets.
-enum Marking {
-    /// It is refused before the store is asked to mark it used.
-    NotReached,
-    /// The store marks it for another login that came first.
-    LostToAnotherLogin,
+/// Whether the store has a temporary password it would redeem for another
+/// password than the one tried.
+#[derive(Debug)]
+enum TemporaryState {
+    None,
+    LiveButOther,
 }
 
-// A temporary password logs in only while live and unused, and only for
-// the one login that marks it used; a refusal counts as a failure.
-table! { does_not_log_in {
-    an_expired_temporary_password_does_not_log_in:
-        (temporary_password(-Duration::minutes(1), false), Marking::NotReached);
-    a_temporary_password_already_used_to_log_in_does_not_log_in_again:
-        (temporary_password(Duration::minutes(20), true), Marking::NotReached);
-    a_temporary_password_whose_single_use_went_to_a_concurrent_login_does_not_log_in:
-        (temporary_password(Duration::minutes(20), false), Marking::LostToAnotherLogin);
+// A wrong password costs one hash check and one digest lookup, whether or
+// not the account has a live temporary password (expiry and single use are
+// the store's to decide, in the same statement that redeems): timing tells
+// nothing about a pending reset. A refusal counts as a failure.
+table! { a_wrong_password_costs_one_check {
+    a_wrong_password_costs_one_hash_check_when_no_temporary_password_is_live:
+        TemporaryState::None;
+    a_wrong_password_costs_one_hash_check_when_a_temporary_password_is_live:
+        TemporaryState::LiveButOther;
 }}
 
-async fn does_not_log_in(label: &str, (temporary, marking): (TemporaryPassword, Marking)) {
+async fn a_wrong_password_costs_one_check(label: &str, state: TemporaryState) {
     let mut ports = alices_account();
-    ports.has_temporary_password(temporary);
-    if let Marking::LostToAnotherLogin = marking {
-        ports
-            .temporary_passwords
-            .expect_mark_logged_in()
-            .times(1)
-            .returning(|_, _| Ok(false));
-    }
+    ports.checks_passwords_exactly(1);
+    let live = matches!(state, TemporaryState::LiveButOther);
+    ports
+        .temporary_passwords
+        .expect_redeem()
+        .times(1)
+        .returning(move |_, digest| Ok(live && digest == CountingSecrets::digest_of(TEMPORARY)));
     let limiter = ports.counts_attempts();
 
-    let result = ports.into_service().login("Alice", TEMPORARY, HOME).await;
+    let result = ports
+        .into_service()
+        .login("Alice", WRONG_PASSWORD, HOME)
+        .await;
 
     assert_matches!(result, Err(AccountError::BadCredentials), "{label}");
     assert_eq!(failures(&limiter, "alice"), 1, "{label}");
+}
+
+#[tokio::test]
+async fn the_right_password_on_an_outdated_hash_logs_in_and_stores_a_new_hash_only() {
+    let outdated = FastHasher::hash_with(PASSWORD, 50_000);
+    let mut ports = AccountPorts::default();
+    ports.knows(UserRecord {
+        password_hash: Some(outdated.clone()),
+        ..alice()
+    });
+    ports.serves_sessions();
+    ports
+        .users
+        .expect_upgrade_hash()
+        .with(
+            eq(alice().id),
+            eq(outdated),
+            eq(FastHasher::hash_of(PASSWORD)),
+        )
+        .times(1)
+        .returning(|_, _, _| Ok(()));
+
+    let pair = ports.into_service().login("alice", PASSWORD, HOME).await;
+
+    assert!(!pair.unwrap().password_change_required);
+}
+
+// No new hash is stored after a wrong password, nor for a password that
+// the rule for new passwords would refuse (an import from an older rule).
+table! { keeps_the_outdated_hash {
+    a_wrong_password_on_an_outdated_hash_stores_nothing: WRONG_PASSWORD;
+    an_outdated_hash_of_a_password_too_short_for_the_rule_is_kept: "short";
+}}
+
+async fn keeps_the_outdated_hash(label: &str, tried: &'static str) {
+    let mut ports = AccountPorts::default();
+    // `upgrade_hash` has no expectation: a call fails the test.
+    ports.knows(UserRecord {
+        password_hash: Some(FastHasher::hash_with("short", 50_000)),
+        ..alice()
+    });
+    ports.has_no_temporary_password();
+    ports.serves_sessions();
+
+    let result = ports.into_service().login("Alice", tried, HOME).await;
+
+    assert_eq!(result.is_ok(), tried == "short", "{label}: {result:?}");
 }
 
 #[tokio::test]

@@ -1,8 +1,8 @@
 //! Use-case tests of the account service, one module per use case. The
 //! ports are the doubles of [`crate::testing`]: mocks that fail the test on
 //! any call it did not arrange (so each test states which ports a use case
-//! may touch), a limiter that counts in memory, a one-round PBKDF2 hasher
-//! and predictable secrets (`refresh-1`, `refresh-2`, ...).
+//! may touch), a limiter that counts in memory, a hasher that costs
+//! nothing and predictable secrets (`refresh-1`, `refresh-2`, ...).
 
 mod current_password;
 mod login;
@@ -19,8 +19,7 @@ use chrono::{DateTime, Duration, Utc};
 use minifb_domain::{Email, PasswordHash, UserId, UserKey};
 
 use crate::ports::{
-    AccessToken, AttemptKind, AttemptLimiter, MockPasswordHasher, StoreError, TemporaryPassword,
-    UserRecord,
+    AccessToken, AttemptKind, AttemptLimiter, MockPasswordHasher, StoreError, UserRecord,
 };
 use crate::testing::{AccountPorts, CountingSecrets, FastHasher, MemoryLimiter};
 
@@ -66,16 +65,6 @@ fn alice_without_a_usable_hash() -> UserRecord {
     }
 }
 
-/// [`TEMPORARY`] as stored, expiring `expires_in` from now, used to log in
-/// already or not.
-fn temporary_password(expires_in: Duration, used: bool) -> TemporaryPassword {
-    TemporaryPassword {
-        password_hash: FastHasher::hash_of(TEMPORARY),
-        expires_at: Utc::now() + expires_in,
-        logged_in_at: used.then(|| Utc::now() - Duration::minutes(1)),
-    }
-}
-
 fn unavailable() -> StoreError {
     StoreError::Unavailable("connection refused".into())
 }
@@ -90,18 +79,28 @@ struct Family {
 }
 
 impl AccountPorts {
+    /// No temporary password is live: the store redeems none.
     fn has_no_temporary_password(&mut self) {
         self.temporary_passwords
-            .expect_find()
-            .returning(|_| Ok(None));
+            .expect_redeem()
+            .returning(|_, _| Ok(false));
+        self.temporary_passwords
+            .expect_is_live()
+            .returning(|_, _| Ok(false));
     }
 
-    /// Alice has `temporary`.
-    fn has_temporary_password(&mut self, temporary: TemporaryPassword) {
+    /// Alice's [`TEMPORARY`] is live: `is_live` says so for its digest, and
+    /// no other.
+    fn has_live_temporary_password(&mut self) {
         self.temporary_passwords
-            .expect_find()
-            .withf(|user_id| user_id.as_ref() == "Alice")
-            .returning(move |_| Ok(Some(temporary.clone())));
+            .expect_is_live()
+            .withf(|user_id, digest| {
+                user_id.as_ref() == "Alice" && *digest == CountingSecrets::digest_of(TEMPORARY)
+            })
+            .returning(|_, _| Ok(true));
+        self.temporary_passwords
+            .expect_is_live()
+            .returning(|_, _| Ok(false));
     }
 
     /// Signs access tokens named after their user, for 900 seconds.
@@ -165,14 +164,25 @@ impl AccountPorts {
             let (limiter, noted) = (limiter.clone(), noted.clone());
             move |password, hash| {
                 noted.push(failures(&limiter, "alice"));
-                Ok(hash.verify(&password))
+                Ok(FastHasher::matches(&password, &hash))
             }
         });
         hasher
             .expect_hash()
             .returning(|password| Ok(FastHasher::hash_of(password.expose())));
+        hasher.expect_is_outdated().return_const(false);
         self.hasher = Arc::new(hasher);
         (limiter, noted)
+    }
+
+    /// A hasher that checks passwords for real exactly `times` times.
+    fn checks_passwords_exactly(&mut self, times: usize) {
+        let mut hasher = MockPasswordHasher::new();
+        hasher
+            .expect_verify()
+            .times(times)
+            .returning(|password, hash| Ok(FastHasher::matches(&password, &hash)));
+        self.hasher = Arc::new(hasher);
     }
 
     /// A hasher that must not be used: any call fails the test.

@@ -3,12 +3,10 @@
 //! the current password is counted and checked is stated in
 //! `current_password`.
 
-use chrono::Duration;
 use minifb_domain::{Password, PasswordHash, UserId};
 
 use super::{
-    Calls, HOME, NEW_PASSWORD, PASSWORD, TEMPORARY, alice_without_a_usable_hash, alices_account,
-    id, temporary_password,
+    Calls, HOME, NEW_PASSWORD, PASSWORD, TEMPORARY, alice_without_a_usable_hash, alices_account, id,
 };
 use crate::accounts::AccountError;
 use crate::testing::{AccountPorts, FastHasher, assert_matches};
@@ -27,10 +25,10 @@ impl AccountPorts {
         stored
     }
 
-    /// Alice has [`TEMPORARY`], live for 20 more minutes, and used to log
-    /// in already as in the normal flow.
+    /// Alice has [`TEMPORARY`], live, and used to log in already as in the
+    /// normal flow (`is_live` counts used ones too).
     fn has_logged_in_with_a_temporary_password(&mut self) {
-        self.has_temporary_password(temporary_password(Duration::minutes(20), true));
+        self.has_live_temporary_password();
     }
 }
 
@@ -55,8 +53,8 @@ async fn changing_password_with_the_right_current_password_stores_a_new_pbkdf2_h
     let (id, password_hash) = stored.only();
     assert_eq!(id.as_ref(), "Alice");
     assert_eq!(password_hash, FastHasher::hash_of(NEW_PASSWORD));
-    assert!(password_hash.verify(NEW_PASSWORD));
-    assert!(!password_hash.verify(PASSWORD));
+    assert!(FastHasher::matches(NEW_PASSWORD, &password_hash));
+    assert!(!FastHasher::matches(PASSWORD, &password_hash));
 }
 
 #[tokio::test]
@@ -68,7 +66,7 @@ async fn a_live_temporary_password_is_accepted_as_current_password() {
     let result = change_password(ports, TEMPORARY).await;
 
     assert!(result.is_ok(), "{result:?}");
-    assert!(stored.only().1.verify(NEW_PASSWORD));
+    assert!(FastHasher::matches(NEW_PASSWORD, &stored.only().1));
 }
 
 #[tokio::test]
@@ -87,7 +85,8 @@ async fn an_account_whose_hash_never_verifies_sets_a_new_password_with_its_tempo
 #[tokio::test]
 async fn an_expired_temporary_password_is_not_accepted_as_current_password() {
     let mut ports = alices_account();
-    ports.has_temporary_password(temporary_password(-Duration::seconds(1), false));
+    // The store decides expiry: an expired one is not live.
+    ports.has_no_temporary_password();
 
     let result = change_password(ports, TEMPORARY).await;
 

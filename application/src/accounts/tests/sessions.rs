@@ -1,13 +1,12 @@
 //! Refreshing a session (rotating its refresh token) and logging out.
 
 use chrono::{DateTime, Utc};
-use minifb_domain::refresh_token_digest;
 use mockall::predicate::eq;
 
 use super::{Calls, assert_between, id};
 use crate::accounts::{AccountError, REFRESH_TOKEN_TTL};
 use crate::ports::Rotation;
-use crate::testing::{AccountPorts, assert_matches, table};
+use crate::testing::{AccountPorts, CountingSecrets, assert_matches, table};
 
 #[tokio::test]
 async fn refreshing_a_live_token_rotates_it_and_returns_a_new_pair() {
@@ -34,8 +33,8 @@ async fn refreshing_a_live_token_rotates_it_and_returns_a_new_pair() {
     assert!(!pair.password_change_required);
     assert_eq!(pair.refresh_token, "refresh-1");
     let (old_hash, new_hash, new_expires_at) = rotations.only();
-    assert_eq!(old_hash, refresh_token_digest(old_token));
-    assert_eq!(new_hash, refresh_token_digest("refresh-1"));
+    assert_eq!(old_hash, CountingSecrets::digest_of(old_token));
+    assert_eq!(new_hash, CountingSecrets::digest_of("refresh-1"));
     let ttl = REFRESH_TOKEN_TTL;
     assert_between(new_expires_at, before + ttl, after + ttl);
 }
@@ -85,7 +84,7 @@ async fn logout_revokes_the_family_of_the_tokens_digest() {
     ports
         .refresh_tokens
         .expect_revoke_family()
-        .with(eq(refresh_token_digest(token)))
+        .with(eq(CountingSecrets::digest_of(token)))
         .times(1)
         .returning(|_| Ok(()));
 

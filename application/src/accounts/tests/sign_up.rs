@@ -49,7 +49,7 @@ async fn signing_up_stores_a_pbkdf2_hash_of_the_password_and_returns_the_record(
         Some("Alice@Example.com")
     );
     assert_eq!(new_user.password_hash, FastHasher::hash_of(PASSWORD));
-    assert!(new_user.password_hash.verify(PASSWORD));
+    assert!(FastHasher::matches(PASSWORD, &new_user.password_hash));
 }
 
 #[tokio::test]

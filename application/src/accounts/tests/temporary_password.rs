@@ -3,14 +3,14 @@
 //! makes, stores and mails one when the id and e-mail address match.
 
 use chrono::{DateTime, Duration, Utc};
-use minifb_domain::{PasswordHash, UserId, UserKey};
+use minifb_domain::{UserId, UserKey};
 
 use super::{
     Calls, HOME, PASSWORD, TEMPORARY, alice, alices_account, assert_between, email, failures, id,
 };
 use crate::accounts::{AccountError, TEMPORARY_PASSWORD_TTL};
 use crate::ports::{AttemptKind, Mail, UserRecord};
-use crate::testing::{AccountPorts, FastHasher, MemoryLimiter, assert_matches, table};
+use crate::testing::{AccountPorts, CountingSecrets, MemoryLimiter, assert_matches, table};
 
 /// Temporary-password requests counted now on the id as typed.
 fn requests(limiter: &MemoryLimiter, typed: &str) -> u32 {
@@ -41,13 +41,14 @@ async fn neither_stored_nor_mailed(label: &str, (typed, address, held): (&str, &
 }
 
 #[tokio::test]
-async fn a_temporary_password_for_the_matching_email_in_any_case_is_stored_hashed_and_mailed() {
+async fn a_temporary_password_for_the_matching_email_in_any_case_is_stored_as_a_digest_and_mailed()
+{
     let mut ports = alices_account();
-    let replaced: Calls<(UserId, PasswordHash, DateTime<Utc>)> = Calls::default();
+    let replaced: Calls<(UserId, Vec<u8>, DateTime<Utc>)> = Calls::default();
     ports.temporary_passwords.expect_replace().returning({
         let replaced = replaced.clone();
-        move |user_id, password_hash, expires_at| {
-            replaced.push((user_id.clone(), password_hash, expires_at));
+        move |user_id, digest, expires_at| {
+            replaced.push((user_id.clone(), digest, expires_at));
             Ok(())
         }
     });
@@ -68,9 +69,9 @@ async fn a_temporary_password_for_the_matching_email_in_any_case_is_stored_hashe
     let after = Utc::now();
 
     assert!(result.is_ok(), "{result:?}");
-    let (user_id, password_hash, expires_at) = replaced.only();
+    let (user_id, digest, expires_at) = replaced.only();
     assert_eq!(user_id.as_ref(), "Alice");
-    assert_eq!(password_hash, FastHasher::hash_of(TEMPORARY));
+    assert_eq!(digest, CountingSecrets::digest_of(TEMPORARY));
     assert_eq!(TEMPORARY_PASSWORD_TTL, Duration::minutes(30));
     let ttl = TEMPORARY_PASSWORD_TTL;
     assert_between(expires_at, before + ttl, after + ttl);
@@ -78,7 +79,9 @@ async fn a_temporary_password_for_the_matching_email_in_any_case_is_stored_hashe
     assert_eq!(mail.to, "Alice@Example.com");
     assert_eq!(mail.subject, "Your minifb temporary password");
     let words = mail.text.split_whitespace();
-    let password = words.into_iter().find(|word| password_hash.verify(word));
+    let password = words
+        .into_iter()
+        .find(|word| CountingSecrets::digest_of(word) == digest);
     assert_eq!(
         password,
         Some(TEMPORARY),

@@ -6,24 +6,26 @@ use diesel::dsl::now;
 use diesel::prelude::*;
 use minifb_application::StoreError;
 use minifb_application::ports::{
-    NewUser, ProfileChanges, RefreshTokenRepository, Rotation, TemporaryPasswordRepository,
-    UserCreation, UserRecord, UserRepository,
+    NewFamily, NewUser, ProfileChanges, RefreshTokenRepository, Rotation, StoreResult,
+    TemporaryPasswordRepository, UserCreation, UserRecord, UserRepository,
 };
+use minifb_application::social::ports::Author;
 use minifb_domain::{PasswordHash, UserId, UserKey};
 
 use crate::pool::{Pool, is_unique_violation, run};
 use crate::schema::{refresh_token_families, refresh_tokens, temporary_passwords, users};
-use crate::views::stored_user_id;
+use crate::views::{AuthorRow, stored_user_id};
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
+/// A user as stored: the public part (id, name, nickname) is read as the
+/// [`AuthorRow`] every list reads.
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
 struct UserRow {
-    id: String,
+    #[diesel(embed)]
+    author: AuthorRow,
     password_hash: String,
-    name: String,
-    nickname: Option<String>,
     bio: Option<String>,
     email: Option<String>,
     created_at: DateTime<Utc>,
@@ -35,27 +37,17 @@ impl TryFrom<UserRow> for UserRecord {
     /// A hash of another method (Werkzeug's `scrypt:`) is `None`: it never
     /// verifies, as the contract says.
     fn try_from(row: UserRow) -> Result<Self, StoreError> {
+        let author = Author::try_from(row.author)?;
         Ok(Self {
-            id: stored_user_id(row.id)?,
+            id: author.id,
             password_hash: PasswordHash::parse(&row.password_hash),
-            name: row.name,
-            nickname: row.nickname,
+            name: author.name,
+            nickname: author.nickname,
             bio: row.bio,
             email: row.email,
             created_at: row.created_at,
         })
     }
-}
-
-#[derive(Insertable)]
-#[diesel(table_name = users)]
-struct NewUserRow {
-    id: String,
-    password_hash: String,
-    name: String,
-    nickname: Option<String>,
-    bio: Option<String>,
-    email: Option<String>,
 }
 
 /// `None` leaves a column alone; `Some(None)` sets it to NULL.
@@ -98,17 +90,17 @@ impl PgUserRepository {
 #[async_trait]
 impl UserRepository for PgUserRepository {
     async fn create(&self, user: NewUser) -> Result<UserCreation, StoreError> {
-        let row = NewUserRow {
-            id: user.id.into_inner(),
-            password_hash: user.password_hash.encode(),
-            name: user.name.into_inner(),
-            nickname: user.nickname.map(|v| v.into_inner()),
-            bio: user.bio.map(|v| v.into_inner()),
-            email: user.email.map(|v| v.into_inner()),
-        };
+        let row = (
+            users::id.eq(user.id.into_inner()),
+            users::password_hash.eq(user.password.encode()),
+            users::name.eq(user.name.into_inner()),
+            users::nickname.eq(user.nickname.map(|v| v.into_inner())),
+            users::bio.eq(user.bio.map(|v| v.into_inner())),
+            users::email.eq(user.email.map(|v| v.into_inner())),
+        );
         run(&self.pool, move |conn| {
             let inserted = diesel::insert_into(users::table)
-                .values(&row)
+                .values(row)
                 .returning(UserRow::as_returning())
                 .get_result(conn);
             match inserted {
@@ -306,14 +298,14 @@ impl PgRefreshTokenRepository {
 
 #[async_trait]
 impl RefreshTokenRepository for PgRefreshTokenRepository {
-    async fn start_family(
-        &self,
-        user_id: &UserId,
-        token_hash: Vec<u8>,
-        expires_at: DateTime<Utc>,
-        password_change_required: bool,
-    ) -> Result<(), StoreError> {
-        let user_id = user_id.to_string();
+    async fn start_family(&self, family: NewFamily) -> StoreResult {
+        let NewFamily {
+            user_id,
+            token_hash,
+            expires_at,
+            password_change_required,
+        } = family;
+        let user_id = user_id.into_inner();
         run(&self.pool, move |conn| {
             conn.transaction(|conn| {
                 let family_id: i64 = diesel::insert_into(refresh_token_families::table)

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 use minifb_application::StoreError;
 use minifb_application::social::ports::{
-    CommentCreation, CommentOwners, CommentRepository, CommentView, PageRequest,
+    CommentCreation, CommentOwners, CommentRepository, CommentView, NewComment, PageRequest,
 };
 use minifb_domain::{CommentContent, CommentId, NotificationKind, PostId, UserId};
 
@@ -60,18 +60,12 @@ impl CommentRepository for PgCommentRepository {
     /// The insert takes a key-share lock on the post (its foreign-key
     /// check), so the post cannot go away before the notification is
     /// stored; a post already gone fails that check: `PostGone`.
-    async fn create(
-        &self,
-        post_id: PostId,
-        author_id: &UserId,
-        content: CommentContent,
-        notify: Option<UserId>,
-    ) -> Result<CommentCreation, StoreError> {
-        let notify = notify.map(UserId::into_inner);
+    async fn create(&self, comment: NewComment) -> Result<CommentCreation, StoreError> {
+        let notify = comment.notify.map(UserId::into_inner);
         let row = NewCommentRow {
-            user_id: author_id.to_string(),
-            post_id: post_id.get(),
-            content: content.into_inner(),
+            user_id: comment.author_id.into_inner(),
+            post_id: comment.post_id.get(),
+            content: comment.content.into_inner(),
         };
         run(&self.pool, move |conn| {
             let created = conn.transaction::<_, DieselError, _>(|conn| {

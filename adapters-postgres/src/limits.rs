@@ -20,7 +20,7 @@ use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Text};
 use minifb_application::StoreError;
-use minifb_application::ports::{AttemptKind, AttemptLimiter, RetryAfter};
+use minifb_application::ports::{Admission, AttemptKind, AttemptLimiter, RetryAfter, StoreResult};
 use minifb_domain::UserKey;
 
 use crate::pool::{Pool, run};
@@ -183,12 +183,7 @@ impl PgAttemptLimiter {
 
 #[async_trait]
 impl AttemptLimiter for PgAttemptLimiter {
-    async fn admit(
-        &self,
-        kind: AttemptKind,
-        account: &UserKey,
-        address: IpAddr,
-    ) -> Result<Result<(), RetryAfter>, StoreError> {
+    async fn admit(&self, kind: AttemptKind, account: &UserKey, address: IpAddr) -> Admission {
         let [account, address] = self.keys(kind, account, address);
         run(&self.pool, move |conn| {
             conn.transaction(|conn| {
@@ -205,12 +200,7 @@ impl AttemptLimiter for PgAttemptLimiter {
         .await
     }
 
-    async fn forgive(
-        &self,
-        kind: AttemptKind,
-        account: &UserKey,
-        address: IpAddr,
-    ) -> Result<(), StoreError> {
+    async fn forgive(&self, kind: AttemptKind, account: &UserKey, address: IpAddr) -> StoreResult {
         let keys = self.keys(kind, account, address);
         run(&self.pool, move |conn| {
             conn.transaction(|conn| keys.iter().try_for_each(|key| key.give_back(conn)))

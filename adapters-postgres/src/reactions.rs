@@ -10,7 +10,9 @@ use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 use diesel::sql_types::{BigInt, Bool, SmallInt, Text, Timestamptz};
 use minifb_application::StoreError;
-use minifb_application::social::ports::{ReactionChange, ReactionRepository, ReactionView};
+use minifb_application::social::ports::{
+    PostReaction, ReactionChange, ReactionRepository, ReactionView,
+};
 use minifb_domain::{CommentId, NotificationKind, PostId, ReactionKind, UserId};
 
 use crate::notifications::NewNotificationRow;
@@ -31,23 +33,27 @@ struct ReactionSql {
     current: &'static str,
 }
 
-const ON_POST: ReactionSql = ReactionSql {
-    upsert: "INSERT INTO post_reactions (user_id, post_id, type) VALUES ($1, $2, $3) \
-             ON CONFLICT (user_id, post_id) DO UPDATE SET type = EXCLUDED.type, modified = true \
-             WHERE post_reactions.type <> EXCLUDED.type \
-             RETURNING type AS kind, modified, created_at, (xmax = 0) AS inserted",
-    current: "SELECT type AS kind, modified, created_at, false AS inserted \
-              FROM post_reactions WHERE user_id = $1 AND post_id = $2",
-};
+/// The statements of one reaction table, whose key is `(user_id, $target)`.
+#[rustfmt::skip]
+macro_rules! reaction_sql {
+    ($table:literal, $target:literal) => {
+        ReactionSql {
+            upsert: concat!(
+                "INSERT INTO ", $table, " (user_id, ", $target, ", type) VALUES ($1, $2, $3) \
+                 ON CONFLICT (user_id, ", $target, ") DO UPDATE SET type = EXCLUDED.type, modified = true \
+                 WHERE ", $table, ".type <> EXCLUDED.type \
+                 RETURNING type AS kind, modified, created_at, (xmax = 0) AS inserted"
+            ),
+            current: concat!(
+                "SELECT type AS kind, modified, created_at, false AS inserted \
+                 FROM ", $table, " WHERE user_id = $1 AND ", $target, " = $2"
+            ),
+        }
+    };
+}
 
-const ON_COMMENT: ReactionSql = ReactionSql {
-    upsert: "INSERT INTO comment_reactions (user_id, comment_id, type) VALUES ($1, $2, $3) \
-             ON CONFLICT (user_id, comment_id) DO UPDATE SET type = EXCLUDED.type, modified = true \
-             WHERE comment_reactions.type <> EXCLUDED.type \
-             RETURNING type AS kind, modified, created_at, (xmax = 0) AS inserted",
-    current: "SELECT type AS kind, modified, created_at, false AS inserted \
-              FROM comment_reactions WHERE user_id = $1 AND comment_id = $2",
-};
+const ON_POST: ReactionSql = reaction_sql!("post_reactions", "post_id");
+const ON_COMMENT: ReactionSql = reaction_sql!("comment_reactions", "comment_id");
 
 #[derive(QueryableByName)]
 struct ReactionRow {
@@ -144,12 +150,15 @@ impl ReactionRepository for PgReactionRepository {
     /// one row, one notification.
     async fn put_on_post(
         &self,
-        post_id: PostId,
-        user_id: &UserId,
-        kind: ReactionKind,
-        notify: Option<UserId>,
+        reaction: PostReaction,
     ) -> Result<Option<ReactionChange>, StoreError> {
-        let user_id = user_id.to_string();
+        let PostReaction {
+            post_id,
+            user_id,
+            kind,
+            notify,
+        } = reaction;
+        let user_id = user_id.into_inner();
         let notify = notify.map(UserId::into_inner);
         run(&self.pool, move |conn| {
             let result = conn.transaction::<_, DieselError, _>(|conn| {

@@ -12,10 +12,30 @@ use minifb_application::stats::{
 
 use crate::pool::{Pool, run};
 use crate::schema::{post_counts_by_quarter, request_counts, service_counters};
+use crate::views::unreadable;
 
-/// `sum(requests)` as a bigint (PostgreSQL's `sum` of bigints is numeric).
-fn summed_requests() -> diesel::expression::SqlLiteral<diesel::sql_types::BigInt> {
-    diesel::dsl::sql("CAST(sum(requests) AS bigint)")
+/// Both totals of the last hours in one statement over a range scan of the
+/// primary key `(minute, ...)`: one grouping set per total, so at most
+/// (endpoints x statuses) + (minutes x statuses) rows come back, however
+/// many requests were counted. `sum` of bigints is numeric in PostgreSQL,
+/// hence the cast.
+const REQUEST_TOTALS: &str = "\
+    SELECT endpoint, minute, status, CAST(sum(requests) AS bigint) AS requests \
+    FROM request_counts WHERE minute >= $1 \
+    GROUP BY GROUPING SETS ((endpoint, status), (minute, status))";
+
+/// A row of [`REQUEST_TOTALS`]: `endpoint` is set in the per-endpoint set,
+/// `minute` in the per-minute one.
+#[derive(QueryableByName)]
+struct TotalRow {
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    endpoint: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
+    minute: Option<DateTime<Utc>>,
+    #[diesel(sql_type = diesel::sql_types::SmallInt)]
+    status: i16,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    requests: i64,
 }
 
 /// Stored statuses are HTTP codes (100..=599).
@@ -104,50 +124,31 @@ impl StatsRepository for PgStatsRepository {
         .await
     }
 
-    /// Two GROUP BYs over a range scan of the primary key `(minute, ...)`:
-    /// at most (endpoints x statuses) and (minutes x statuses) rows come
-    /// back, however many requests were counted.
     async fn request_totals(&self, since: DateTime<Utc>) -> Result<RequestTotals, StoreError> {
-        let (by_endpoint, by_minute) = run(&self.pool, move |conn| {
-            let by_endpoint: Vec<(String, i16, i64)> = request_counts::table
-                .filter(request_counts::minute.ge(since))
-                .group_by((request_counts::endpoint, request_counts::status))
-                .select((
-                    request_counts::endpoint,
-                    request_counts::status,
-                    summed_requests(),
-                ))
-                .load(conn)?;
-            let by_minute: Vec<(DateTime<Utc>, i16, i64)> = request_counts::table
-                .filter(request_counts::minute.ge(since))
-                .group_by((request_counts::minute, request_counts::status))
-                .select((
-                    request_counts::minute,
-                    request_counts::status,
-                    summed_requests(),
-                ))
-                .load(conn)?;
-            Ok((by_endpoint, by_minute))
+        let rows: Vec<TotalRow> = run(&self.pool, move |conn| {
+            diesel::sql_query(REQUEST_TOTALS)
+                .bind::<diesel::sql_types::Timestamptz, _>(since)
+                .load(conn)
         })
         .await?;
-        Ok(RequestTotals {
-            by_endpoint: by_endpoint
-                .into_iter()
-                .map(|(endpoint, status, requests)| EndpointCount {
+        let mut totals = RequestTotals::default();
+        for row in rows {
+            let (status, requests) = (status_code(row.status), row.requests);
+            match (row.endpoint, row.minute) {
+                (Some(endpoint), _) => totals.by_endpoint.push(EndpointCount {
                     endpoint,
-                    status: status_code(status),
+                    status,
                     requests,
-                })
-                .collect(),
-            by_minute: by_minute
-                .into_iter()
-                .map(|(minute, status, requests)| MinuteCount {
+                }),
+                (None, Some(minute)) => totals.by_minute.push(MinuteCount {
                     minute,
-                    status: status_code(status),
+                    status,
                     requests,
-                })
-                .collect(),
-        })
+                }),
+                (None, None) => return Err(unreadable("a request total of no grouping set")),
+            }
+        }
+        Ok(totals)
     }
 
     async fn prune_request_counts(&self, before: DateTime<Utc>) -> Result<(), StoreError> {

@@ -5,13 +5,10 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use chrono::{Duration, Utc};
-use minifb_domain::{
-    Bio, DisplayName, Email, Nickname, Password, PasswordHash, Rule, UserId, UserKey,
-    ValidationError,
-};
+use minifb_domain::{Email, Password, PasswordHash, Rule, UserId, UserKey, ValidationError};
 
 use crate::ports::{
-    AccessTokenIssuer, AttemptKind, AttemptLimiter, HashError, Mail, Mailer, NewUser,
+    AccessTokenIssuer, AttemptKind, AttemptLimiter, HashError, Mail, Mailer, NewFamily, NewUser,
     PasswordHasher, ProfileChanges, RefreshTokenRepository, RetryAfter, Rotation, SecretGenerator,
     StoreError, TemporaryPasswordRepository, UserCreation, UserRecord, UserRepository,
 };
@@ -70,16 +67,8 @@ pub struct TokenPair {
     pub password_change_required: bool,
 }
 
-/// A validated sign-up.
-#[derive(Debug, Clone)]
-pub struct SignUp {
-    pub id: UserId,
-    pub password: Password,
-    pub name: DisplayName,
-    pub nickname: Option<Nickname>,
-    pub bio: Option<Bio>,
-    pub email: Option<Email>,
-}
+/// A validated sign-up: the new user with the password as chosen.
+pub type SignUp = NewUser<Password>;
 
 /// A validated `PATCH /me`.
 #[derive(Debug, Clone, Default)]
@@ -108,17 +97,13 @@ impl AccountService {
     }
 
     pub async fn sign_up(&self, sign_up: SignUp) -> Result<UserRecord, AccountError> {
-        let password_hash = self.hasher.hash(sign_up.password).await?;
+        let password_hash = self.hasher.hash(sign_up.password.clone()).await?;
         let id = sign_up.id.clone();
-        let new_user = NewUser {
-            id: sign_up.id,
-            password_hash,
-            name: sign_up.name,
-            nickname: sign_up.nickname,
-            bio: sign_up.bio,
-            email: sign_up.email,
-        };
-        match self.users.create(new_user).await? {
+        match self
+            .users
+            .create(sign_up.with_password(password_hash))
+            .await?
+        {
             UserCreation::Created(user) => Ok(user),
             UserCreation::IdTaken => Err(AccountError::IdTaken(id)),
         }
@@ -250,12 +235,12 @@ impl AccountService {
     ) -> Result<TokenPair, AccountError> {
         let refresh_token = self.secrets.refresh_token();
         self.refresh_tokens
-            .start_family(
-                user_id,
-                self.secrets.digest(&refresh_token),
-                Utc::now() + REFRESH_TOKEN_TTL,
+            .start_family(NewFamily {
+                user_id: user_id.clone(),
+                token_hash: self.secrets.digest(&refresh_token),
+                expires_at: Utc::now() + REFRESH_TOKEN_TTL,
                 password_change_required,
-            )
+            })
             .await?;
         self.pair(user_id, refresh_token, password_change_required)
     }

@@ -33,15 +33,38 @@ pub struct UserRecord {
     pub created_at: DateTime<Utc>,
 }
 
-/// A user to create.
+/// A user to create, with the password as the store keeps it (a hash) or,
+/// in a sign-up, as the user chose it.
 #[derive(Debug, Clone)]
-pub struct NewUser {
+pub struct NewUser<Secret = PasswordHash> {
     pub id: UserId,
-    pub password_hash: PasswordHash,
+    pub password: Secret,
     pub name: DisplayName,
     pub nickname: Option<Nickname>,
     pub bio: Option<Bio>,
     pub email: Option<Email>,
+}
+
+impl<Secret> NewUser<Secret> {
+    /// The same user with `password` in place of the one it had.
+    pub fn with_password<Other>(self, password: Other) -> NewUser<Other> {
+        let Self {
+            id,
+            name,
+            nickname,
+            bio,
+            email,
+            ..
+        } = self;
+        NewUser {
+            id,
+            password,
+            name,
+            nickname,
+            bio,
+            email,
+        }
+    }
 }
 
 /// Profile fields to change: `None` keeps a field, `Some(None)` clears it.
@@ -121,6 +144,18 @@ pub trait TemporaryPasswordRepository: Send + Sync {
     async fn is_live(&self, user_id: &UserId, digest: Vec<u8>) -> Result<bool, StoreError>;
 }
 
+/// The refresh-token family of a new login, with its first token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewFamily {
+    pub user_id: UserId,
+    /// The digest of the first refresh token.
+    pub token_hash: Vec<u8>,
+    pub expires_at: DateTime<Utc>,
+    /// Whether the login used a temporary password; kept by every token of
+    /// the family.
+    pub password_change_required: bool,
+}
+
 /// What presenting a refresh token did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rotation {
@@ -141,13 +176,7 @@ pub enum Rotation {
 #[async_trait]
 pub trait RefreshTokenRepository: Send + Sync {
     /// Starts a family for a login, with its first token.
-    async fn start_family(
-        &self,
-        user_id: &UserId,
-        token_hash: Vec<u8>,
-        expires_at: DateTime<Utc>,
-        password_change_required: bool,
-    ) -> Result<(), StoreError>;
+    async fn start_family(&self, family: NewFamily) -> StoreResult;
 
     /// Atomically retires `old_hash` and stores `new_hash` in its family.
     /// Concurrent rotations of one token are serialised: one rotates, the
@@ -225,6 +254,13 @@ pub enum AttemptKind {
     TemporaryPassword,
 }
 
+/// What [`AttemptLimiter::admit`] decided: `Ok(Ok(()))` admitted and
+/// counted, `Ok(Err(retry))` refused.
+pub type Admission = Result<Result<(), RetryAfter>, StoreError>;
+
+/// What a store call gives: `T`, or why the store failed.
+pub type StoreResult<T = ()> = Result<T, StoreError>;
+
 /// Limits attempts per account id (letter case ignored) and per client
 /// address: 10 per id per 5 minutes and 30 per address per minute.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
@@ -235,21 +271,11 @@ pub trait AttemptLimiter: Send + Sync {
     /// shared by every process of the deployment: however many attempts
     /// arrive at once, no more than the limit are ever admitted in a
     /// window.
-    async fn admit(
-        &self,
-        kind: AttemptKind,
-        account: &UserKey,
-        address: IpAddr,
-    ) -> Result<Result<(), RetryAfter>, StoreError>;
+    async fn admit(&self, kind: AttemptKind, account: &UserKey, address: IpAddr) -> Admission;
 
     /// Takes back an admitted attempt that succeeded, so that only failures
     /// use up the limit.
-    async fn forgive(
-        &self,
-        kind: AttemptKind,
-        account: &UserKey,
-        address: IpAddr,
-    ) -> Result<(), StoreError>;
+    async fn forgive(&self, kind: AttemptKind, account: &UserKey, address: IpAddr) -> StoreResult;
 }
 
 /// A message for a user's mailbox.

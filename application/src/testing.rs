@@ -16,9 +16,9 @@ use minifb_domain::{DIGEST_LEN, Password, PasswordHash, UserKey};
 
 use crate::accounts::AccountService;
 use crate::ports::{
-    AttemptKind, AttemptLimiter, HashError, MockAccessTokenIssuer, MockMailer,
+    Admission, AttemptKind, AttemptLimiter, HashError, MockAccessTokenIssuer, MockMailer,
     MockRefreshTokenRepository, MockTemporaryPasswordRepository, MockUserRepository,
-    PasswordHasher, RetryAfter, SecretGenerator, StoreError, UserRecord,
+    PasswordHasher, RetryAfter, SecretGenerator, StoreResult, UserRecord,
 };
 use crate::social::SocialService;
 use crate::social::ports::{
@@ -298,12 +298,7 @@ impl MemoryLimiter {
 
 #[async_trait]
 impl AttemptLimiter for MemoryLimiter {
-    async fn admit(
-        &self,
-        kind: AttemptKind,
-        account: &UserKey,
-        address: IpAddr,
-    ) -> Result<Result<(), RetryAfter>, StoreError> {
+    async fn admit(&self, kind: AttemptKind, account: &UserKey, address: IpAddr) -> Admission {
         let [account_key, address_key] = Self::keys(kind, account, address);
         let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
         let full = |key: &(AttemptKind, String), limit: u32| {
@@ -318,12 +313,7 @@ impl AttemptLimiter for MemoryLimiter {
         Ok(Ok(()))
     }
 
-    async fn forgive(
-        &self,
-        kind: AttemptKind,
-        account: &UserKey,
-        address: IpAddr,
-    ) -> Result<(), StoreError> {
+    async fn forgive(&self, kind: AttemptKind, account: &UserKey, address: IpAddr) -> StoreResult {
         let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
         for key in Self::keys(kind, account, address) {
             if let Some(count) = counts.get_mut(&key) {

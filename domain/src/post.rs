@@ -12,35 +12,20 @@ text_type!(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Rule;
+    use crate::text::assert_text_rules;
 
     #[test]
     fn post_content_boundaries() {
-        let length = Rule::Length { min: 1, max: 3000 };
-        assert_eq!(PostContent::parse("").unwrap_err().rule(), &length);
+        assert_text_rules(PostContent::parse, (1, 3000), "글");
         assert!(PostContent::parse("x").is_ok());
-        assert!(PostContent::parse("글".repeat(3000)).is_ok());
-        assert_eq!(
-            PostContent::parse("글".repeat(3001)).unwrap_err().rule(),
-            &length
-        );
-        assert_eq!(PostContent::parse(" \n ").unwrap_err().rule(), &Rule::Blank);
     }
 
     #[test]
     fn comment_content_boundaries() {
-        let length = Rule::Length { min: 1, max: 1000 };
-        assert_eq!(CommentContent::parse("").unwrap_err().rule(), &length);
+        assert_text_rules(CommentContent::parse, (1, 1000), "댓");
         assert!(CommentContent::parse("x").is_ok());
-        assert!(CommentContent::parse("댓".repeat(1000)).is_ok());
-        assert_eq!(
-            CommentContent::parse("댓".repeat(1001)).unwrap_err().rule(),
-            &length
-        );
-        assert_eq!(
-            CommentContent::parse("\u{3000}").unwrap_err().rule(),
-            &Rule::Blank
-        );
+        // U+3000 IDEOGRAPHIC SPACE is white space too.
+        assert!(CommentContent::parse("\u{3000}").is_err());
     }
 
     #[test]

@@ -64,6 +64,33 @@ macro_rules! text_type {
 
 pub(crate) use text_type;
 
+/// Checks a text type at its four length boundaries, counted in `letter`s
+/// (a multi-byte letter shows that characters are counted, not bytes), and
+/// that white space alone of a valid length is blank.
+#[cfg(test)]
+pub(crate) fn assert_text_rules<T: std::fmt::Debug>(
+    parse: impl Fn(String) -> Result<T, ValidationError>,
+    (min, max): (usize, usize),
+    letter: &str,
+) {
+    let rule_of = |value: String| parse(value).err().map(|error| error.rule().clone());
+    let length = Some(Rule::Length { min, max });
+    assert_eq!(
+        rule_of(letter.repeat(min - 1)),
+        length,
+        "{min} - 1 {letter}"
+    );
+    assert_eq!(rule_of(letter.repeat(min)), None, "{min} {letter}");
+    assert_eq!(rule_of(letter.repeat(max)), None, "{max} {letter}");
+    assert_eq!(
+        rule_of(letter.repeat(max + 1)),
+        length,
+        "{max} + 1 {letter}"
+    );
+    let blank: String = " \n\t".chars().cycle().take(min.max(2)).collect();
+    assert_eq!(rule_of(blank), Some(Rule::Blank), "white space");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -215,9 +215,20 @@ fn is_whatwg_email(value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::text::assert_text_rules;
 
     fn rule_of<T: fmt::Debug>(result: Result<T, ValidationError>) -> Option<Rule> {
         result.err().map(|e| e.rule().clone())
+    }
+
+    /// Each input breaks the rule given with it, or none.
+    fn assert_rules<T: fmt::Debug>(
+        parse: impl Fn(&str) -> Result<T, ValidationError>,
+        cases: &[(&str, Option<Rule>)],
+    ) {
+        for (input, expected) in cases {
+            assert_eq!(&rule_of(parse(input)), expected, "input {input:?}");
+        }
     }
 
     #[test]
@@ -235,9 +246,7 @@ mod tests {
             ("", length),
             ("ab\0cd", Some(Rule::Nul)),
         ];
-        for (input, expected) in cases {
-            assert_eq!(&rule_of(UserId::parse(*input)), expected, "input {input:?}");
-        }
+        assert_rules(|input| UserId::parse(input), cases);
     }
 
     #[test]
@@ -260,13 +269,7 @@ mod tests {
             ("          ", None),
             ("12345\u{0}6789", Some(Rule::Nul)),
         ];
-        for (input, expected) in cases {
-            assert_eq!(
-                &rule_of(Password::parse(*input)),
-                expected,
-                "input {input:?}"
-            );
-        }
+        assert_rules(|input| Password::parse(input), cases);
     }
 
     #[test]
@@ -277,27 +280,10 @@ mod tests {
 
     #[test]
     fn name_nickname_bio_boundaries() {
-        let name = Some(Rule::Length { min: 2, max: 16 });
-        assert_eq!(rule_of(DisplayName::parse("a")), name);
+        assert_text_rules(DisplayName::parse, (2, 16), "가");
         assert_eq!(rule_of(DisplayName::parse("ab")), None);
-        assert_eq!(rule_of(DisplayName::parse("홍길")), None);
-        assert_eq!(rule_of(DisplayName::parse("가".repeat(16))), None);
-        assert_eq!(rule_of(DisplayName::parse("가".repeat(17))), name);
-        assert_eq!(rule_of(DisplayName::parse("  ")), Some(Rule::Blank));
-
-        let nickname = Some(Rule::Length { min: 1, max: 30 });
-        assert_eq!(rule_of(Nickname::parse("")), nickname);
-        assert_eq!(rule_of(Nickname::parse("n")), None);
-        assert_eq!(rule_of(Nickname::parse("닉".repeat(30))), None);
-        assert_eq!(rule_of(Nickname::parse("닉".repeat(31))), nickname);
-        assert_eq!(rule_of(Nickname::parse(" ")), Some(Rule::Blank));
-
-        let bio = Some(Rule::Length { min: 1, max: 85 });
-        assert_eq!(rule_of(Bio::parse("")), bio);
-        assert_eq!(rule_of(Bio::parse("b")), None);
-        assert_eq!(rule_of(Bio::parse("소".repeat(85))), None);
-        assert_eq!(rule_of(Bio::parse("소".repeat(86))), bio);
-        assert_eq!(rule_of(Bio::parse("\n\t")), Some(Rule::Blank));
+        assert_text_rules(Nickname::parse, (1, 30), "닉");
+        assert_text_rules(Bio::parse, (1, 85), "소");
     }
 
     #[test]

@@ -13,8 +13,9 @@ use minifb_domain::{
 use crate::StoreError;
 use crate::ports::UserRepository;
 use ports::{
-    CommentCreation, CommentRepository, CommentView, NotificationRepository, NotificationView,
-    PageRequest, PostFilter, PostRepository, PostView, ReactionChange, ReactionRepository,
+    CommentCreation, CommentRepository, CommentView, NewComment, NotificationRepository,
+    NotificationView, PageRequest, PostFilter, PostReaction, PostRepository, PostView,
+    ReactionChange, ReactionRepository,
 };
 
 /// What a social use case can answer besides success.
@@ -174,7 +175,12 @@ impl SocialService {
         let notify = (owner != *user_id).then_some(owner);
         match self
             .comments
-            .create(post_id, user_id, content, notify)
+            .create(NewComment {
+                post_id,
+                author_id: user_id.clone(),
+                content,
+                notify,
+            })
             .await?
         {
             CommentCreation::Created(comment) => Ok(comment),
@@ -242,7 +248,12 @@ impl SocialService {
         let owner = self.post_owner(post_id).await?;
         let notify = (owner != *user_id).then_some(owner);
         self.reactions
-            .put_on_post(post_id, user_id, kind, notify)
+            .put_on_post(PostReaction {
+                post_id,
+                user_id: user_id.clone(),
+                kind,
+                notify,
+            })
             .await?
             .ok_or(SocialError::PostNotFound(post_id))
     }

@@ -151,19 +151,33 @@ pub trait PostRepository: Send + Sync {
     ) -> Result<Vec<PostView>, StoreError>;
 }
 
+/// A comment to store, and whom to notify of it (the post's owner, unless
+/// they wrote it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewComment {
+    pub post_id: PostId,
+    pub author_id: UserId,
+    pub content: CommentContent,
+    pub notify: Option<UserId>,
+}
+
+/// A reaction to put on a post, and whom to notify if it is new (the
+/// post's owner, unless they reacted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostReaction {
+    pub post_id: PostId,
+    pub user_id: UserId,
+    pub kind: ReactionKind,
+    pub notify: Option<UserId>,
+}
+
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait CommentRepository: Send + Sync {
     /// Stores the comment and, when `notify` names a user, a type 1
     /// notification for them, all or nothing. `PostGone` if the post was
     /// deleted since it was checked.
-    async fn create(
-        &self,
-        post_id: PostId,
-        author_id: &UserId,
-        content: CommentContent,
-        notify: Option<UserId>,
-    ) -> Result<CommentCreation, StoreError>;
+    async fn create(&self, comment: NewComment) -> Result<CommentCreation, StoreError>;
 
     /// Whether the comment exists.
     async fn exists(&self, id: CommentId) -> Result<bool, StoreError>;
@@ -204,10 +218,7 @@ pub trait ReactionRepository: Send + Sync {
     /// if the post does not exist.
     async fn put_on_post(
         &self,
-        post_id: PostId,
-        user_id: &UserId,
-        kind: ReactionKind,
-        notify: Option<UserId>,
+        reaction: PostReaction,
     ) -> Result<Option<ReactionChange>, StoreError>;
 
     /// Removes the reaction and withdraws its notification if unread, in one

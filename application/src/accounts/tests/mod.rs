@@ -19,7 +19,7 @@ use chrono::{DateTime, Duration, Utc};
 use minifb_domain::{Email, PasswordHash, UserId, UserKey};
 
 use crate::ports::{
-    AccessToken, AttemptKind, AttemptLimiter, MockPasswordHasher, StoreError, UserRecord,
+    AccessToken, AttemptKind, AttemptLimiter, MockPasswordHasher, NewFamily, StoreError, UserRecord,
 };
 use crate::testing::{AccountPorts, CountingSecrets, FastHasher, MemoryLimiter};
 
@@ -69,15 +69,6 @@ fn unavailable() -> StoreError {
     StoreError::Unavailable("connection refused".into())
 }
 
-/// A family of refresh tokens as the service started it.
-#[derive(Debug)]
-struct Family {
-    user_id: UserId,
-    token_hash: Vec<u8>,
-    expires_at: DateTime<Utc>,
-    password_change_required: bool,
-}
-
 impl AccountPorts {
     /// No temporary password is live: the store redeems none.
     fn has_no_temporary_password(&mut self) {
@@ -115,18 +106,13 @@ impl AccountPorts {
 
     /// Issues access tokens and records every refresh token family started,
     /// for the test to read back.
-    fn serves_sessions(&mut self) -> Calls<Family> {
+    fn serves_sessions(&mut self) -> Calls<NewFamily> {
         self.issues_access_tokens();
         let families = Calls::default();
         self.refresh_tokens.expect_start_family().returning({
             let families = families.clone();
-            move |user_id, token_hash, expires_at, password_change_required| {
-                families.push(Family {
-                    user_id: user_id.clone(),
-                    token_hash,
-                    expires_at,
-                    password_change_required,
-                });
+            move |family| {
+                families.push(family);
                 Ok(())
             }
         });

@@ -48,8 +48,8 @@ async fn signing_up_stores_a_pbkdf2_hash_of_the_password_and_returns_the_record(
         new_user.email.as_ref().map(AsRef::as_ref),
         Some("Alice@Example.com")
     );
-    assert_eq!(new_user.password_hash, FastHasher::hash_of(PASSWORD));
-    assert!(FastHasher::matches(PASSWORD, &new_user.password_hash));
+    assert_eq!(new_user.password, FastHasher::hash_of(PASSWORD));
+    assert!(FastHasher::matches(PASSWORD, &new_user.password));
 }
 
 #[tokio::test]

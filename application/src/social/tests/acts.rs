@@ -234,21 +234,22 @@ impl SocialPorts {
         match act {
             Act::Comment => {
                 let create = self.comments.expect_create().times(times);
-                let create = create.withf(move |post, author, content, notify| {
-                    (*post, author, content.as_ref()) == (POST, &caller, "hello")
-                        && notifies(notify)
+                let create = create.withf(move |new| {
+                    (new.post_id, &new.author_id, new.content.as_ref()) == (POST, &caller, "hello")
+                        && notifies(&new.notify)
                 });
-                create.returning(move |_, _, _, _| match found {
+                create.returning(move |_| match found {
                     true => Ok(CommentCreation::Created(comment_view(11, "Bob1"))),
                     false => Ok(CommentCreation::PostGone),
                 });
             }
             Act::ReactToPost => {
                 let put = self.reactions.expect_put_on_post().times(times);
-                let put = put.withf(move |post, user, reaction, notify| {
-                    (*post, user, *reaction) == (POST, &caller, kind(1)) && notifies(notify)
+                let put = put.withf(move |put| {
+                    (put.post_id, &put.user_id, put.kind) == (POST, &caller, kind(1))
+                        && notifies(&put.notify)
                 });
-                put.returning(move |_, _, kind, _| Ok(found.then(|| created(kind))));
+                put.returning(move |put| Ok(found.then(|| created(put.kind))));
             }
             _ => unreachable!("{act:?} notifies nobody"),
         }

@@ -34,8 +34,7 @@ async fn answers_as_the_repository_says(label: &str, (act, change): (Act, Reacti
     let result = if act == ReactToPost {
         ports.post_owned_by("Alice");
         let put = ports.reactions.expect_put_on_post();
-        put.times(1)
-            .returning(move |_, _, _, _| Ok(Some(stored.clone())));
+        put.times(1).returning(move |_| Ok(Some(stored.clone())));
         let service = ports.into_service();
         service.react_to_post(&id("Bob1"), POST, kind(4)).await
     } else {

@@ -59,7 +59,7 @@ async fn propagates(label: &str, (failing, error): (Failing, fn() -> StoreError)
         Failing::CommentWrite => {
             ports.post_owned_by("Alice");
             let create = ports.comments.expect_create();
-            create.returning(move |_, _, _, _| Err(error()));
+            create.returning(move |_| Err(error()));
         }
         Failing::ReactionWrite => {
             let put = ports.reactions.expect_put_on_comment();

@@ -19,7 +19,7 @@ use crate::AppState;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ClientAddr, Json, Query, UserPath, double_option};
-use crate::openapi::{self, AccountGone, BadRefreshBody, RateLimited, Unavailable};
+use crate::openapi::{self, BadRefreshBody, RateLimited, Unavailable};
 use crate::time;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -371,7 +371,7 @@ async fn temporary_password(
     get, path = "/me", tag = "accounts", security(("user" = [])),
     responses(
         (status = 200, description = "The caller's account; sent with `Cache-Control: no-store`.", body = MeBody),
-        AccountGone, Unavailable,
+        Unavailable,
     ),
 )]
 async fn me(
@@ -420,7 +420,7 @@ fn parse_change<T, E>(
         (status = 200, description = "The changed account; sent with `Cache-Control: no-store`.", body = MeBody),
         (status = 400, description = "A field breaks its rule or is unknown, or none of `nickname`, `bio`, `email` was sent.", body = ErrorBody),
         (status = 403, description = "`email` changes and `current_password` is missing or wrong, or a `current_password` that was sent is wrong.", body = ErrorBody),
-        AccountGone, RateLimited, Unavailable,
+        RateLimited, Unavailable,
     ),
 )]
 async fn update_me(
@@ -462,7 +462,7 @@ struct ChangePasswordRequest {
         (status = 204, description = "Changed."),
         (status = 400, description = "`new_password` breaks the password rule, or a field is missing or unknown.", body = ErrorBody),
         (status = 403, description = "`current_password` is wrong (counts as a failed log-in).", body = ErrorBody),
-        AccountGone, RateLimited, Unavailable,
+        RateLimited, Unavailable,
     ),
 )]
 async fn change_password(

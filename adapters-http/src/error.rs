@@ -82,11 +82,18 @@ impl ApiError {
 
     /// Credentials were sent but are malformed, expired or forged.
     pub fn invalid_token() -> Self {
-        Self::new(
-            StatusCode::UNAUTHORIZED,
+        Self::invalid_token_because(
             "the access token is malformed, expired or not signed by this server; refresh it or log in again",
         )
-        .with_header(
+    }
+
+    /// A well-formed token whose account no longer exists.
+    pub fn caller_gone() -> Self {
+        Self::invalid_token_because("the access token's account no longer exists")
+    }
+
+    fn invalid_token_because(hint: &'static str) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, hint).with_header(
             WWW_AUTHENTICATE,
             HeaderValue::from_static("Bearer error=\"invalid_token\""),
         )
@@ -169,6 +176,7 @@ impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::Unavailable(hint) => Self::unavailable(hint),
+            StoreError::UserGone => Self::caller_gone(),
             StoreError::Other(error) => Self::internal(error),
         }
     }
@@ -196,6 +204,7 @@ impl From<SocialError> for ApiError {
                 StatusCode::FORBIDDEN,
                 "You have not permission for this request",
             ),
+            SocialError::CallerGone => Self::caller_gone(),
             SocialError::Store(e) => e.into(),
         }
     }
@@ -216,6 +225,7 @@ impl From<AccountError> for ApiError {
                 Self::new(StatusCode::FORBIDDEN, hint)
             }
             AccountError::UserNotFound(_) => Self::not_found(hint),
+            AccountError::CallerGone => Self::caller_gone(),
             AccountError::IdTaken(_) => Self::new(StatusCode::CONFLICT, hint),
             AccountError::RateLimited(retry) => Self::too_many_requests(retry.0),
             AccountError::Hashing(e) => e.into(),

@@ -171,8 +171,9 @@ fn unauthorized_user(optional: bool) -> Response {
         "The token is optional here, but one that is sent must be valid: a malformed, expired \
          or forged token is a 401 with `WWW-Authenticate: Bearer error=\"invalid_token\"`."
     } else {
-        "No access token (`WWW-Authenticate: Bearer`), or a malformed, expired or forged one \
-         (`WWW-Authenticate: Bearer error=\"invalid_token\"`: refresh it or log in again)."
+        "No access token (`WWW-Authenticate: Bearer`), or a malformed, expired or forged one, \
+         or one whose account no longer exists (`WWW-Authenticate: Bearer error=\"invalid_token\"`: \
+         refresh it or log in again)."
     };
     unauthorized(
         when,
@@ -269,8 +270,6 @@ answers! {
     NoSuchPost = "404", error_only("No such post.");
     /// 404 for the routes about one comment.
     NoSuchComment = "404", error_only("No such comment.");
-    /// 404 for the caller's own account, deleted since the token was issued.
-    AccountGone = "404", error_only("The token's account no longer exists.");
     /// 204 of a `DELETE` of a post or comment.
     Deleted = "204", ResponseBuilder::new().description("Deleted.").build();
     /// 204 of a `DELETE` of a reaction.

@@ -14,8 +14,7 @@ use crate::auth::{AuthUser, Caller, MaybeAuthUser};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Id, Json, Query, UserPath};
 use crate::openapi::{
-    self, AccountGone, BadId, BadIdOrContent, BadPage, Deleted, NoSuchPost, NotPostOwner,
-    Unavailable,
+    self, BadId, BadIdOrContent, BadPage, Deleted, NoSuchPost, NotPostOwner, Unavailable,
 };
 use crate::pagination::{PageBody, PageQuery};
 use crate::views::PostBody;
@@ -141,7 +140,7 @@ async fn list_posts(
     params(PageQuery),
     responses(
         (status = 200, description = "A page of the caller's posts.", body = PageBody<PostBody>),
-        BadPage, AccountGone, Unavailable,
+        BadPage, Unavailable,
     ),
 )]
 async fn my_timeline(
@@ -150,10 +149,9 @@ async fn my_timeline(
     Query(query): Query<PageQuery>,
 ) -> Result<PostPage, ApiError> {
     let list = timeline(user_id.as_ref());
-    let viewer = Some(user_id.clone());
     let posts = state
         .social
-        .timeline(&user_id, query.page(&list)?, viewer)
+        .my_timeline(&user_id, query.page(&list)?)
         .await?;
     Ok(JsonBody(PageBody::from_page(posts, &list)))
 }

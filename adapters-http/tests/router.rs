@@ -71,6 +71,7 @@ fn bobs_post_and_comment() -> Ports {
     });
     comments.expect_update().never();
     comments.expect_delete().never();
+    ports.social.callers_exist(true);
     ports
 }
 

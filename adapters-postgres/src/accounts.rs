@@ -158,10 +158,14 @@ impl UserRepository for PgUserRepository {
         let password_hash = password_hash.encode();
         run(&self.pool, move |conn| {
             conn.transaction(|conn| {
-                let id: String = diesel::update(user_by_key(&key))
+                let Some(id) = diesel::update(user_by_key(&key))
                     .set(users::password_hash.eq(password_hash))
                     .returning(users::id)
-                    .get_result(conn)?;
+                    .get_result::<String>(conn)
+                    .optional()?
+                else {
+                    return Ok(Err(StoreError::UserGone));
+                };
                 diesel::update(
                     refresh_token_families::table
                         .filter(refresh_token_families::user_id.eq(&id))
@@ -170,10 +174,10 @@ impl UserRepository for PgUserRepository {
                 .set(refresh_token_families::revoked_at.eq(now))
                 .execute(conn)?;
                 diesel::delete(temporary_passwords::table.find(&id)).execute(conn)?;
-                Ok(())
+                Ok(Ok(()))
             })
         })
-        .await
+        .await?
     }
 
     async fn upgrade_hash(

@@ -99,14 +99,21 @@ impl NotificationRepository for PgNotificationRepository {
     /// `count(*)` over `notifications_unread_idx`: an index-only scan whose
     /// cost follows the number of unread notifications (see
     /// `docs/explain.md`).
-    async fn unread_count(&self, user_id: &UserId) -> Result<i64, StoreError> {
+    /// The count as a subquery of the user's row: no row, no user.
+    async fn unread_count(&self, user_id: &UserId) -> Result<Option<i64>, StoreError> {
         let user_id = user_id.to_string();
         run(&self.pool, move |conn| {
-            notifications::table
-                .filter(notifications::user_id.eq(user_id))
+            let unread = notifications::table
+                .filter(notifications::user_id.eq(users::id))
                 .filter(not(notifications::read))
                 .count()
-                .get_result(conn)
+                .single_value();
+            users::table
+                .find(user_id)
+                .select(unread)
+                .first::<Option<i64>>(conn)
+                .optional()
+                .map(Option::flatten)
         })
         .await
     }
@@ -127,7 +134,7 @@ impl NotificationRepository for PgNotificationRepository {
         .await
     }
 
-    async fn mark_all_read(&self, user_id: &UserId) -> Result<(), StoreError> {
+    async fn mark_all_read(&self, user_id: &UserId) -> Result<u64, StoreError> {
         let user_id = user_id.to_string();
         run(&self.pool, move |conn| {
             diesel::update(
@@ -137,7 +144,7 @@ impl NotificationRepository for PgNotificationRepository {
             )
             .set(notifications::read.eq(true))
             .execute(conn)
-            .map(drop)
+            .map(|marked| marked as u64)
         })
         .await
     }

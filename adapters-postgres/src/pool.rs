@@ -145,8 +145,24 @@ fn pool_error_hint(error: &deadpool_diesel::PoolError) -> &'static str {
     }
 }
 
+/// The foreign keys that reference `users`: a write that breaks one named a
+/// user who is gone.
+const USER_REFERENCES: &[&str] = &[
+    "posts_owner_id_fkey",
+    "comments_user_id_fkey",
+    "post_reactions_user_id_fkey",
+    "comment_reactions_user_id_fkey",
+    "notifications_user_id_fkey",
+    "notifications_actor_id_fkey",
+    "refresh_token_families_user_id_fkey",
+    "temporary_passwords_user_id_fkey",
+];
+
 /// Maps a Diesel error to the port's error, logging what may quote data.
 pub(crate) fn store_error(error: DieselError) -> StoreError {
+    if is_foreign_key_violation(&error, USER_REFERENCES) {
+        return StoreError::UserGone;
+    }
     match error {
         DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
             tracing::warn!(message = info.message(), "database connection lost");

@@ -36,6 +36,10 @@ pub enum AccountError {
     CurrentPasswordRequired,
     #[error("user '{0}' does not exist")]
     UserNotFound(String),
+    /// The caller's account no longer exists (removed since its token was
+    /// issued).
+    #[error("the token's account no longer exists")]
+    CallerGone,
     #[error("id '{0}' is already taken")]
     IdTaken(UserId),
     #[error("too many failed attempts; retry in {} seconds", .0.0)]
@@ -43,9 +47,20 @@ pub enum AccountError {
     #[error(transparent)]
     Hashing(#[from] HashError),
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(StoreError),
     #[error(transparent)]
     Unknown(#[from] anyhow::Error),
+}
+
+impl From<StoreError> for AccountError {
+    /// A write refused for a missing user names the caller, whose account
+    /// every such write is about.
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::UserGone => Self::CallerGone,
+            other => Self::Store(other),
+        }
+    }
 }
 
 /// Credentials are checked as typed, without the rules of new values, but
@@ -128,7 +143,12 @@ impl AccountService {
             .settle(result, &key, address)
             .await?
             .ok_or(AccountError::BadCredentials)?;
-        self.start_session(&user_id, password_change_required).await
+        // An account removed between the check and the session is as
+        // unknown as one that never was.
+        match self.start_session(&user_id, password_change_required).await {
+            Err(AccountError::CallerGone) => Err(AccountError::BadCredentials),
+            other => other,
+        }
     }
 
     /// Whose password `password` is, and whether it was the temporary one;
@@ -300,7 +320,7 @@ impl AccountService {
         self.users
             .find(user_id)
             .await?
-            .ok_or_else(|| AccountError::UserNotFound(user_id.to_string()))
+            .ok_or(AccountError::CallerGone)
     }
 
     /// Anyone's public profile; an id that breaks the rule cannot exist.
@@ -341,7 +361,7 @@ impl AccountService {
         self.users
             .update_profile(&user.id, changes)
             .await?
-            .ok_or_else(|| AccountError::UserNotFound(user_id.to_string()))
+            .ok_or(AccountError::CallerGone)
     }
 
     /// Sets a new password (the current one or a live temporary one must be

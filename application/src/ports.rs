@@ -13,6 +13,10 @@ pub enum StoreError {
     /// the request may succeed if retried later (HTTP 503).
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// A write named a user who no longer exists: removed meanwhile, by an
+    /// operator or by another implementation sharing the database.
+    #[error("the user no longer exists")]
+    UserGone,
     /// Anything else; the message is for logs and must not quote SQL or data.
     #[error(transparent)]
     Other(#[from] anyhow::Error),

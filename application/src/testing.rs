@@ -105,6 +105,23 @@ impl SocialPorts {
     pub fn knows(&mut self, user: UserRecord) {
         holds(&mut self.users, user);
     }
+
+    /// Whether every caller still has an account: asked when an act on the
+    /// caller's own data finds nothing or is refused, to tell a caller
+    /// removed since their token was issued apart.
+    pub fn callers_exist(&mut self, exist: bool) {
+        self.users.expect_find().returning(move |id| {
+            Ok(exist.then(|| UserRecord {
+                id: id.clone(),
+                password_hash: None,
+                name: "Someone".into(),
+                nickname: None,
+                bio: None,
+                email: None,
+                created_at: DateTime::UNIX_EPOCH,
+            }))
+        });
+    }
 }
 
 /// Finds `user` by id, letter case ignored as the contract says, and

@@ -35,8 +35,41 @@ pub enum SocialError {
     /// method and path in its hint.
     #[error("not allowed")]
     Forbidden,
+    /// The caller's account no longer exists (removed since its token was
+    /// issued).
+    #[error("the token's account no longer exists")]
+    CallerGone,
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(StoreError),
+}
+
+impl From<StoreError> for SocialError {
+    /// A write refused for a missing user names the caller: the only user a
+    /// social write refers to that can vanish without its target vanishing
+    /// too (a post's owner goes with the post).
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::UserGone => Self::CallerGone,
+            other => Self::Store(other),
+        }
+    }
+}
+
+impl SocialError {
+    /// Whether a caller who no longer exists would also explain this
+    /// answer: their posts, comments, reactions and notifications went with
+    /// their account.
+    fn may_mean_caller_gone(&self) -> bool {
+        matches!(
+            self,
+            Self::PostNotFound(_)
+                | Self::CommentNotFound(_)
+                | Self::NotificationNotFound(_)
+                | Self::ReactionNotFound(_)
+                | Self::UserNotFound(_)
+                | Self::Forbidden
+        )
+    }
 }
 
 /// A page of items and the key to continue after, if there is more.
@@ -102,22 +135,51 @@ impl SocialService {
         id: PostId,
         content: PostContent,
     ) -> Result<PostView, SocialError> {
-        self.check_post_owner(user_id, id).await?;
-        self.posts
-            .update(id, content, user_id)
-            .await?
-            .ok_or(SocialError::PostNotFound(id))
+        let result: Result<PostView, SocialError> = async {
+            self.check_post_owner(user_id, id).await?;
+            self.posts
+                .update(id, content, user_id)
+                .await?
+                .ok_or(SocialError::PostNotFound(id))
+        }
+        .await;
+        self.for_caller(user_id, result).await
     }
 
     /// Only the owner deletes a post; its comments, reactions and
     /// notifications go with it.
     pub async fn delete_post(&self, user_id: &UserId, id: PostId) -> Result<(), SocialError> {
-        self.check_post_owner(user_id, id).await?;
-        if self.posts.delete(id).await? {
-            Ok(())
-        } else {
-            Err(SocialError::PostNotFound(id))
+        let result: Result<(), SocialError> = async {
+            self.check_post_owner(user_id, id).await?;
+            if self.posts.delete(id).await? {
+                Ok(())
+            } else {
+                Err(SocialError::PostNotFound(id))
+            }
         }
+        .await;
+        self.for_caller(user_id, result).await
+    }
+
+    /// Settles a use case on the caller's own data: when it found nothing,
+    /// or found that the thing is not theirs, and the caller's account no
+    /// longer exists, the answer is [`SocialError::CallerGone`]. The extra
+    /// lookup runs on such failures only, never on success.
+    async fn for_caller<T>(
+        &self,
+        caller: &UserId,
+        result: Result<T, SocialError>,
+    ) -> Result<T, SocialError> {
+        match result {
+            Err(error) if error.may_mean_caller_gone() && !self.caller_exists(caller).await? => {
+                Err(SocialError::CallerGone)
+            }
+            other => other,
+        }
+    }
+
+    async fn caller_exists(&self, caller: &UserId) -> Result<bool, SocialError> {
+        Ok(self.users.find(caller).await?.is_some())
     }
 
     async fn check_post_owner(&self, user_id: &UserId, id: PostId) -> Result<(), SocialError> {
@@ -164,6 +226,16 @@ impl SocialService {
         Ok(Page::cut(rows, page, |post| post.id.get()))
     }
 
+    /// The caller's own posts, newest first.
+    pub async fn my_timeline(
+        &self,
+        caller: &UserId,
+        page: PageRequest,
+    ) -> Result<Page<PostView>, SocialError> {
+        let result = self.timeline(caller, page, Some(caller.clone())).await;
+        self.for_caller(caller, result).await
+    }
+
     /// Comments on a post notify its owner, unless they wrote it.
     pub async fn create_comment(
         &self,
@@ -171,21 +243,25 @@ impl SocialService {
         post_id: PostId,
         content: CommentContent,
     ) -> Result<CommentView, SocialError> {
-        let owner = self.post_owner(post_id).await?;
-        let notify = (owner != *user_id).then_some(owner);
-        match self
-            .comments
-            .create(NewComment {
-                post_id,
-                author_id: user_id.clone(),
-                content,
-                notify,
-            })
-            .await?
-        {
-            CommentCreation::Created(comment) => Ok(comment),
-            CommentCreation::PostGone => Err(SocialError::PostNotFound(post_id)),
+        let result: Result<CommentView, SocialError> = async {
+            let owner = self.post_owner(post_id).await?;
+            let notify = (owner != *user_id).then_some(owner);
+            match self
+                .comments
+                .create(NewComment {
+                    post_id,
+                    author_id: user_id.clone(),
+                    content,
+                    notify,
+                })
+                .await?
+            {
+                CommentCreation::Created(comment) => Ok(comment),
+                CommentCreation::PostGone => Err(SocialError::PostNotFound(post_id)),
+            }
         }
+        .await;
+        self.for_caller(user_id, result).await
     }
 
     /// A post's comments, oldest first.
@@ -207,35 +283,43 @@ impl SocialService {
         id: CommentId,
         content: CommentContent,
     ) -> Result<CommentView, SocialError> {
-        let owners = self
-            .comments
-            .owners(id)
-            .await?
-            .ok_or(SocialError::CommentNotFound(id))?;
-        if owners.author_id != *user_id {
-            return Err(SocialError::Forbidden);
+        let result: Result<CommentView, SocialError> = async {
+            let owners = self
+                .comments
+                .owners(id)
+                .await?
+                .ok_or(SocialError::CommentNotFound(id))?;
+            if owners.author_id != *user_id {
+                return Err(SocialError::Forbidden);
+            }
+            self.comments
+                .update(id, content, user_id)
+                .await?
+                .ok_or(SocialError::CommentNotFound(id))
         }
-        self.comments
-            .update(id, content, user_id)
-            .await?
-            .ok_or(SocialError::CommentNotFound(id))
+        .await;
+        self.for_caller(user_id, result).await
     }
 
     /// Its author or the post's owner deletes a comment.
     pub async fn delete_comment(&self, user_id: &UserId, id: CommentId) -> Result<(), SocialError> {
-        let owners = self
-            .comments
-            .owners(id)
-            .await?
-            .ok_or(SocialError::CommentNotFound(id))?;
-        if owners.author_id != *user_id && owners.post_owner_id != *user_id {
-            return Err(SocialError::Forbidden);
+        let result: Result<(), SocialError> = async {
+            let owners = self
+                .comments
+                .owners(id)
+                .await?
+                .ok_or(SocialError::CommentNotFound(id))?;
+            if owners.author_id != *user_id && owners.post_owner_id != *user_id {
+                return Err(SocialError::Forbidden);
+            }
+            if self.comments.delete(id).await? {
+                Ok(())
+            } else {
+                Err(SocialError::CommentNotFound(id))
+            }
         }
-        if self.comments.delete(id).await? {
-            Ok(())
-        } else {
-            Err(SocialError::CommentNotFound(id))
-        }
+        .await;
+        self.for_caller(user_id, result).await
     }
 
     /// A first reaction notifies the post's owner, unless they reacted.
@@ -245,17 +329,21 @@ impl SocialService {
         post_id: PostId,
         kind: ReactionKind,
     ) -> Result<ReactionChange, SocialError> {
-        let owner = self.post_owner(post_id).await?;
-        let notify = (owner != *user_id).then_some(owner);
-        self.reactions
-            .put_on_post(PostReaction {
-                post_id,
-                user_id: user_id.clone(),
-                kind,
-                notify,
-            })
-            .await?
-            .ok_or(SocialError::PostNotFound(post_id))
+        let result: Result<ReactionChange, SocialError> = async {
+            let owner = self.post_owner(post_id).await?;
+            let notify = (owner != *user_id).then_some(owner);
+            self.reactions
+                .put_on_post(PostReaction {
+                    post_id,
+                    user_id: user_id.clone(),
+                    kind,
+                    notify,
+                })
+                .await?
+                .ok_or(SocialError::PostNotFound(post_id))
+        }
+        .await;
+        self.for_caller(user_id, result).await
     }
 
     pub async fn withdraw_post_reaction(
@@ -263,12 +351,16 @@ impl SocialService {
         user_id: &UserId,
         post_id: PostId,
     ) -> Result<(), SocialError> {
-        self.post_owner(post_id).await?;
-        if self.reactions.delete_on_post(post_id, user_id).await? {
-            Ok(())
-        } else {
-            Err(SocialError::ReactionNotFound(format!("post {post_id}")))
+        let result: Result<(), SocialError> = async {
+            self.post_owner(post_id).await?;
+            if self.reactions.delete_on_post(post_id, user_id).await? {
+                Ok(())
+            } else {
+                Err(SocialError::ReactionNotFound(format!("post {post_id}")))
+            }
         }
+        .await;
+        self.for_caller(user_id, result).await
     }
 
     pub async fn react_to_comment(
@@ -277,10 +369,14 @@ impl SocialService {
         comment_id: CommentId,
         kind: ReactionKind,
     ) -> Result<ReactionChange, SocialError> {
-        self.reactions
-            .put_on_comment(comment_id, user_id, kind)
-            .await?
-            .ok_or(SocialError::CommentNotFound(comment_id))
+        let result: Result<ReactionChange, SocialError> = async {
+            self.reactions
+                .put_on_comment(comment_id, user_id, kind)
+                .await?
+                .ok_or(SocialError::CommentNotFound(comment_id))
+        }
+        .await;
+        self.for_caller(user_id, result).await
     }
 
     pub async fn withdraw_comment_reaction(
@@ -288,20 +384,24 @@ impl SocialService {
         user_id: &UserId,
         comment_id: CommentId,
     ) -> Result<(), SocialError> {
-        if !self.comments.exists(comment_id).await? {
-            return Err(SocialError::CommentNotFound(comment_id));
+        let result: Result<(), SocialError> = async {
+            if !self.comments.exists(comment_id).await? {
+                return Err(SocialError::CommentNotFound(comment_id));
+            }
+            if self
+                .reactions
+                .delete_on_comment(comment_id, user_id)
+                .await?
+            {
+                Ok(())
+            } else {
+                Err(SocialError::ReactionNotFound(format!(
+                    "comment {comment_id}"
+                )))
+            }
         }
-        if self
-            .reactions
-            .delete_on_comment(comment_id, user_id)
-            .await?
-        {
-            Ok(())
-        } else {
-            Err(SocialError::ReactionNotFound(format!(
-                "comment {comment_id}"
-            )))
-        }
+        .await;
+        self.for_caller(user_id, result).await
     }
 
     /// The caller's notifications, newest first, with the unread count.
@@ -312,7 +412,11 @@ impl SocialService {
         page: PageRequest,
     ) -> Result<NotificationPage, SocialError> {
         let rows = self.notifications.list(user_id, unread_only, page).await?;
-        let unread_count = self.notifications.unread_count(user_id).await?;
+        let unread_count = self
+            .notifications
+            .unread_count(user_id)
+            .await?
+            .ok_or(SocialError::CallerGone)?;
         Ok(NotificationPage {
             page: Page::cut(rows, page, |n| n.id.get()),
             unread_count,
@@ -325,15 +429,25 @@ impl SocialService {
         user_id: &UserId,
         id: NotificationId,
     ) -> Result<(), SocialError> {
-        if self.notifications.mark_read(user_id, id).await? {
-            Ok(())
-        } else {
-            Err(SocialError::NotificationNotFound(id))
+        let result: Result<(), SocialError> = async {
+            if self.notifications.mark_read(user_id, id).await? {
+                Ok(())
+            } else {
+                Err(SocialError::NotificationNotFound(id))
+            }
         }
+        .await;
+        self.for_caller(user_id, result).await
     }
 
+    /// Nothing to mark is fine, unless the caller's account is gone.
     pub async fn mark_all_notifications_read(&self, user_id: &UserId) -> Result<(), SocialError> {
-        Ok(self.notifications.mark_all_read(user_id).await?)
+        if self.notifications.mark_all_read(user_id).await? == 0
+            && !self.caller_exists(user_id).await?
+        {
+            return Err(SocialError::CallerGone);
+        }
+        Ok(())
     }
 }
 

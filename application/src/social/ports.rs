@@ -254,13 +254,14 @@ pub trait NotificationRepository: Send + Sync {
         page: PageRequest,
     ) -> Result<Vec<NotificationView>, StoreError>;
 
-    /// How many of the user's notifications are unread.
-    async fn unread_count(&self, user_id: &UserId) -> Result<i64, StoreError>;
+    /// How many of the user's notifications are unread; `None` if there is
+    /// no such user (any more).
+    async fn unread_count(&self, user_id: &UserId) -> Result<Option<i64>, StoreError>;
 
     /// Marks one of the user's notifications read; `false` if the user has
     /// no notification with this id.
     async fn mark_read(&self, user_id: &UserId, id: NotificationId) -> Result<bool, StoreError>;
 
-    /// Marks all of the user's notifications read.
-    async fn mark_all_read(&self, user_id: &UserId) -> Result<(), StoreError>;
+    /// Marks all of the user's notifications read; how many were unread.
+    async fn mark_all_read(&self, user_id: &UserId) -> Result<u64, StoreError>;
 }

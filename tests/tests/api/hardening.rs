@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use minifb_tests::*;
+use reqwest::Method;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -190,6 +191,87 @@ async fn an_imported_hash_is_replaced_by_one_of_the_configured_work_after_a_logi
     app.login(&user.id, IMPORTED_PASSWORD).await;
     // Sessions started before stay: only the hash changed.
     app.refresh(&user.refresh_token).await.assert_status(200);
+}
+
+#[tokio::test]
+async fn the_token_of_a_removed_account_is_401_invalid_token_on_all_its_own_data() {
+    let (app, alice, bob, bobs_post) = TestApp::with_alices_post_and_bob().await;
+    if app.skip_unless_local() {
+        return;
+    }
+    let alices_post = app.post_by(&alice, "mine").await;
+    let bobs_comment = app.comment_on(bobs_post, &bob, "bob's").await;
+    let alices_comment = app.comment_on(bobs_post, &alice, "alice's").await;
+    app.react(&alice, &Target::post(bobs_post), 1)
+        .await
+        .assert_status(201);
+    app.react(&bob, &Target::post(alices_post), 2)
+        .await
+        .assert_status(201);
+    // Removed by an operator: the token stays well-formed and unexpired.
+    let removed = app
+        .sql(&format!("DELETE FROM users WHERE id = '{}'", alice.id))
+        .await;
+    assert_eq!(removed, 1);
+
+    let content = Some(json!({ "content": "still here?" }));
+    let reaction = Some(json!({ "type": 3 }));
+    let (get, post, put, patch, delete) = (
+        Method::GET,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+    );
+    let cases = [
+        (get.clone(), "/me".to_owned(), None),
+        (
+            patch.clone(),
+            "/me".to_owned(),
+            Some(json!({ "nickname": "ghost" })),
+        ),
+        (
+            put.clone(),
+            "/me/password".to_owned(),
+            Some(json!({ "current_password": PASSWORD, "new_password": "another password" })),
+        ),
+        (get.clone(), "/me/timeline".to_owned(), None),
+        (get, "/me/notifications".to_owned(), None),
+        (post.clone(), "/me/notifications/1/read".to_owned(), None),
+        (post.clone(), "/me/notifications/read-all".to_owned(), None),
+        (post.clone(), "/posts".to_owned(), content.clone()),
+        (
+            patch.clone(),
+            format!("/posts/{alices_post}"),
+            content.clone(),
+        ),
+        (delete.clone(), format!("/posts/{alices_post}"), None),
+        (
+            post,
+            format!("/posts/{bobs_post}/comments"),
+            content.clone(),
+        ),
+        (patch, format!("/comments/{alices_comment}"), content),
+        (delete.clone(), format!("/comments/{alices_comment}"), None),
+        (
+            put.clone(),
+            format!("/posts/{bobs_post}/reaction"),
+            reaction.clone(),
+        ),
+        (delete.clone(), format!("/posts/{bobs_post}/reaction"), None),
+        (put, format!("/comments/{bobs_comment}/reaction"), reaction),
+        (delete, format!("/comments/{bobs_comment}/reaction"), None),
+    ];
+    for (method, path, body) in cases {
+        let reply = app.request(method, &path, alice.bearer(), body).await;
+        reply.assert_invalid_token();
+        assert!(
+            reply.body["hint"]
+                .as_str()
+                .unwrap()
+                .contains("no longer exists")
+        );
+    }
 }
 
 /// The address of a server started here, for raw sockets.

@@ -313,3 +313,15 @@ async fn a_limiter_that_cannot_count_fails_the_login_before_any_lookup_or_hash_c
 
     assert_matches!(result, Err(AccountError::Store(StoreError::Unavailable(_))));
 }
+
+#[tokio::test]
+async fn an_account_removed_between_the_check_and_the_session_answers_bad_credentials() {
+    let mut ports = alices_account();
+    ports.issues_access_tokens();
+    let start = ports.refresh_tokens.expect_start_family();
+    start.returning(|_| Err(StoreError::UserGone));
+
+    let result = ports.into_service().login("Alice", PASSWORD, HOME).await;
+
+    assert_matches!(result, Err(AccountError::BadCredentials));
+}

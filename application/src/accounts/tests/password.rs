@@ -9,6 +9,7 @@ use super::{
     Calls, HOME, NEW_PASSWORD, PASSWORD, TEMPORARY, alice_without_a_usable_hash, alices_account, id,
 };
 use crate::accounts::AccountError;
+use crate::ports::StoreError;
 use crate::testing::{AccountPorts, FastHasher, assert_matches};
 
 impl AccountPorts {
@@ -91,4 +92,25 @@ async fn an_expired_temporary_password_is_not_accepted_as_current_password() {
     let result = change_password(ports, TEMPORARY).await;
 
     assert_matches!(result, Err(AccountError::WrongCurrentPassword));
+}
+
+#[tokio::test]
+async fn changing_password_after_my_account_was_removed_answers_caller_gone() {
+    let mut ports = AccountPorts::default();
+    ports.users.expect_find().returning(|_| Ok(None));
+
+    let result = change_password(ports, PASSWORD).await;
+
+    assert_matches!(result, Err(AccountError::CallerGone));
+}
+
+#[tokio::test]
+async fn an_account_removed_while_its_password_changes_answers_caller_gone() {
+    let mut ports = alices_account();
+    let write = ports.users.expect_change_password();
+    write.returning(|_, _| Err(StoreError::UserGone));
+
+    let result = change_password(ports, PASSWORD).await;
+
+    assert_matches!(result, Err(AccountError::CallerGone));
 }

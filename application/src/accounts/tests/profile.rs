@@ -142,18 +142,46 @@ async fn an_account_whose_hash_never_verifies_cannot_confirm_a_change_but_costs_
     assert_eq!(failures(&limiter, "alice"), 1);
 }
 
-#[tokio::test]
-async fn patching_me_when_my_account_is_gone_answers_user_not_found() {
+/// Where Alice's account turns out to be gone.
+#[derive(Debug)]
+enum Gone {
+    /// Before anything is read.
+    AtTheLookup,
+    /// Between the lookup and the write.
+    AtTheWrite,
+}
+
+// A token whose account was removed gets `CallerGone` (401
+// `invalid_token`), never a 404 or a store failure.
+table! { my_account_is_gone {
+    reading_me_after_my_account_was_removed_answers_caller_gone: (false, Gone::AtTheLookup);
+    patching_me_after_my_account_was_removed_answers_caller_gone: (true, Gone::AtTheLookup);
+    patching_me_while_my_account_is_removed_answers_caller_gone: (true, Gone::AtTheWrite);
+}}
+
+async fn my_account_is_gone(label: &str, (patch, gone): (bool, Gone)) {
     let mut ports = AccountPorts::default();
-    ports.users.expect_find().returning(|_| Ok(None));
+    match gone {
+        Gone::AtTheLookup => {
+            ports.users.expect_find().returning(|_| Ok(None));
+        }
+        Gone::AtTheWrite => {
+            ports.knows(alice());
+            let write = ports.users.expect_update_profile();
+            write.returning(|_, _| Ok(None));
+        }
+    }
     let changes = ProfileChanges {
         nickname: Some(None),
         ..ProfileChanges::default()
     };
 
-    let result = update_me(ports, "Alice", update(changes, None)).await;
+    let result = match patch {
+        true => update_me(ports, "Alice", update(changes, None)).await,
+        false => ports.into_service().me(&id("Alice")).await,
+    };
 
-    assert_matches!(result, Err(AccountError::UserNotFound(id)) if id == "Alice");
+    assert_matches!(result, Err(AccountError::CallerGone), "{label}");
 }
 
 #[tokio::test]

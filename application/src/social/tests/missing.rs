@@ -56,6 +56,7 @@ table! { answers_not_found {
 async fn answers_not_found(label: &str, (act, missing): (Act, Missing)) {
     let caller = act.rightful_caller();
     let mut ports = SocialPorts::default();
+    ports.callers_exist(true);
     match missing {
         AtTheLookup => {
             ports.finds_target_of(act, false);

@@ -10,6 +10,7 @@
 //! store does), stated as tables, mostly over the [`acts::Act`]s.
 
 mod acts;
+mod caller_gone;
 mod comments;
 mod missing;
 mod notifications;

@@ -44,7 +44,9 @@ impl SocialPorts {
         let list = list.with(eq(id("Alice")), eq(unread_only), eq(request));
         list.returning(move |_, _, _| Ok(notifications(listed)));
         let count = self.notifications.expect_unread_count().times(1);
-        count.with(eq(id("Alice"))).returning(move |_| Ok(unread));
+        count
+            .with(eq(id("Alice")))
+            .returning(move |_| Ok(Some(unread)));
     }
 }
 
@@ -102,6 +104,7 @@ table! { marking_read {
 
 async fn marking_read(label: &str, (caller, mine): (&str, bool)) {
     let mut ports = SocialPorts::default();
+    ports.callers_exist(true);
     let mark = ports.notifications.expect_mark_read().times(1);
     let mark = mark.with(eq(id(caller)), eq(NOTIFICATION));
     mark.returning(move |_, _| Ok(mine));
@@ -129,7 +132,7 @@ async fn marking_all_notifications_read_marks_all_of_mine() {
         .expect_mark_all_read()
         .with(eq(id("Alice")))
         .times(1)
-        .returning(|_| Ok(()));
+        .returning(|_| Ok(3));
 
     let result = ports
         .into_service()

@@ -33,6 +33,7 @@ table! { who_may {
 
 async fn who_may(label: &str, (caller, act, answer): (&str, Act, Answer)) {
     let mut ports = SocialPorts::default();
+    ports.callers_exist(true);
     ports.finds_target_of(act, true);
     let write = if answer == Done {
         Write::Succeeds

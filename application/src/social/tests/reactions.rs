@@ -63,6 +63,7 @@ table! { withdrawing {
 
 async fn withdrawing(label: &str, (act, had_one): (Act, bool)) {
     let mut ports = SocialPorts::default();
+    ports.callers_exist(true);
     ports.finds_target_of(act, true);
     let write = if had_one {
         Write::Succeeds

@@ -1,0 +1,136 @@
+//! A token whose account was removed (by an operator, or by another
+//! implementation sharing the database) answers `CallerGone` on every act
+//! on the caller's own data, never a 404, a 403 or a store failure. The
+//! account is looked up only when an act finds nothing or is refused.
+
+use mockall::predicate::eq;
+
+use super::acts::Act::{
+    self, Comment, DeleteComment, DeletePost, EditComment, EditPost, ReactToComment, ReactToPost,
+    WithdrawCommentReaction, WithdrawPostReaction,
+};
+use super::acts::Write;
+use super::{NOTIFICATION, id, page, post_content};
+use crate::ports::StoreError;
+use crate::social::SocialError;
+use crate::testing::{SocialPorts, assert_matches, table};
+
+// Their posts, comments and reactions went with the account, so each act
+// finds its target missing (or not theirs); the account lookup then tells
+// why.
+table! { answers_caller_gone {
+    editing_a_post_after_ones_account_was_removed_answers_caller_gone: EditPost;
+    deleting_a_post_after_ones_account_was_removed_answers_caller_gone: DeletePost;
+    commenting_after_ones_account_was_removed_answers_caller_gone: Comment;
+    reacting_to_a_post_after_ones_account_was_removed_answers_caller_gone: ReactToPost;
+    withdrawing_a_post_reaction_after_ones_account_was_removed_answers_caller_gone:
+        WithdrawPostReaction;
+    editing_a_comment_after_ones_account_was_removed_answers_caller_gone: EditComment;
+    deleting_a_comment_after_ones_account_was_removed_answers_caller_gone: DeleteComment;
+    reacting_to_a_comment_after_ones_account_was_removed_answers_caller_gone: ReactToComment;
+    withdrawing_a_comment_reaction_after_ones_account_was_removed_answers_caller_gone:
+        WithdrawCommentReaction;
+}}
+
+async fn answers_caller_gone(label: &str, act: Act) {
+    let caller = act.rightful_caller();
+    let mut ports = SocialPorts::default();
+    ports.callers_exist(false);
+    if act == ReactToComment {
+        // It looks nothing up first: its write finds no comment.
+        ports.writes(act, caller, Write::FindsNothing);
+    } else {
+        ports.finds_target_of(act, false);
+        ports.writes(act, caller, Write::Never);
+    }
+
+    let result = act.by(&ports.into_service(), caller).await;
+
+    assert_matches!(result, Err(SocialError::CallerGone), "{label}");
+}
+
+#[tokio::test]
+async fn a_post_whose_author_the_store_no_longer_has_answers_caller_gone() {
+    let mut ports = SocialPorts::default();
+    ports
+        .posts
+        .expect_create()
+        .returning(|_, _| Err(StoreError::UserGone));
+
+    let result = ports
+        .into_service()
+        .create_post(&id("Alice"), post_content("hello"))
+        .await;
+
+    assert_matches!(result, Err(SocialError::CallerGone));
+}
+
+#[tokio::test]
+async fn my_timeline_after_my_account_was_removed_answers_caller_gone() {
+    let mut ports = SocialPorts::default();
+    ports.callers_exist(false);
+
+    let result = ports
+        .into_service()
+        .my_timeline(&id("Alice"), page(20, None))
+        .await;
+
+    assert_matches!(result, Err(SocialError::CallerGone));
+}
+
+#[tokio::test]
+async fn my_notifications_after_my_account_was_removed_answer_caller_gone() {
+    let mut ports = SocialPorts::default();
+    ports
+        .notifications
+        .expect_list()
+        .returning(|_, _, _| Ok(Vec::new()));
+    let count = ports.notifications.expect_unread_count();
+    count.with(eq(id("Alice"))).returning(|_| Ok(None));
+
+    let result = ports
+        .into_service()
+        .notifications(&id("Alice"), false, page(20, None))
+        .await;
+
+    assert_matches!(result, Err(SocialError::CallerGone));
+}
+
+#[tokio::test]
+async fn marking_a_notification_read_after_my_account_was_removed_answers_caller_gone() {
+    let mut ports = SocialPorts::default();
+    ports.callers_exist(false);
+    let mark = ports.notifications.expect_mark_read();
+    mark.returning(|_, _| Ok(false));
+
+    let result = ports
+        .into_service()
+        .mark_notification_read(&id("Alice"), NOTIFICATION)
+        .await;
+
+    assert_matches!(result, Err(SocialError::CallerGone));
+}
+
+// Nothing left to mark is fine for an account that exists, and tells a
+// removed one apart.
+table! { marking_all_read_with_nothing_unread {
+    marking_all_read_with_nothing_unread_is_done: true;
+    marking_all_read_after_my_account_was_removed_answers_caller_gone: false;
+}}
+
+async fn marking_all_read_with_nothing_unread(label: &str, exists: bool) {
+    let mut ports = SocialPorts::default();
+    ports.callers_exist(exists);
+    let mark = ports.notifications.expect_mark_all_read();
+    mark.returning(|_| Ok(0));
+
+    let result = ports
+        .into_service()
+        .mark_all_notifications_read(&id("Alice"))
+        .await;
+
+    match exists {
+        true => assert!(result.is_ok(), "{label}: {result:?}"),
+        false => assert_matches!(result, Err(SocialError::CallerGone), "{label}"),
+    }
+}

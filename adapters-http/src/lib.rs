@@ -30,6 +30,7 @@ mod time;
 mod views;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS};
@@ -66,10 +67,27 @@ pub struct AppState {
 }
 
 /// Settings of the HTTP layer itself.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct HttpConfig {
     /// Browser origins allowed to call the API; none by default.
     pub cors_origins: Vec<HeaderValue>,
+    /// How long a request may take from its head to its answer
+    /// (`MINIFB_REQUEST_TIMEOUT`); over it, 503.
+    pub request_timeout: Duration,
+    /// How long a request body may go without a byte; then 408 and the
+    /// connection is closed.
+    pub body_stall: Duration,
+}
+
+impl Default for HttpConfig {
+    /// The contract's numbers: 30 s per request, 10 s of body silence.
+    fn default() -> Self {
+        Self {
+            cors_origins: Vec::new(),
+            request_timeout: Duration::from_secs(30),
+            body_stall: Duration::from_secs(10),
+        }
+    }
 }
 
 /// Every route of the API, each registered once for both the router and the
@@ -120,7 +138,10 @@ pub fn router(state: AppState, config: &HttpConfig) -> Router {
             .into_inner()
     });
     Router::from(routes())
-        .route_layer(axum::middleware::from_fn(middleware::body_guard))
+        .route_layer(axum::middleware::from_fn_with_state(
+            config.body_stall,
+            middleware::body_guard,
+        ))
         .method_not_allowed_fallback(middleware::method_not_allowed)
         .fallback(middleware::not_found)
         // Outermost first. `Router::layer` wraps every route and the
@@ -143,7 +164,12 @@ pub fn router(state: AppState, config: &HttpConfig) -> Router {
                 .layer(axum::middleware::from_fn(
                     middleware::name_request_in_failures,
                 ))
-                .layer(CatchPanicLayer::custom(middleware::panic_response)),
+                .layer(CatchPanicLayer::custom(middleware::panic_response))
+                .layer(axum::middleware::from_fn(middleware::head_limits))
+                .layer(axum::middleware::from_fn_with_state(
+                    config.request_timeout,
+                    middleware::deadline,
+                )),
         )
         .with_state(state)
 }

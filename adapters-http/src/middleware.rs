@@ -5,20 +5,80 @@ use std::any::Any;
 
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use bytes::{Bytes, BytesMut};
+use http_body_util::BodyExt;
 
 use crate::error::{ApiError, ErrorBody, InternalFailure};
 
 /// Largest accepted request body.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
+/// Longest accepted request URI (414 beyond).
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+/// Largest accepted header section: names, values and their separators
+/// (431 beyond).
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+
+/// Refuses a URI over [`MAX_URI_BYTES`] (414) or a header section over
+/// [`MAX_HEADER_BYTES`] (431) with the error body, before routing. (The
+/// HTTP parser itself refuses heads beyond its 256 KiB buffer, bare.)
+pub async fn head_limits(request: Request, next: Next) -> Result<Response, ApiError> {
+    let uri = request.uri();
+    let uri_bytes = uri.authority().map_or(0, |a| a.as_str().len())
+        + uri.path_and_query().map_or(0, |p| p.as_str().len());
+    if uri_bytes > MAX_URI_BYTES {
+        return Err(ApiError::new(
+            StatusCode::URI_TOO_LONG,
+            format!("the request URI is longer than {MAX_URI_BYTES} bytes (8 KiB)"),
+        ));
+    }
+    let header_bytes: usize = request
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    if header_bytes > MAX_HEADER_BYTES {
+        return Err(ApiError::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            format!("the request headers are larger than {MAX_HEADER_BYTES} bytes (16 KiB)"),
+        ));
+    }
+    Ok(next.run(request).await)
+}
+
+/// Answers 503 (with `Retry-After`) when a request is not answered within
+/// `limit`; the database's `statement_timeout` ends its query before that.
+pub async fn deadline(
+    State(limit): State<Duration>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    tokio::time::timeout(limit, next.run(request))
+        .await
+        .map_err(|_| {
+            ApiError::unavailable(format!(
+                "the request was not answered within {} seconds",
+                limit.as_secs()
+            ))
+        })
+}
+
 /// Runs on matched routes only, before any extractor, so that the checks
 /// answer in the contract's order: body size (413), then media type (415),
-/// then the token (401) and the rest in the handler.
-pub async fn body_guard(request: Request, next: Next) -> Result<Response, ApiError> {
+/// then the token (401) and the rest in the handler. A body that goes
+/// `stall` without a byte is answered 408 and its connection closed.
+pub async fn body_guard(
+    State(stall): State<Duration>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
     let (parts, body) = request.into_parts();
     let too_large = || {
         ApiError::new(
@@ -34,17 +94,13 @@ pub async fn body_guard(request: Request, next: Next) -> Result<Response, ApiErr
     if declared.is_some_and(|length| length > BODY_LIMIT as u64) {
         return Err(too_large());
     }
-    let bytes = axum::body::to_bytes(body, BODY_LIMIT)
-        .await
-        .map_err(|error| {
-            let over_limit = std::error::Error::source(&error)
-                .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
-            if over_limit {
-                too_large()
-            } else {
-                ApiError::bad_request("the request body could not be read")
-            }
-        })?;
+    let bytes = read_body(body, stall).await?.map_err(|error| {
+        if error.is::<http_body_util::LengthLimitError>() {
+            too_large()
+        } else {
+            ApiError::bad_request("the request body could not be read")
+        }
+    })?;
     if !bytes.is_empty() && !is_json(&parts.headers) {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -54,6 +110,36 @@ pub async fn body_guard(request: Request, next: Next) -> Result<Response, ApiErr
     Ok(next
         .run(Request::from_parts(parts, Body::from(bytes)))
         .await)
+}
+
+/// The whole body, at most [`BODY_LIMIT`] bytes; 408 (closing the
+/// connection) if no byte arrives for `stall`.
+async fn read_body(body: Body, stall: Duration) -> Result<Result<Bytes, axum::BoxError>, ApiError> {
+    let mut body = http_body_util::Limited::new(body, BODY_LIMIT);
+    let mut bytes = BytesMut::new();
+    loop {
+        let frame = tokio::time::timeout(stall, body.frame())
+            .await
+            .map_err(|_| {
+                ApiError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    format!(
+                        "the request body stalled: no byte for {} seconds",
+                        stall.as_secs()
+                    ),
+                )
+                .with_header(CONNECTION, HeaderValue::from_static("close"))
+            })?;
+        match frame {
+            None => return Ok(Ok(bytes.freeze())),
+            Some(Err(error)) => return Ok(Err(error)),
+            Some(Ok(frame)) => {
+                if let Some(data) = frame.data_ref() {
+                    bytes.extend_from_slice(data);
+                }
+            }
+        }
+    }
 }
 
 /// `application/json` or `application/<anything>+json`, any parameters.

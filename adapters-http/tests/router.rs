@@ -4,6 +4,8 @@
 
 mod support;
 
+use std::time::Duration;
+
 use axum::body::Body;
 use axum::http::{Method, StatusCode, header};
 use chrono::Utc;
@@ -231,6 +233,7 @@ async fn a_token_without_jti_is_accepted() {
 async fn allowed_origins_get_a_204_preflight_and_others_no_cors_headers() {
     let config = HttpConfig {
         cors_origins: vec!["https://app.example".parse().unwrap()],
+        ..HttpConfig::default()
     };
     let preflight = |origin: &str| {
         request(Method::OPTIONS, "/posts")
@@ -280,6 +283,7 @@ async fn allowed_origins_get_a_204_preflight_and_others_no_cors_headers() {
 async fn an_options_request_that_is_no_preflight_is_routed_like_any_method() {
     let config = HttpConfig {
         cors_origins: vec!["https://app.example".parse().unwrap()],
+        ..HttpConfig::default()
     };
     let cases = [
         (
@@ -378,4 +382,88 @@ async fn a_json_array_body_is_400_not_read_as_the_object() {
         assert_error(&reply, StatusCode::BAD_REQUEST),
         "the request body must be a JSON object"
     );
+}
+
+/// A request body whose next byte never comes.
+struct SilentBody;
+
+impl http_body::Body for SilentBody {
+    type Data = bytes::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        std::task::Poll::Pending
+    }
+}
+
+/// `POST /posts` whose body says it has 20 bytes and sends none.
+fn post_with_a_silent_body() -> axum::http::Request<Body> {
+    signed_in(Method::POST, "/posts", "alice")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::CONTENT_LENGTH, "20")
+        .body(Body::new(SilentBody))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_body_that_stalls_is_408_and_the_connection_is_closed() {
+    let config = HttpConfig {
+        body_stall: Duration::from_millis(50),
+        ..HttpConfig::default()
+    };
+
+    let reply = send(
+        Ports::default().app_with(&config),
+        post_with_a_silent_body(),
+    )
+    .await;
+
+    assert!(assert_error(&reply, StatusCode::REQUEST_TIMEOUT).contains("stalled"));
+    assert_eq!(reply.headers[header::CONNECTION], "close");
+}
+
+#[tokio::test]
+async fn a_request_over_its_deadline_is_503_with_retry_after() {
+    let config = HttpConfig {
+        request_timeout: Duration::from_millis(50),
+        ..HttpConfig::default()
+    };
+
+    let reply = send(
+        Ports::default().app_with(&config),
+        post_with_a_silent_body(),
+    )
+    .await;
+
+    assert!(assert_error(&reply, StatusCode::SERVICE_UNAVAILABLE).contains("not answered within"));
+    assert!(reply.has(header::RETRY_AFTER));
+}
+
+#[tokio::test]
+async fn a_uri_over_8_kib_is_414_and_a_header_section_over_16_kib_is_431() {
+    let app = app();
+    let long_path = format!("/posts/{}", "1".repeat(8 * 1024));
+    let long_query = format!("/posts?cursor={}", "a".repeat(8 * 1024));
+    let just_fits = format!("/no/such/{}", "a".repeat(8 * 1024 - 9));
+    let big_header = "x".repeat(16 * 1024);
+    let cases = [
+        (request(Method::GET, &long_path), StatusCode::URI_TOO_LONG),
+        (request(Method::GET, &long_query), StatusCode::URI_TOO_LONG),
+        (request(Method::GET, &just_fits), StatusCode::NOT_FOUND),
+        (
+            request(Method::GET, "/posts").header("x-padding", &big_header),
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        ),
+        (
+            request(Method::GET, "/no/such/route").header("x-padding", &big_header[..15 * 1024]),
+            StatusCode::NOT_FOUND,
+        ),
+    ];
+    for (builder, status) in cases {
+        let reply = send(app.clone(), builder.body(Body::empty()).unwrap()).await;
+        assert_error(&reply, status);
+    }
 }

@@ -119,6 +119,8 @@ impl Server {
                     })
                 })
                 .collect::<anyhow::Result<_>>()?,
+            request_timeout: config.request_timeout,
+            ..HttpConfig::default()
         };
         let router = minifb_adapters_http::router(state, &http);
         let listener = TcpListener::bind(config.bind)

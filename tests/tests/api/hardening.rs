@@ -313,6 +313,44 @@ async fn a_request_head_that_does_not_arrive_in_10_seconds_is_408_and_closed() {
 }
 
 #[tokio::test]
+async fn a_request_body_that_stalls_for_10_seconds_is_408_and_closed() {
+    let (app, user) = TestApp::with_user("trickle").await;
+    if app.skip_unless_local() {
+        return;
+    }
+    let mut socket = TcpStream::connect(socket_address(&app)).await.unwrap();
+    let head = format!(
+        "POST /posts HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 40\r\n\r\n{{\"content\":",
+        user.token
+    );
+    socket.write_all(head.as_bytes()).await.unwrap();
+
+    let answer = read_until_closed(socket, Duration::from_secs(20))
+        .await
+        .expect("closed after the body stalled");
+
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
+    let body = answer.split_once("\r\n\r\n").map(|(_, body)| body);
+    let body: serde_json::Value = serde_json::from_str(body.unwrap_or("")).unwrap();
+    assert_eq!(body["result"], "Request Timeout");
+    assert!(body["hint"].as_str().unwrap().contains("stalled"), "{body}");
+}
+
+#[tokio::test]
+async fn long_uris_and_header_sections_get_414_and_431_with_the_error_body() {
+    let app = TestApp::spawn().await;
+    let long_uri = format!("/posts?cursor={}", "a".repeat(9 * 1024));
+    app.get(&long_uri, None).await.error(414);
+    let padding = "x".repeat(17 * 1024);
+    let request = app
+        .client
+        .get(app.url("/posts"))
+        .header("x-padding", padding);
+    app.send(request).await.error(431);
+}
+
+#[tokio::test]
 async fn a_thousand_slow_clients_neither_lock_out_a_real_one_nor_stay_open() {
     let app = TestApp::spawn().await;
     if app.skip_unless_local() {

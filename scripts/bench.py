@@ -21,6 +21,7 @@ import glob
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -132,16 +133,27 @@ class Api:
         raise SystemExit(f"login of {user_id} kept failing")
 
 
-class RssSampler:
-    """The server's peak resident set during a scenario: VmHWM after resetting
-    it through /proc/PID/clear_refs (root, Linux >= 4.0), or else the largest
-    VmRSS seen every 50 ms."""
+class Monitor:
+    """Watches a scenario run: the server's peak resident set, and how much
+    of the machine's CPU went to processes other than this bench's (the
+    server, its PostgreSQL, wrk, pgbench and psql), since the machine may
+    be shared.
 
-    def __init__(self, pid):
-        self.pid = pid
+    Peak RSS is VmHWM after resetting it through /proc/PID/clear_refs (root,
+    Linux >= 4.0), or else the largest VmRSS seen every 50 ms. CPU comes
+    from /proc/stat for the machine, /proc/PID/stat for the server and the
+    postmaster's children (sampled, so backends that exit are counted), and
+    getrusage for this script's waited-for children (wrk, pgbench, psql)."""
+
+    def __init__(self, server_pid, pg_dir):
+        self.pid = server_pid
+        self.pg_dir = pg_dir
         self.peak = 0
         self.reset_ok = False
         self.stop = threading.Event()
+        self.tick = os.sysconf("SC_CLK_TCK")
+        self.baseline = {}
+        self.last = {}
 
     def status(self, field):
         try:
@@ -153,6 +165,38 @@ class RssSampler:
             return None
         return None
 
+    def our_processes(self):
+        """CPU seconds so far of the server and of each PostgreSQL process."""
+        try:
+            with open(os.path.join(self.pg_dir, "postmaster.pid")) as f:
+                postmaster = f.readline().strip()
+        except OSError:
+            postmaster = None
+        found = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2:].split()
+            if entry in (str(self.pid), postmaster) or fields[1] == postmaster:
+                found[entry] = (int(fields[11]) + int(fields[12])) / self.tick
+        return found
+
+    def machine_busy(self):
+        with open("/proc/stat") as f:
+            cpu = [int(x) for x in f.readline().split()[1:]]
+        # user, nice, system, irq, softirq, steal
+        return (cpu[0] + cpu[1] + cpu[2] + cpu[5] + cpu[6] + cpu[7]) / self.tick
+
+    @staticmethod
+    def children():
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
     def __enter__(self):
         try:
             with open(f"/proc/{self.pid}/clear_refs", "w") as f:
@@ -160,24 +204,40 @@ class RssSampler:
             self.reset_ok = True
         except OSError:
             self.reset_ok = False
+        self.baseline = self.our_processes()
+        self.last = dict(self.baseline)
+        self.started = time.monotonic()
+        self.busy_start = self.machine_busy()
+        self.children_start = self.children()
         self.thread = threading.Thread(target=self.run, daemon=True)
         self.thread.start()
         return self
 
     def run(self):
+        n = 0
         while not self.stop.is_set():
             rss = self.status("VmRSS")
             if rss:
                 self.peak = max(self.peak, rss)
+            if n % 5 == 0:
+                self.last.update(self.our_processes())
+            n += 1
             time.sleep(0.05)
 
     def __exit__(self, *_):
         self.stop.set()
         self.thread.join()
+        self.last.update(self.our_processes())
         if self.reset_ok:
             hwm = self.status("VmHWM")
             if hwm:
                 self.peak = max(self.peak, hwm)
+        elapsed = time.monotonic() - self.started
+        ours = sum(cpu - self.baseline.get(pid, 0.0) for pid, cpu in self.last.items())
+        ours += self.children() - self.children_start
+        others = max(0.0, self.machine_busy() - self.busy_start - ours)
+        self.others_share = round(others / (elapsed * (os.cpu_count() or 1)), 2)
+        self.ours_share = round(ours / (elapsed * (os.cpu_count() or 1)), 2)
 
 
 class Bench:
@@ -307,19 +367,18 @@ class Bench:
         log(f"{name}: warm-up {self.warmup} s, then {self.duration} s at {self.connections} connections")
         self.wrk_result(self.wrk(script, self.warmup, self.connections))
         self.reset_statements()
-        with RssSampler(self.args.server_pid) as rss:
+        with Monitor(self.args.server_pid, self.args.pg_dir) as monitor:
             main = self.wrk(script, self.duration, self.connections)
             side = extra(self) if extra else None
             result = self.wrk_result(main)
             side_result = self.wrk_result(side) if side else None
         calls = self.statements()
         requests_done = result["requests"] + (side_result["requests"] if side_result else 0)
-        row = summarise(name, result, calls, requests_done, rss.peak)
-        # The machine's 1-minute load average when the run ended: other work
-        # on a shared machine shows up here and in the tail latencies.
-        row["load_avg_1m"] = round(os.getloadavg()[0], 2)
+        row = summarise(name, result, calls, requests_done, monitor.peak)
+        row["cpu_bench"] = monitor.ours_share
+        row["cpu_others"] = monitor.others_share
         self.context["rss_method"] = (
-            "VmHWM, reset through /proc/PID/clear_refs before each scenario" if rss.reset_ok
+            "VmHWM, reset through /proc/PID/clear_refs before each scenario" if monitor.reset_ok
             else "largest VmRSS sampled every 50 ms")
         if side_result:
             row["logins_rps"] = round(side_result["requests"] / (side_result["duration_us"] / 1e6), 1)
@@ -328,7 +387,8 @@ class Bench:
             row["login_errors"] = error_count(side_result)
         self.results[name] = row
         log(f"{name}: {row['rps']} rps, p50 {row['p50_ms']} ms, p99 {row['p99_ms']} ms, "
-            f"{row['errors']} errors, {row['statements_per_request']} statements/request")
+            f"{row['errors']} errors, {row['statements_per_request']} statements/request, "
+            f"CPU {row['cpu_bench']:.0%} bench, {row['cpu_others']:.0%} others")
 
     def logins(self):
         requests = [("POST", "/auth/login", "", json.dumps({"id": i, "password": PASSWORD}))
@@ -414,9 +474,10 @@ class Bench:
         subprocess.run(base + ["-T", str(self.warmup), self.args.database_url],
                        check=True, capture_output=True, text=True)
         self.reset_statements()
-        run = subprocess.run(base + ["-T", str(self.duration), "-l", f"--log-prefix={log_prefix}",
-                                     self.args.database_url],
-                             capture_output=True, text=True)
+        with Monitor(self.args.server_pid, self.args.pg_dir) as monitor:
+            run = subprocess.run(base + ["-T", str(self.duration), "-l", f"--log-prefix={log_prefix}",
+                                         self.args.database_url],
+                                 capture_output=True, text=True)
         if run.returncode != 0:
             raise SystemExit(f"pgbench failed:\n{run.stdout}\n{run.stderr}")
         calls = self.statements()
@@ -436,6 +497,8 @@ class Bench:
             "errors": int(failed.group(1)) if failed else 0,
             "statements_per_request": round(calls / transactions, 2) if transactions else None,
             "rss_peak_kib": None,
+            "cpu_bench": monitor.ours_share,
+            "cpu_others": monitor.others_share,
         }
         row = self.results["db_ceiling"]
         log(f"db_ceiling: {row['rps']} tps, p50 {row['p50_ms']} ms, p99 {row['p99_ms']} ms")
@@ -500,18 +563,20 @@ def percentile(sorted_values, p):
 
 def parse_logged_statements(text):
     """(sql, {n: value}) for each statement executed through the extended
-    protocol in a PostgreSQL log excerpt, in order; the server's own
-    bookkeeping (request counts) is left out."""
-    statements = []
+    protocol in a PostgreSQL log excerpt, in order, from the one backend
+    that served the request: statements are grouped by backend pid, and a
+    backend that touched request_counts (the server's background flush,
+    with the pool's check before it) is not the request's."""
+    by_backend = {}
     lines = text.splitlines()
     i = 0
-    execute = re.compile(r"LOG:\s+duration: [\d.]+ ms\s+execute [^:]*: (.*)$")
+    execute = re.compile(r"\[(\d+)\].*LOG:\s+duration: [\d.]+ ms\s+execute [^:]*: (.*)$")
     while i < len(lines):
         match = execute.search(lines[i])
         i += 1
         if not match:
             continue
-        sql = match.group(1)
+        pid, sql = match.group(1), match.group(2)
         while i < len(lines) and lines[i].startswith(("\t", " ")):
             sql += "\n" + lines[i].strip()
             i += 1
@@ -520,17 +585,19 @@ def parse_logged_statements(text):
             for n, value in re.findall(r"\$(\d+) = ('(?:[^']|'')*'|NULL)", lines[i]):
                 params[n] = value[1:-1].replace("''", "'") if value != "NULL" else ""
             i += 1
-        if "request_counts" not in sql:
-            statements.append((sql, params))
-    return statements
+        by_backend.setdefault(pid, []).append((sql, params))
+    candidates = [s for s in by_backend.values() if not any("request_counts" in sql for sql, _ in s)]
+    return max(candidates, key=len, default=[])
 
 
 def markdown(summary):
-    lines = ["| scenario | rps | p50 ms | p99 ms | errors | statements/request | RSS peak KiB |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines = ["| scenario | rps | p50 ms | p99 ms | errors | statements/request | RSS peak KiB "
+             "| CPU others |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for s in summary["scenarios"]:
-        cells = [s["name"]] + ["" if s[k] is None else str(s[k]) for k in
-                               ("rps", "p50_ms", "p99_ms", "errors", "statements_per_request", "rss_peak_kib")]
+        cells = [s["name"]] + ["" if s.get(k) is None else str(s[k]) for k in
+                               ("rps", "p50_ms", "p99_ms", "errors", "statements_per_request", "rss_peak_kib",
+                                "cpu_others")]
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "| ratio | value |", "| --- | ---: |"]
     lines += [f"| {k} | {'' if v is None else v} |" for k, v in summary["ratios"].items()]

@@ -548,6 +548,8 @@ def summarise(name, result, calls, requests_done, rss_peak):
         "rps": round(result["requests"] / seconds, 1),
         "p50_ms": round(result["p50_us"] / 1000, 2),
         "p99_ms": round(result["p99_us"] / 1000, 2),
+        "p90_ms": round(result["p90_us"] / 1000, 2),
+        "max_ms": round(result["max_us"] / 1000, 2),
         "errors": error_count(result),
         "statements_per_request": round(calls / requests_done, 2) if requests_done else None,
         "rss_peak_kib": rss_peak or None,

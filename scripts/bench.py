@@ -269,13 +269,15 @@ class Bench:
         timeline_depth = max(0, min(10_000, heavy_posts - 40))
         feed_key = db.value(f"SELECT id FROM posts ORDER BY id DESC OFFSET {max(feed_depth - 1, 0)} LIMIT 1")
         timeline_key = db.value(
-            f"SELECT id FROM posts WHERE owner_id = '{heavy}' ORDER BY id DESC "
+            f"SELECT id FROM posts WHERE owner_id = {sql_literal(heavy)} ORDER BY id DESC "
             f"OFFSET {max(timeline_depth - 1, 0)} LIMIT 1")
-        sample_posts = [r[0] for r in db.rows("SELECT id FROM posts ORDER BY random() LIMIT 2000")]
+        # Samples ordered by a hash rather than random(): the same data set
+        # gives the same requests.
+        sample_posts = [r[0] for r in db.rows("SELECT id FROM posts ORDER BY md5(id::text) LIMIT 2000")]
         commented = [r[0] for r in db.rows(
-            "SELECT id FROM posts WHERE comment_count >= 3 ORDER BY random() LIMIT 1000")] or sample_posts
+            "SELECT id FROM posts WHERE comment_count >= 3 ORDER BY md5(id::text) LIMIT 1000")] or sample_posts
         users = [r[0] for r in db.rows(
-            "SELECT id FROM users WHERE lower(id) NOT IN (lower(%s), lower(%s)) ORDER BY random() LIMIT 48"
+            "SELECT id FROM users WHERE lower(id) NOT IN (lower(%s), lower(%s)) ORDER BY md5(id) LIMIT 48"
             % (sql_literal(heavy), sql_literal(notified)))]
         self.context.update({
             "posts": posts,
@@ -295,10 +297,10 @@ class Bench:
         if notified_count < 10_000:
             log(f"note: the most notified user has only {notified_count} notifications at this scale")
 
-        log(f"logging in {len(users) + 2} seeded users through POST /auth/login")
+        log(f"logging in {len(users) + 1} seeded users through POST /auth/login")
         with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-            tokens = list(pool.map(self.api.login, [heavy, notified] + users))
-        heavy_token, notified_token, viewer_tokens = tokens[0], tokens[1], tokens[2:]
+            tokens = list(pool.map(self.api.login, [notified] + users))
+        notified_token, viewer_tokens = tokens[0], tokens[1:]
         self.viewers = viewer_tokens[:16]
         self.writers = list(zip(users[16:48], viewer_tokens[16:48]))
         self.login_ids = users[:8]
@@ -313,7 +315,6 @@ class Bench:
             "comments_page": [f"/posts/{p}/comments?limit=20" for p in commented],
         }
         self.notified_token = notified_token
-        self.heavy_token = heavy_token
         self.sample_posts = sample_posts
         for name, paths in self.paths.items():
             status, body = self.api.call("GET", paths[0], token=self.viewers[0])
@@ -529,7 +530,8 @@ class Bench:
             "scenarios": [r[n] for n in order if n in r],
             "ratios": ratios,
             "context": dict(self.context, duration_s=self.duration, warmup_s=self.warmup,
-                            connections=self.connections, scale=self.args.scale, seed=self.args.seed),
+                            connections=self.connections, scale=self.args.scale, seed=self.args.seed,
+                            db_pool_size=int(os.environ.get("MINIFB_DB_POOL_SIZE", "16"))),
         }
 
 

@@ -13,7 +13,8 @@ run: build
 test:
 	@scripts/test.sh
 
-## Page cost against depth and back-office statistics at a million posts.
+## Concurrent load on a seeded data set (BENCH_SCALE, BENCH_DURATION);
+## see docs/performance.md.
 bench:
 	@scripts/bench.sh
 

@@ -2,17 +2,26 @@
 # `with_server NAME PROFILE` makes a work directory, starts PostgreSQL with
 # a database NAME in it, starts target/PROFILE/minifb-server on a free port
 # (the environment's MINIFB_* settings apply) and sets `work`, `pg_dir`,
-# `DATABASE_URL`, `address` and `base`. Everything is stopped and deleted
-# when the calling script exits.
+# `DATABASE_URL`, `address`, `base` and `server_pid`. Everything is stopped
+# and deleted when the calling script exits.
+#
+# `with_server NAME PROFILE PG_DIR [OPTION...]` uses the PostgreSQL data
+# directory PG_DIR instead, started with scripts/pg's OPTIONs, and keeps it
+# (stopped) when the script exits: for data worth keeping between runs.
 
 with_server() {
     local name=$1 profile=$2
     work=$(mktemp -d "/tmp/minifb-$name.XXXXXX")
     chmod 755 "$work"  # the postgres user must reach $work/pg
-    pg_dir="$work/pg"
     server_pid=
     trap _with_server_cleanup EXIT
-    scripts/pg start "$pg_dir" --fast
+    if [ $# -ge 3 ]; then
+        pg_dir=$3
+        scripts/pg start "$pg_dir" "${@:4}"
+    else
+        pg_dir="$work/pg"
+        scripts/pg start "$pg_dir" --fast
+    fi
     scripts/pg createdb "$pg_dir" "$name"
     DATABASE_URL=$(scripts/pg url "$pg_dir" "$name")
     export DATABASE_URL

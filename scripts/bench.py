@@ -1,0 +1,637 @@
+#!/usr/bin/env python3
+"""`make bench`'s driver: concurrent load with wrk against a seeded server.
+
+Run by scripts/bench.sh, which builds, starts PostgreSQL (with
+pg_stat_statements) and the server, and seeds. This script logs seeded users
+in through the API, finds the deep cursors and busy users in the database,
+runs each scenario with wrk (Lua scripts written here, whose done() prints
+the latency percentiles as JSON), counts the SQL statements each request
+ran from pg_stat_statements, samples the server's peak RSS, runs pgbench
+on the statements of one feed request as the database's ceiling, and writes
+target/bench/summary.json and a Markdown table. Standard library only.
+
+Environment: BENCH_DURATION (seconds per scenario, 20), BENCH_WARMUP
+(seconds, 5), BENCH_CONNECTIONS (32).
+"""
+
+import argparse
+import base64
+import concurrent.futures
+import glob
+import json
+import os
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+
+PASSWORD = "minifb bench password"
+MARK = "BENCH_JSON "
+READ_SCENARIOS = [
+    "feed_first", "feed_deep", "timeline_heavy_first", "timeline_heavy_deep",
+    "post_detail", "comments_page", "notifications_page", "service_stats",
+]
+
+# Printed by every wrk script when the run ends: requests, errors and the
+# latency percentiles (wrk measures in microseconds).
+LUA_DONE = r"""
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    '%s{"requests":%d,"duration_us":%d,"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d,' ..
+    '"p50_us":%d,"p90_us":%d,"p99_us":%d,"max_us":%d,"mean_us":%.1f}\n',
+    "BENCH_JSON ", summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max, latency.mean))
+end
+"""
+
+# Requests cycle through a list of (method, path, token, body) given as Lua
+# tables; each wrk thread starts at its own offset.
+LUA_CYCLE = r"""
+local counter = 0
+local threads = 0
+setup = function(thread)
+  thread:set("offset", threads * 7919)
+  threads = threads + 1
+end
+request = function()
+  counter = counter + 1
+  local i = ((offset or 0) + counter) % #requests + 1
+  local r = requests[i]
+  local headers = {}
+  if r[3] ~= "" then headers["Authorization"] = "Bearer " .. r[3] end
+  if r[4] ~= "" then headers["Content-Type"] = "application/json" end
+  if r[4] ~= "" then return wrk.format(r[1], r[2], headers, r[4]) end
+  return wrk.format(r[1], r[2], headers)
+end
+"""
+
+
+def log(message):
+    print(f"==> {message}", file=sys.stderr, flush=True)
+
+
+def lua_string(value):
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def cursor(list_tag, key):
+    """The server's cursor format: base64url("v1:<list>:<last id>"), no padding."""
+    return base64.urlsafe_b64encode(f"v1:{list_tag}:{key}".encode()).decode().rstrip("=")
+
+
+class Database:
+    def __init__(self, url, psql):
+        self.url = url
+        self.psql = psql
+
+    def rows(self, sql):
+        out = subprocess.run(
+            [self.psql, self.url, "-X", "-q", "-tA", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-c", sql],
+            check=True, capture_output=True, text=True,
+        ).stdout
+        return [line.split("\t") for line in out.splitlines() if line]
+
+    def value(self, sql):
+        rows = self.rows(sql)
+        return rows[0][0] if rows else None
+
+    def execute(self, sql):
+        self.rows(sql)
+
+
+class Api:
+    def __init__(self, base):
+        self.base = base
+
+    def call(self, method, path, body=None, token=None):
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.base + path, data=data, method=method)
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode(errors="replace")
+
+    def login(self, user_id):
+        for _ in range(20):
+            status, body = self.call("POST", "/auth/login", {"id": user_id, "password": PASSWORD})
+            if status == 200:
+                return body["access_token"]
+            if status not in (429, 503):
+                raise SystemExit(f"login of {user_id} answered {status}: {body}")
+            time.sleep(1)
+        raise SystemExit(f"login of {user_id} kept failing")
+
+
+class Monitor:
+    """Watches a scenario run: the server's peak resident set, and how much
+    of the machine's CPU went to processes other than this bench's (the
+    server, its PostgreSQL, wrk, pgbench and psql), since the machine may
+    be shared.
+
+    Peak RSS is VmHWM after resetting it through /proc/PID/clear_refs (root,
+    Linux >= 4.0), or else the largest VmRSS seen every 50 ms. CPU comes
+    from /proc/stat for the machine, /proc/PID/stat for the server and the
+    postmaster's children (sampled, so backends that exit are counted), and
+    getrusage for this script's waited-for children (wrk, pgbench, psql)."""
+
+    def __init__(self, server_pid, pg_dir):
+        self.pid = server_pid
+        self.pg_dir = pg_dir
+        self.peak = 0
+        self.reset_ok = False
+        self.stop = threading.Event()
+        self.tick = os.sysconf("SC_CLK_TCK")
+        self.baseline = {}
+        self.last = {}
+
+    def status(self, field):
+        try:
+            with open(f"/proc/{self.pid}/status") as f:
+                for line in f:
+                    if line.startswith(field + ":"):
+                        return int(line.split()[1])
+        except OSError:
+            return None
+        return None
+
+    def our_processes(self):
+        """CPU seconds so far of the server and of each PostgreSQL process."""
+        try:
+            with open(os.path.join(self.pg_dir, "postmaster.pid")) as f:
+                postmaster = f.readline().strip()
+        except OSError:
+            postmaster = None
+        found = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2:].split()
+            if entry in (str(self.pid), postmaster) or fields[1] == postmaster:
+                found[entry] = (int(fields[11]) + int(fields[12])) / self.tick
+        return found
+
+    def machine_busy(self):
+        with open("/proc/stat") as f:
+            cpu = [int(x) for x in f.readline().split()[1:]]
+        # user, nice, system, irq, softirq, steal
+        return (cpu[0] + cpu[1] + cpu[2] + cpu[5] + cpu[6] + cpu[7]) / self.tick
+
+    @staticmethod
+    def children():
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
+    def __enter__(self):
+        try:
+            with open(f"/proc/{self.pid}/clear_refs", "w") as f:
+                f.write("5")
+            self.reset_ok = True
+        except OSError:
+            self.reset_ok = False
+        self.baseline = self.our_processes()
+        self.last = dict(self.baseline)
+        self.started = time.monotonic()
+        self.busy_start = self.machine_busy()
+        self.children_start = self.children()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+        return self
+
+    def run(self):
+        n = 0
+        while not self.stop.is_set():
+            rss = self.status("VmRSS")
+            if rss:
+                self.peak = max(self.peak, rss)
+            if n % 5 == 0:
+                self.last.update(self.our_processes())
+            n += 1
+            time.sleep(0.05)
+
+    def __exit__(self, *_):
+        self.stop.set()
+        self.thread.join()
+        self.last.update(self.our_processes())
+        if self.reset_ok:
+            hwm = self.status("VmHWM")
+            if hwm:
+                self.peak = max(self.peak, hwm)
+        elapsed = time.monotonic() - self.started
+        ours = sum(cpu - self.baseline.get(pid, 0.0) for pid, cpu in self.last.items())
+        ours += self.children() - self.children_start
+        others = max(0.0, self.machine_busy() - self.busy_start - ours)
+        self.others_share = round(others / (elapsed * (os.cpu_count() or 1)), 2)
+        self.ours_share = round(ours / (elapsed * (os.cpu_count() or 1)), 2)
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.db = Database(args.database_url, os.path.join(args.pg_bindir, "psql"))
+        self.api = Api(args.base)
+        self.duration = int(os.environ.get("BENCH_DURATION", "20"))
+        self.warmup = int(os.environ.get("BENCH_WARMUP", str(min(5, max(1, self.duration // 4)))))
+        self.connections = int(os.environ.get("BENCH_CONNECTIONS", "32"))
+        self.work = tempfile.mkdtemp(prefix="minifb-bench-")
+        self.results = {}
+        self.context = {}
+
+    # -- preparation -----------------------------------------------------
+
+    def prepare(self):
+        db = self.db
+        log("finding busy users and deep keys in the database")
+        posts = int(db.value("SELECT count(*) FROM posts"))
+        heavy, heavy_posts = db.rows(
+            "SELECT owner_id, count(*) FROM posts GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1")[0]
+        notified, notified_count = db.rows(
+            "SELECT user_id, count(*) FROM notifications GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1")[0]
+        heavy_posts, notified_count = int(heavy_posts), int(notified_count)
+        # A cursor holds the last id served; the page after the n-th post
+        # starts at post n + 1. Small data sets cannot go as deep.
+        feed_depth = max(0, min(90_000, posts - 40))
+        timeline_depth = max(0, min(10_000, heavy_posts - 40))
+        feed_key = db.value(f"SELECT id FROM posts ORDER BY id DESC OFFSET {max(feed_depth - 1, 0)} LIMIT 1")
+        timeline_key = db.value(
+            f"SELECT id FROM posts WHERE owner_id = {sql_literal(heavy)} ORDER BY id DESC "
+            f"OFFSET {max(timeline_depth - 1, 0)} LIMIT 1")
+        # Samples ordered by a hash rather than random(): the same data set
+        # gives the same requests.
+        sample_posts = [r[0] for r in db.rows("SELECT id FROM posts ORDER BY md5(id::text) LIMIT 2000")]
+        commented = [r[0] for r in db.rows(
+            "SELECT id FROM posts WHERE comment_count >= 3 ORDER BY md5(id::text) LIMIT 1000")] or sample_posts
+        users = [r[0] for r in db.rows(
+            "SELECT id FROM users WHERE lower(id) NOT IN (lower(%s), lower(%s)) ORDER BY md5(id) LIMIT 48"
+            % (sql_literal(heavy), sql_literal(notified)))]
+        self.context.update({
+            "posts": posts,
+            "users": int(db.value("SELECT count(*) FROM users")),
+            "comments": int(db.value("SELECT count(*) FROM comments")),
+            "post_reactions": int(db.value("SELECT count(*) FROM post_reactions")),
+            "notifications": int(db.value("SELECT count(*) FROM notifications")),
+            "feed_deep_depth": feed_depth,
+            "timeline_user": heavy,
+            "timeline_user_posts": heavy_posts,
+            "timeline_deep_depth": timeline_depth,
+            "notifications_user": notified,
+            "notifications_user_count": notified_count,
+            "notifications_user_unread": int(db.value(
+                f"SELECT count(*) FROM notifications WHERE user_id = {sql_literal(notified)} AND NOT read")),
+        })
+        if notified_count < 10_000:
+            log(f"note: the most notified user has only {notified_count} notifications at this scale")
+
+        log(f"logging in {len(users) + 1} seeded users through POST /auth/login")
+        with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+            tokens = list(pool.map(self.api.login, [notified] + users))
+        notified_token, viewer_tokens = tokens[0], tokens[1:]
+        self.viewers = viewer_tokens[:16]
+        self.writers = list(zip(users[16:48], viewer_tokens[16:48]))
+        self.login_ids = users[:8]
+
+        self.paths = {
+            "feed_first": ["/posts?limit=20"],
+            "feed_deep": [f"/posts?limit=20&cursor={cursor('posts', feed_key)}"],
+            "timeline_heavy_first": [f"/users/{heavy}/timeline?limit=20"],
+            "timeline_heavy_deep": [
+                f"/users/{heavy}/timeline?limit=20&cursor={cursor('timeline:' + heavy.lower(), timeline_key)}"],
+            "post_detail": [f"/posts/{p}" for p in sample_posts],
+            "comments_page": [f"/posts/{p}/comments?limit=20" for p in commented],
+        }
+        self.notified_token = notified_token
+        self.sample_posts = sample_posts
+        for name, paths in self.paths.items():
+            status, body = self.api.call("GET", paths[0], token=self.viewers[0])
+            if status != 200:
+                raise SystemExit(f"{name}: GET {paths[0]} answered {status}: {body}")
+        status, body = self.api.call("GET", "/me/notifications?limit=20", token=notified_token)
+        if status != 200:
+            raise SystemExit(f"notifications: {status}: {body}")
+
+    # -- running ---------------------------------------------------------
+
+    def lua(self, name, requests):
+        """A wrk script cycling through `requests` (method, path, token, body)."""
+        lines = ["requests = {"]
+        for method, path, token, body in requests:
+            lines.append("  {%s, %s, %s, %s}," % (
+                lua_string(method), lua_string(path), lua_string(token or ""), lua_string(body or "")))
+        lines.append("}")
+        path = os.path.join(self.work, f"{name}.lua")
+        with open(path, "w") as f:
+            f.write("\n".join(lines) + LUA_CYCLE + LUA_DONE)
+        return path
+
+    def wrk(self, script, duration, connections, threads=2):
+        command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "10s",
+                   "-s", script, self.args.base]
+        return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    @staticmethod
+    def wrk_result(process):
+        out, _ = process.communicate()
+        for line in out.splitlines():
+            if line.startswith(MARK):
+                return json.loads(line[len(MARK):])
+        raise SystemExit(f"wrk printed no result:\n{out}")
+
+    def reset_statements(self):
+        self.db.execute("SELECT pg_stat_statements_reset()")
+
+    def statements(self):
+        """Calls of the server's statements since the reset (utility
+        statements are not tracked; the bench's own queries are left out)."""
+        value = self.db.value(
+            "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements "
+            "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+            "AND query NOT ILIKE '%pg_stat_statements%'")
+        return int(value)
+
+    def scenario(self, name, requests, extra=None):
+        script = self.lua(name, requests)
+        log(f"{name}: warm-up {self.warmup} s, then {self.duration} s at {self.connections} connections")
+        self.wrk_result(self.wrk(script, self.warmup, self.connections))
+        self.reset_statements()
+        with Monitor(self.args.server_pid, self.args.pg_dir) as monitor:
+            main = self.wrk(script, self.duration, self.connections)
+            side = extra(self) if extra else None
+            result = self.wrk_result(main)
+            side_result = self.wrk_result(side) if side else None
+        calls = self.statements()
+        requests_done = result["requests"] + (side_result["requests"] if side_result else 0)
+        row = summarise(name, result, calls, requests_done, monitor.peak)
+        row["cpu_bench"] = monitor.ours_share
+        row["cpu_others"] = monitor.others_share
+        self.context["rss_method"] = (
+            "VmHWM, reset through /proc/PID/clear_refs before each scenario" if monitor.reset_ok
+            else "largest VmRSS sampled every 50 ms")
+        if side_result:
+            row["logins_rps"] = round(side_result["requests"] / (side_result["duration_us"] / 1e6), 1)
+            row["login_p50_ms"] = round(side_result["p50_us"] / 1000, 2)
+            row["login_p99_ms"] = round(side_result["p99_us"] / 1000, 2)
+            row["login_errors"] = error_count(side_result)
+        self.results[name] = row
+        log(f"{name}: {row['rps']} rps, p50 {row['p50_ms']} ms, p99 {row['p99_ms']} ms, "
+            f"{row['errors']} errors, {row['statements_per_request']} statements/request, "
+            f"CPU {row['cpu_bench']:.0%} bench, {row['cpu_others']:.0%} others")
+
+    def logins(self):
+        requests = [("POST", "/auth/login", "", json.dumps({"id": i, "password": PASSWORD}))
+                    for i in self.login_ids]
+        return self.wrk(self.lua("logins", requests), self.duration, 8, threads=1)
+
+    def write_requests(self):
+        requests = []
+        for n in range(4000):
+            user, token = self.writers[n % len(self.writers)]
+            post = self.sample_posts[(n * 7919) % len(self.sample_posts)]
+            if n % 2 == 0:
+                body = json.dumps({"content": f"벤치 댓글 {n}: load test comment"}, ensure_ascii=False)
+                requests.append(("POST", f"/posts/{post}/comments", token, body))
+            else:
+                requests.append(("PUT", f"/posts/{post}/reaction", token, json.dumps({"type": 1 + n % 5})))
+        return requests
+
+    def run(self):
+        viewers = self.viewers
+        get = lambda paths: [("GET", p, viewers[i % len(viewers)], None) for i, p in enumerate(
+            paths * max(1, len(viewers) // len(paths)))]
+        self.scenario("feed_first", get(self.paths["feed_first"]))
+        self.db_statements = self.capture_feed_statements()
+        self.scenario("feed_deep", get(self.paths["feed_deep"]))
+        self.scenario("timeline_heavy_first", get(self.paths["timeline_heavy_first"]))
+        self.scenario("timeline_heavy_deep", get(self.paths["timeline_heavy_deep"]))
+        self.scenario("post_detail", get(self.paths["post_detail"]))
+        self.scenario("comments_page", get(self.paths["comments_page"]))
+        self.scenario("notifications_page",
+                      [("GET", "/me/notifications?limit=20", self.notified_token, None)])
+        self.scenario("write_mix", self.write_requests())
+        self.scenario("feed_during_logins", get(self.paths["feed_first"]), extra=Bench.logins)
+        self.scenario("service_stats",
+                      [("GET", "/admin/stats/service", self.args.admin_token, None)])
+        self.db_ceiling()
+
+    # -- the database's ceiling ------------------------------------------
+
+    def capture_feed_statements(self):
+        """The statements (with their parameters) that one feed_first request
+        runs, read from PostgreSQL's log while statement logging is on for
+        a moment: pg_stat_statements has their shapes but not their values."""
+        log_file = os.path.join(self.args.pg_dir, "server.log")
+        start = os.path.getsize(log_file)
+        self.db.execute("ALTER SYSTEM SET log_min_duration_statement = 0")
+        self.db.execute("SELECT pg_reload_conf()")
+        time.sleep(0.5)
+        status, body = self.api.call("GET", self.paths["feed_first"][0], token=self.viewers[0])
+        time.sleep(0.5)
+        self.db.execute("ALTER SYSTEM RESET log_min_duration_statement")
+        self.db.execute("SELECT pg_reload_conf()")
+        if status != 200:
+            raise SystemExit(f"feed request answered {status}: {body}")
+        with open(log_file, encoding="utf-8", errors="replace") as f:
+            f.seek(start)
+            text = f.read()
+        return parse_logged_statements(text)
+
+    def db_ceiling(self):
+        statements = self.db_statements
+        if not statements:
+            log("db_ceiling: no statement of the feed request was found in the log; skipped")
+            self.results["db_ceiling"] = {"name": "db_ceiling", "rps": None, "p50_ms": None, "p99_ms": None,
+                                          "errors": None, "statements_per_request": None, "rss_peak_kib": None}
+            return
+        script_lines, defines = [], []
+        for i, (sql, params) in enumerate(statements):
+            def placeholder(match, i=i):
+                return f":s{i}p{match.group(1)}"
+            script_lines.append(re.sub(r"\$(\d+)", placeholder, sql) + ";")
+            for n, value in params.items():
+                defines += ["-D", f"s{i}p{n}={value}"]
+        script = os.path.join(self.work, "feed_first.sql")
+        with open(script, "w") as f:
+            f.write("\n".join(script_lines) + "\n")
+        self.context["db_ceiling_script"] = "\n".join(script_lines)
+        log(f"db_ceiling: pgbench, {self.duration} s at {self.connections} clients, "
+            f"{len(statements)} statement(s) per transaction")
+        log_prefix = os.path.join(self.work, "pgbench")
+        pgbench = os.path.join(self.args.pg_bindir, "pgbench")
+        base = [pgbench, "-n", "-M", "prepared", "-c", str(self.connections), "-j", "2", "-f", script] + defines
+        subprocess.run(base + ["-T", str(self.warmup), self.args.database_url],
+                       check=True, capture_output=True, text=True)
+        self.reset_statements()
+        with Monitor(self.args.server_pid, self.args.pg_dir) as monitor:
+            run = subprocess.run(base + ["-T", str(self.duration), "-l", f"--log-prefix={log_prefix}",
+                                         self.args.database_url],
+                                 capture_output=True, text=True)
+        if run.returncode != 0:
+            raise SystemExit(f"pgbench failed:\n{run.stdout}\n{run.stderr}")
+        calls = self.statements()
+        tps = float(re.search(r"tps = ([\d.]+) \(without initial connection time\)", run.stdout).group(1))
+        transactions = int(re.search(r"number of transactions actually processed: (\d+)", run.stdout).group(1))
+        failed = re.search(r"number of failed transactions: (\d+)", run.stdout)
+        latencies = []
+        for path in glob.glob(log_prefix + ".*"):
+            with open(path) as f:
+                latencies += [int(line.split()[2]) for line in f if line.strip()]
+        latencies.sort()
+        self.results["db_ceiling"] = {
+            "name": "db_ceiling",
+            "rps": round(tps, 1),
+            "p50_ms": round(percentile(latencies, 50) / 1000, 2),
+            "p99_ms": round(percentile(latencies, 99) / 1000, 2),
+            "errors": int(failed.group(1)) if failed else 0,
+            "statements_per_request": round(calls / transactions, 2) if transactions else None,
+            "rss_peak_kib": None,
+            "cpu_bench": monitor.ours_share,
+            "cpu_others": monitor.others_share,
+        }
+        row = self.results["db_ceiling"]
+        log(f"db_ceiling: {row['rps']} tps, p50 {row['p50_ms']} ms, p99 {row['p99_ms']} ms")
+
+    # -- report ----------------------------------------------------------
+
+    def summary(self):
+        r = self.results
+        ratio = lambda a, b: round(a / b, 2) if a is not None and b else None
+        p50 = lambda name: r.get(name, {}).get("p50_ms")
+        p99 = lambda name: r.get(name, {}).get("p99_ms")
+        rps = lambda name: r.get(name, {}).get("rps")
+        reads = [r[n] for n in READ_SCENARIOS if n in r]
+        ratios = {
+            "feed_deep_over_first_p50": ratio(p50("feed_deep"), p50("feed_first")),
+            "timeline_deep_over_first_p50": ratio(p50("timeline_heavy_deep"), p50("timeline_heavy_first")),
+            "notifications_over_feed_p50": ratio(p50("notifications_page"), p50("feed_first")),
+            "feed_p99_logins_over_alone": ratio(p99("feed_during_logins"), p99("feed_first")),
+            "feed_rps_over_db_ceiling": ratio(rps("feed_first"), rps("db_ceiling")),
+            "max_p99_over_p50_reads": max((ratio(x["p99_ms"], x["p50_ms"]) for x in reads), default=None),
+            "service_stats_over_feed_p50": ratio(p50("service_stats"), p50("feed_first")),
+            "statements_per_read_request": max((x["statements_per_request"] for x in reads), default=None),
+        }
+        order = ["feed_first", "feed_deep", "timeline_heavy_first", "timeline_heavy_deep", "post_detail",
+                 "comments_page", "notifications_page", "write_mix", "feed_during_logins", "service_stats",
+                 "db_ceiling"]
+        return {
+            "scenarios": [r[n] for n in order if n in r],
+            "ratios": ratios,
+            "context": dict(self.context, duration_s=self.duration, warmup_s=self.warmup,
+                            connections=self.connections, scale=self.args.scale, seed=self.args.seed,
+                            db_pool_size=int(os.environ.get("MINIFB_DB_POOL_SIZE", "16"))),
+        }
+
+
+def sql_literal(value):
+    return "'" + value.replace("'", "''") + "'"
+
+
+def error_count(result):
+    return sum(result[k] for k in ("connect", "read", "write", "status", "timeout"))
+
+
+def summarise(name, result, calls, requests_done, rss_peak):
+    seconds = result["duration_us"] / 1e6
+    return {
+        "name": name,
+        "rps": round(result["requests"] / seconds, 1),
+        "p50_ms": round(result["p50_us"] / 1000, 2),
+        "p99_ms": round(result["p99_us"] / 1000, 2),
+        "p90_ms": round(result["p90_us"] / 1000, 2),
+        "max_ms": round(result["max_us"] / 1000, 2),
+        "errors": error_count(result),
+        "statements_per_request": round(calls / requests_done, 2) if requests_done else None,
+        "rss_peak_kib": rss_peak or None,
+    }
+
+
+def percentile(sorted_values, p):
+    if not sorted_values:
+        return 0
+    index = min(len(sorted_values) - 1, max(0, round(p / 100 * len(sorted_values)) - 1))
+    return sorted_values[index]
+
+
+def parse_logged_statements(text):
+    """(sql, {n: value}) for each statement executed through the extended
+    protocol in a PostgreSQL log excerpt, in order, from the one backend
+    that served the request: statements are grouped by backend pid, and a
+    backend that touched request_counts (the server's background flush,
+    with the pool's check before it) is not the request's."""
+    by_backend = {}
+    lines = text.splitlines()
+    i = 0
+    execute = re.compile(r"\[(\d+)\].*LOG:\s+duration: [\d.]+ ms\s+execute [^:]*: (.*)$")
+    while i < len(lines):
+        match = execute.search(lines[i])
+        i += 1
+        if not match:
+            continue
+        pid, sql = match.group(1), match.group(2)
+        while i < len(lines) and lines[i].startswith(("\t", " ")):
+            sql += "\n" + lines[i].strip()
+            i += 1
+        params = {}
+        if i < len(lines) and "DETAIL:  parameters:" in lines[i]:
+            for n, value in re.findall(r"\$(\d+) = ('(?:[^']|'')*'|NULL)", lines[i]):
+                params[n] = value[1:-1].replace("''", "'") if value != "NULL" else ""
+            i += 1
+        by_backend.setdefault(pid, []).append((sql, params))
+    candidates = [s for s in by_backend.values() if not any("request_counts" in sql for sql, _ in s)]
+    return max(candidates, key=len, default=[])
+
+
+def markdown(summary):
+    lines = ["| scenario | rps | p50 ms | p99 ms | errors | statements/request | RSS peak KiB "
+             "| CPU others |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for s in summary["scenarios"]:
+        cells = [s["name"]] + ["" if s.get(k) is None else str(s[k]) for k in
+                               ("rps", "p50_ms", "p99_ms", "errors", "statements_per_request", "rss_peak_kib",
+                                "cpu_others")]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "| ratio | value |", "| --- | ---: |"]
+    lines += [f"| {k} | {'' if v is None else v} |" for k, v in summary["ratios"].items()]
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base", required=True)
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--pg-bindir", required=True)
+    parser.add_argument("--pg-dir", required=True)
+    parser.add_argument("--server-pid", type=int, required=True)
+    parser.add_argument("--admin-token", required=True)
+    parser.add_argument("--scale", type=float, required=True)
+    parser.add_argument("--seed", type=int, required=True)
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args()
+
+    bench = Bench(args)
+    bench.prepare()
+    bench.run()
+    summary = bench.summary()
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    with open(args.out, "w") as f:
+        json.dump(summary, f, indent=2, ensure_ascii=False)
+        f.write("\n")
+    print(markdown(summary))
+    print(f"\n(written to {args.out})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,270 @@
+//! Loads a small data set into a real, migrated PostgreSQL and checks every
+//! counter and statistic against `count(*)`.
+//!
+//! The PostgreSQL is the one `make test` started (`MINIFB_TEST_DATABASE_URL`,
+//! a fresh database is made in it and dropped), or else a throw-away one
+//! that `scripts/pg` starts in a temporary directory. The test is skipped
+//! only when `MINIFB_SEED_SKIP_DB_TEST=1` says so.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use indicatif::ProgressBar;
+use minifb_seed::load::{self, Existing, Marker};
+use minifb_seed::{Counts, Dataset, PASSWORD, password_hash};
+use postgres::Client;
+
+const SCALE: f64 = 0.002;
+const SEED: u64 = 11;
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A PostgreSQL cluster for this test: borrowed from `make test`, or
+/// started here and stopped on drop.
+struct Cluster {
+    admin_url: String,
+    own_dir: Option<PathBuf>,
+}
+
+impl Cluster {
+    fn get() -> Self {
+        if let Ok(url) = std::env::var("MINIFB_TEST_DATABASE_URL") {
+            return Self {
+                admin_url: url,
+                own_dir: None,
+            };
+        }
+        let dir = std::env::temp_dir().join(format!("minifb-seed-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pg = workspace().join("scripts/pg");
+        let status = Command::new(&pg)
+            .args(["start", dir.to_str().unwrap(), "--fast"])
+            .status()
+            .unwrap();
+        assert!(status.success(), "scripts/pg could not start PostgreSQL");
+        let url = Command::new(&pg)
+            .args(["url", dir.to_str().unwrap(), "postgres"])
+            .output()
+            .unwrap();
+        Self {
+            admin_url: String::from_utf8(url.stdout).unwrap().trim().to_owned(),
+            own_dir: Some(dir),
+        }
+    }
+
+    /// A fresh database with the project's migrations applied in order.
+    fn migrated_database(&self, name: &str) -> (Client, String) {
+        let mut admin = load::connect(&self.admin_url).unwrap();
+        admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .unwrap();
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap();
+        let url = with_database(&self.admin_url, name);
+        let mut client = load::connect(&url).unwrap();
+        let mut migrations: Vec<PathBuf> = std::fs::read_dir(workspace().join("migrations"))
+            .unwrap()
+            .map(|entry| entry.unwrap().path().join("up.sql"))
+            .collect();
+        migrations.sort();
+        for up in migrations {
+            client
+                .batch_execute(&std::fs::read_to_string(&up).unwrap())
+                .unwrap_or_else(|e| panic!("{}: {e}", up.display()));
+        }
+        (client, name.to_owned())
+    }
+
+    fn drop_database(&self, name: &str) {
+        let mut admin = load::connect(&self.admin_url).unwrap();
+        admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .unwrap();
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.own_dir {
+            let _ = Command::new(workspace().join("scripts/pg"))
+                .args(["stop", dir.to_str().unwrap()])
+                .status();
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// `url` with its database name replaced.
+fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[scheme_end..].find('/') {
+        Some(slash) => &base[..scheme_end + slash],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{base}/{database}?{query}"),
+        None => format!("{base}/{database}"),
+    }
+}
+
+fn count(client: &mut Client, sql: &str) -> i64 {
+    client.query_one(sql, &[]).unwrap().get(0)
+}
+
+#[test]
+fn a_small_load_leaves_every_counter_as_the_api_would() {
+    if std::env::var("MINIFB_SEED_SKIP_DB_TEST").as_deref() == Ok("1") {
+        eprintln!("skipped: MINIFB_SEED_SKIP_DB_TEST=1");
+        return;
+    }
+    let cluster = Cluster::get();
+    let (mut client, name) =
+        cluster.migrated_database(&format!("minifb_seed_test_{}", std::process::id()));
+    assert_eq!(load::inspect(&mut client).unwrap(), Existing::Empty);
+
+    let hash = password_hash(SEED, 1_000).unwrap();
+    let end = chrono::Utc::now().timestamp_micros();
+    let dataset = Dataset::generate(
+        Counts::at_scale(SCALE).unwrap(),
+        SEED,
+        end,
+        hash.encode(),
+        |_| {},
+    )
+    .unwrap();
+    let marker = Marker {
+        scale: SCALE,
+        seed: SEED,
+    };
+    load::load(&mut client, &dataset, marker, &ProgressBar::hidden()).unwrap();
+    let sizes = dataset.sizes();
+
+    for (table, rows) in [
+        ("users", sizes.users),
+        ("posts", sizes.posts),
+        ("comments", sizes.comments),
+        ("post_reactions", sizes.post_reactions),
+        ("comment_reactions", sizes.comment_reactions),
+        ("notifications", sizes.notifications),
+    ] {
+        assert_eq!(
+            count(&mut client, &format!("SELECT count(*) FROM {table}")),
+            rows as i64,
+            "{table}"
+        );
+    }
+    let mismatched = [
+        "SELECT count(*) FROM posts p WHERE comment_count <> \
+         (SELECT count(*) FROM comments c WHERE c.post_id = p.id)",
+        "SELECT count(*) FROM posts p WHERE reaction_counts <> ARRAY( \
+         SELECT count(r.type) FROM generate_series(1, 5) k \
+         LEFT JOIN post_reactions r ON r.post_id = p.id AND r.type = k GROUP BY k ORDER BY k)",
+        "SELECT count(*) FROM comments c WHERE reaction_counts <> ARRAY( \
+         SELECT count(r.type) FROM generate_series(1, 5) k \
+         LEFT JOIN comment_reactions r ON r.comment_id = c.id AND r.type = k GROUP BY k ORDER BY k)",
+        // Exactly one notification per comment or first reaction by
+        // someone other than the post's owner, and none otherwise.
+        "SELECT count(*) FROM comments c JOIN posts p ON p.id = c.post_id \
+         WHERE lower(c.user_id) <> lower(p.owner_id) AND NOT EXISTS (SELECT 1 FROM notifications n \
+         WHERE n.type = 1 AND n.comment_id = c.id AND n.user_id = p.owner_id AND n.actor_id = c.user_id)",
+        "SELECT count(*) FROM post_reactions r JOIN posts p ON p.id = r.post_id \
+         WHERE lower(r.user_id) <> lower(p.owner_id) AND NOT EXISTS (SELECT 1 FROM notifications n \
+         WHERE n.type = 2 AND n.post_id = r.post_id AND n.user_id = p.owner_id AND n.actor_id = r.user_id)",
+        "SELECT count(*) FROM notifications WHERE lower(user_id) = lower(actor_id)",
+        // Foreign keys may have been skipped during the load: nothing is
+        // orphaned.
+        "SELECT count(*) FROM posts WHERE owner_id NOT IN (SELECT id FROM users)",
+        "SELECT count(*) FROM comments WHERE user_id NOT IN (SELECT id FROM users) \
+         OR post_id NOT IN (SELECT id FROM posts)",
+        "SELECT count(*) FROM post_reactions WHERE user_id NOT IN (SELECT id FROM users) \
+         OR post_id NOT IN (SELECT id FROM posts)",
+        "SELECT count(*) FROM comment_reactions WHERE user_id NOT IN (SELECT id FROM users) \
+         OR comment_id NOT IN (SELECT id FROM comments)",
+        "SELECT count(*) FROM notifications WHERE user_id NOT IN (SELECT id FROM users) \
+         OR actor_id NOT IN (SELECT id FROM users) OR post_id NOT IN (SELECT id FROM posts) \
+         OR comment_id NOT IN (SELECT id FROM comments)",
+    ];
+    for sql in mismatched {
+        assert_eq!(count(&mut client, sql), 0, "{sql}");
+    }
+    assert_eq!(
+        count(
+            &mut client,
+            "SELECT sum(value)::bigint FROM service_counters WHERE name = 'users'"
+        ),
+        count(&mut client, "SELECT count(*) FROM users")
+    );
+    assert_eq!(
+        count(
+            &mut client,
+            "SELECT sum(value)::bigint FROM service_counters WHERE name = 'posts'"
+        ),
+        count(&mut client, "SELECT count(*) FROM posts")
+    );
+    assert_eq!(
+        count(
+            &mut client,
+            "SELECT count(*) FROM (SELECT quarter, sum(posts) AS n FROM post_counts_by_quarter \
+             GROUP BY 1) q FULL JOIN (SELECT minifb_quarter(created_at) AS quarter, count(*) AS n \
+             FROM posts GROUP BY 1) p USING (quarter) WHERE q.n IS DISTINCT FROM p.n"
+        ),
+        0,
+        "posts per quarter hour"
+    );
+    assert!(
+        count(
+            &mut client,
+            "SELECT count(*) FROM posts WHERE created_at >= now() - interval '1 day'"
+        ) > 0,
+        "some posts are from today"
+    );
+
+    // The triggers are back on, and the identities go on after the seeded
+    // ids: a write through SQL counts as the API's would.
+    let user: String = client
+        .query_one("SELECT id FROM users ORDER BY id LIMIT 1", &[])
+        .unwrap()
+        .get(0);
+    let posts_before = count(&mut client, "SELECT count(*) FROM posts");
+    let new_id: i64 = client
+        .query_one(
+            "INSERT INTO posts (owner_id, content) VALUES ($1, 'after the seed') RETURNING id",
+            &[&user],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(new_id, posts_before + 1);
+    assert_eq!(
+        count(
+            &mut client,
+            "SELECT sum(value)::bigint FROM service_counters WHERE name = 'posts'"
+        ),
+        posts_before + 1
+    );
+
+    // The stored hash is the documented password's, in the project's format.
+    let stored: String = client
+        .query_one("SELECT password_hash FROM users LIMIT 1", &[])
+        .unwrap()
+        .get(0);
+    assert!(
+        minifb_domain::PasswordHash::parse(&stored)
+            .unwrap()
+            .verify(PASSWORD)
+    );
+
+    // A second run refuses, or reuses the same scale and seed.
+    assert_eq!(
+        load::inspect(&mut client).unwrap(),
+        Existing::Seeded(marker)
+    );
+    drop(client);
+    cluster.drop_database(&name);
+}

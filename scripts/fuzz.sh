@@ -3,7 +3,8 @@
 # including the stateful one, against a server on a throw-away PostgreSQL.
 # User routes run with a user's token, back-office routes with the admin
 # token. Exits non-zero on any failure. FUZZ_MAX_EXAMPLES and FUZZ_SEED
-# tune the run.
+# tune the run; schemathesis.toml (read from the repository root) holds the
+# few documented exceptions.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MAX_EXAMPLES=${FUZZ_MAX_EXAMPLES:-100}
@@ -31,9 +32,13 @@ token=$(curl -sf -XPOST "$base/auth/login" -H 'content-type: application/json' \
 curl -sf -XPOST "$base/posts" -H 'content-type: application/json' \
     -H "authorization: Bearer $token" -d '{"content":"a post to fuzz"}' >/dev/null
 
+# Every check runs: schemathesis enables all of them by default. Not
+# `--checks all`, which as a command-line option would also override the
+# per-operation exceptions of schemathesis.toml (each written down there
+# with its reason).
 run() {
     schemathesis run "$base/openapi.json" --url "$base" \
-        --checks all --phases examples,coverage,fuzzing,stateful \
+        --phases examples,coverage,fuzzing,stateful \
         --max-examples "$MAX_EXAMPLES" --seed "$SEED" --workers 2 \
         --suppress-health-check all --request-timeout 10 "$@"
 }

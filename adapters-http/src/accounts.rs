@@ -1,5 +1,7 @@
 //! The Account routes of the contract.
 
+use std::borrow::Cow;
+
 use axum::Json as JsonBody;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -11,7 +13,8 @@ use minifb_application::ports::{ProfileChanges, UserRecord};
 use minifb_domain::{Bio, DisplayName, Email, Nickname, Password, UserId};
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::path::{Parameter, ParameterIn};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::openapi::{RefOr, Schema};
+use utoipa::{IntoParams, PartialSchema, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -231,10 +234,15 @@ async fn sign_up(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct LoginRequest {
+    /// Any text without NUL: an id that breaks the id rule is a 401.
+    #[schema(schema_with = openapi::no_nul)]
     id: String,
-    /// The account's password, or a live temporary password (once).
-    #[schema(format = Password)]
+    #[schema(schema_with = login_password)]
     password: String,
+}
+
+fn login_password() -> utoipa::openapi::Object {
+    openapi::current_password("The account's password, or a live temporary password (once).")
 }
 
 /// Logs in with the account's password or, once, a temporary password.
@@ -268,6 +276,8 @@ async fn login(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RefreshRequest {
+    /// As issued; a NUL character is a 400.
+    #[schema(schema_with = openapi::no_nul)]
     refresh_token: String,
 }
 
@@ -397,11 +407,33 @@ struct UpdateMeRequest {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(schema_with = openapi::nullable_email)]
     email: Option<Option<String>>,
-    /// Needed to change `email`; checked whenever it is sent, and a wrong
-    /// one counts as a failed log-in.
     #[serde(default)]
-    #[schema(format = Password)]
+    #[schema(schema_with = patch_current_password)]
     current_password: Option<String>,
+}
+
+fn patch_current_password() -> utoipa::openapi::Object {
+    openapi::nullable_current_password(
+        "Needed to change `email`; checked whenever it is sent, and a wrong one counts as a \
+         failed log-in.",
+    )
+}
+
+/// [`UpdateMeRequest`] as documented: its fields, of which at least one of
+/// `nickname`, `bio`, `email` must be sent.
+struct UpdateMeBody;
+
+impl PartialSchema for UpdateMeBody {
+    fn schema() -> RefOr<Schema> {
+        let fields = <UpdateMeRequest as PartialSchema>::schema();
+        openapi::at_least_one_of(fields, &["nickname", "bio", "email"]).into()
+    }
+}
+
+impl ToSchema for UpdateMeBody {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("UpdateMeRequest")
+    }
 }
 
 /// Parses a field that may be absent (keep), null (clear) or a value.
@@ -415,7 +447,7 @@ fn parse_change<T, E>(
 /// Changes the caller's profile.
 #[utoipa::path(
     patch, path = "/me", tag = "accounts", security(("user" = [])),
-    request_body = UpdateMeRequest,
+    request_body = UpdateMeBody,
     responses(
         (status = 200, description = "The changed account; sent with `Cache-Control: no-store`.", body = MeBody),
         (status = 400, description = "A field breaks its rule or is unknown, or none of `nickname`, `bio`, `email` was sent.", body = ErrorBody),
@@ -445,12 +477,16 @@ async fn update_me(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ChangePasswordRequest {
-    /// The account's password, or a live temporary password (which this
-    /// ends).
-    #[schema(format = Password)]
+    #[schema(schema_with = change_current_password)]
     current_password: String,
     #[schema(schema_with = openapi::password)]
     new_password: String,
+}
+
+fn change_current_password() -> utoipa::openapi::Object {
+    openapi::current_password(
+        "The account's password, or a live temporary password (which this ends).",
+    )
 }
 
 /// Changes the caller's password and revokes every refresh token of the

@@ -31,9 +31,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 struct NotificationsQuery {
     #[param(schema_with = openapi::limit)]
     limit: Option<String>,
-    /// The `next_cursor` of the previous page. Cursors are opaque and tied to
-    /// the list they came from, `unread` filter included: one from another
-    /// list is a 400.
+    /// The `next_cursor` of the previous page. Cursors are opaque (the
+    /// pattern is only their shape) and tied to the list they came from,
+    /// `unread` filter included: one from another list is a 400.
+    #[param(schema_with = openapi::cursor)]
     cursor: Option<String>,
     /// `true` for unread notifications only; `true` or `false`, anything
     /// else is a 400.

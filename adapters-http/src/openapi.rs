@@ -16,7 +16,9 @@ use minifb_domain::{
 use serde_json::json;
 use utoipa::openapi::path::{Operation, Parameter, ParameterBuilder, ParameterIn, PathItem};
 use utoipa::openapi::response::{Response, ResponseBuilder};
-use utoipa::openapi::schema::{KnownFormat, Object, ObjectBuilder, Schema, SchemaFormat, Type};
+use utoipa::openapi::schema::{
+    AllOfBuilder, AnyOfBuilder, KnownFormat, Object, ObjectBuilder, Schema, SchemaFormat, Type,
+};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, HeaderBuilder, OpenApi, Ref, RefOr, Required};
 use utoipa::{IntoResponses, Modify};
@@ -26,6 +28,46 @@ use crate::pagination::{DEFAULT_LIMIT, MAX_LIMIT};
 
 /// The user ids the contract accepts, as a regular expression.
 const USER_ID_PATTERN: &str = "^[A-Za-z0-9_.-]+$";
+
+// The patterns below are written for the dialects that read them alike:
+// ECMA-262 (JSON Schema's), Python's `re` (schemathesis) and Rust's `regex`
+// (this module's tests): no `\s`, whose meaning differs between the three,
+// and characters as `\uXXXX`.
+
+/// The characters with the Unicode `White_Space` property, the ones
+/// `char::is_whitespace` (and so the domain's "not blank") tests, as the
+/// inside of a character class.
+macro_rules! white_space {
+    () => {
+        r"\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+    };
+}
+
+/// Any text without a NUL character: what every text field, credentials
+/// included, refuses.
+const NO_NUL_PATTERN: &str = r"^[^\u0000]*$";
+
+/// A text without NUL that is not blank: white space, then a character that
+/// is neither white space nor NUL, then anything but NUL.
+const NOT_BLANK_PATTERN: &str = concat!(
+    "^[",
+    white_space!(),
+    r"]*[^\u0000",
+    white_space!(),
+    r"][^\u0000]*$"
+);
+
+/// The WHATWG HTML "valid e-mail address", which the domain's `Email`
+/// spells out in code.
+const EMAIL_PATTERN: &str = concat!(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@",
+    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?",
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
+);
+
+/// The shape of every cursor: `base64url("v1:...")` without padding, and
+/// `base64url("v1:")` is `djE6`.
+const CURSOR_PATTERN: &str = "^djE6[A-Za-z0-9_-]+$";
 
 /// The document before any route is added: info, the contract's general
 /// rules, the two security schemes and the error body.
@@ -305,10 +347,21 @@ fn chars(schema: ObjectBuilder, min: usize, max: usize) -> ObjectBuilder {
 
 /// A text of `min..=max` characters, not blank, without NUL.
 fn not_blank(schema: ObjectBuilder, min: usize, max: usize) -> ObjectBuilder {
-    chars(schema, min, max).description(Some(
-        "Lengths count Unicode characters; not blank (at least one character that is not white \
-         space); no NUL character.",
-    ))
+    chars(schema, min, max)
+        .pattern(Some(NOT_BLANK_PATTERN))
+        .description(Some(
+            "Lengths count Unicode characters; not blank (at least one character that is not \
+             white space); no NUL character.",
+        ))
+}
+
+/// Any text without a NUL character, such as a credential checked as typed.
+pub fn no_nul() -> Object {
+    no_nul_schema(string()).build()
+}
+
+fn no_nul_schema(schema: ObjectBuilder) -> ObjectBuilder {
+    schema.pattern(Some(NO_NUL_PATTERN))
 }
 
 /// A user id: [`UserId`]'s rule.
@@ -323,11 +376,33 @@ pub fn user_id() -> Object {
         .build()
 }
 
-/// A password: [`Password`]'s rule.
+/// A new password: [`Password`]'s rule.
 pub fn password() -> Object {
-    chars(string(), Password::MIN_CHARS, Password::MAX_CHARS)
+    chars(
+        no_nul_schema(string()),
+        Password::MIN_CHARS,
+        Password::MAX_CHARS,
+    )
+    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Password)))
+    .description(Some(
+        "Lengths count Unicode characters; white space is fine; no NUL character.",
+    ))
+    .build()
+}
+
+/// A password as typed to prove who one is: checked as typed, but no NUL.
+pub fn current_password(description: &str) -> Object {
+    no_nul_schema(string())
         .format(Some(SchemaFormat::KnownFormat(KnownFormat::Password)))
-        .description(Some("Lengths count Unicode characters."))
+        .description(Some(description))
+        .build()
+}
+
+/// An optional [`current_password`]: null is the same as absent.
+pub fn nullable_current_password(description: &str) -> Object {
+    no_nul_schema(nullable_string())
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Password)))
+        .description(Some(description))
         .build()
 }
 
@@ -361,9 +436,10 @@ pub fn nullable_email() -> Object {
 fn email_schema(schema: ObjectBuilder) -> Object {
     schema
         .max_length(Some(Email::MAX_CHARS))
-        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Email)))
+        .pattern(Some(EMAIL_PATTERN))
         .description(Some(
-            "A valid e-mail address by the WHATWG HTML rule (`\"\"` is a 400); compared \
+            "A valid e-mail address by the WHATWG HTML rule, the pattern (`\"\"` is a 400); \
+             not `format: email`, whose RFC 5321 rule differs (`.a@b` is valid here); compared \
              ignoring ASCII case; shown to its owner only.",
         ))
         .build()
@@ -443,6 +519,24 @@ pub fn limit() -> Object {
         .default(Some(json!(DEFAULT_LIMIT)))
         .description(Some("Items per page."))
         .build()
+}
+
+/// The `cursor` query parameter: a `next_cursor` of the same list.
+pub fn cursor() -> Object {
+    string().pattern(Some(CURSOR_PATTERN)).build()
+}
+
+/// `schema`, an object of which at least one of the properties `names`
+/// must be sent.
+pub fn at_least_one_of(schema: impl Into<RefOr<Schema>>, names: &[&str]) -> Schema {
+    let one_of_them = names.iter().fold(AnyOfBuilder::new(), |any_of, name| {
+        any_of.item(ObjectBuilder::new().required(*name))
+    });
+    AllOfBuilder::new()
+        .item(schema)
+        .item(one_of_them)
+        .build()
+        .into()
 }
 
 /// `token_type`, always `"Bearer"`.
@@ -615,13 +709,168 @@ mod tests {
         (schema[low].as_u64(), schema[high].as_u64())
     }
 
+    /// The properties of an object schema, or of the first schema of its
+    /// `allOf` (where [`at_least_one_of`] put them).
+    fn properties(schema: &Value) -> &Value {
+        match schema.get("allOf") {
+            Some(all_of) => &all_of[0]["properties"],
+            None => &schema["properties"],
+        }
+    }
+
+    fn matches(pattern: &str, text: &str) -> bool {
+        regex::Regex::new(pattern).unwrap().is_match(text)
+    }
+
+    #[test]
+    fn the_not_blank_pattern_accepts_exactly_what_the_domain_accepts() {
+        let pattern = regex::Regex::new(NOT_BLANK_PATTERN).unwrap();
+        let accepts = |text: &str| PostContent::parse(text).is_ok();
+        // Every character alone: white space and NUL are refused, the rest
+        // is content.
+        for c in (0..=u32::from(char::MAX)).filter_map(char::from_u32) {
+            let text = c.to_string();
+            assert_eq!(pattern.is_match(&text), accepts(&text), "{c:?}");
+        }
+        for text in [
+            " a ",
+            "\u{3000}\u{a0}\t",
+            "\u{85}\u{2028}x",
+            "\u{200b}",
+            "a\0",
+            "\0a",
+            " \0 ",
+            " \n",
+            "line\n",
+            "two\nlines\n",
+        ] {
+            assert_eq!(pattern.is_match(text), accepts(text), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn the_no_nul_pattern_accepts_exactly_what_passwords_accept() {
+        for text in [
+            "password 1",
+            "          ",
+            "pass\nword\t1",
+            "password\0\0",
+            "\0password",
+        ] {
+            assert_eq!(
+                matches(NO_NUL_PATTERN, text),
+                Password::parse(text).is_ok(),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_e_mail_pattern_is_the_domain_s_whatwg_rule() {
+        let cases = [
+            "a@b",
+            ".=*fu@0",
+            "alice@example.com",
+            "x!#$%&'*+/=?^_`{|}~-@a-b.c",
+            "",
+            "alice",
+            "@example.com",
+            "alice@",
+            "alice@-example.com",
+            "alice@example-.com",
+            "alice@exa mple.com",
+            "alice@example..com",
+            "al ice@example.com",
+            "홍@example.com",
+            "a@b@c",
+            "a@b\n",
+            "a@b\0",
+        ];
+        let long_label = format!("a@{}.c", "b".repeat(64));
+        for text in cases.iter().copied().chain([long_label.as_str()]) {
+            assert_eq!(
+                matches(EMAIL_PATTERN, text),
+                Email::parse(text).is_ok(),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn cursors_have_the_documented_shape() {
+        for (list, key) in [("posts", 1), ("timeline:alice", 99), ("comments:14", 0)] {
+            let cursor = crate::pagination::encode(list, key);
+            assert!(matches(CURSOR_PATTERN, &cursor), "{cursor}");
+        }
+    }
+
+    #[test]
+    fn text_fields_carry_their_patterns() {
+        let document = document();
+        let schemas = &document["components"]["schemas"];
+        let pattern = |schema: &str, field: &str| {
+            properties(&schemas[schema])[field]["pattern"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{schema}.{field} has no pattern"))
+                .to_owned()
+        };
+        for (schema, field) in [
+            ("PostRequest", "content"),
+            ("CommentRequest", "content"),
+            ("SignUpRequest", "name"),
+            ("SignUpRequest", "nickname"),
+            ("SignUpRequest", "bio"),
+            ("UpdateMeRequest", "nickname"),
+            ("UpdateMeRequest", "bio"),
+        ] {
+            assert_eq!(
+                pattern(schema, field),
+                NOT_BLANK_PATTERN,
+                "{schema}.{field}"
+            );
+        }
+        for (schema, field) in [
+            ("SignUpRequest", "password"),
+            ("LoginRequest", "id"),
+            ("LoginRequest", "password"),
+            ("RefreshRequest", "refresh_token"),
+            ("UpdateMeRequest", "current_password"),
+            ("ChangePasswordRequest", "current_password"),
+            ("ChangePasswordRequest", "new_password"),
+        ] {
+            assert_eq!(pattern(schema, field), NO_NUL_PATTERN, "{schema}.{field}");
+        }
+        for schema in [
+            "SignUpRequest",
+            "UpdateMeRequest",
+            "TemporaryPasswordRequest",
+        ] {
+            assert_eq!(pattern(schema, "email"), EMAIL_PATTERN, "{schema}");
+        }
+    }
+
+    #[test]
+    fn patch_me_needs_one_of_nickname_bio_or_email() {
+        let document = document();
+        let update = &document["components"]["schemas"]["UpdateMeRequest"];
+        assert_eq!(
+            update["allOf"][1]["anyOf"],
+            json!([
+                { "type": "object", "required": ["nickname"] },
+                { "type": "object", "required": ["bio"] },
+                { "type": "object", "required": ["email"] },
+            ])
+        );
+        assert_eq!(update["allOf"][0]["additionalProperties"], false);
+    }
+
     #[test]
     fn validation_limits_are_the_domain_s() {
         let document = document();
         let schemas = &document["components"]["schemas"];
         let length = |schema: &str, field: &str| {
             bounds(
-                &schemas[schema]["properties"][field],
+                &properties(&schemas[schema])[field],
                 "minLength",
                 "maxLength",
             )
@@ -699,7 +948,8 @@ mod tests {
                 "{path}"
             );
             assert_eq!(limit["schema"]["default"], DEFAULT_LIMIT, "{path}");
-            parameter(path, "cursor");
+            let cursor = parameter(path, "cursor");
+            assert_eq!(cursor["schema"]["pattern"], CURSOR_PATTERN, "{path}");
         }
     }
 

@@ -87,8 +87,11 @@ impl<T> PageBody<T> {
 pub struct PageQuery {
     #[param(schema_with = openapi::limit)]
     pub limit: Option<String>,
-    /// The `next_cursor` of the previous page. Cursors are opaque and tied to
-    /// the list they came from: one from another list is a 400.
+    /// The `next_cursor` of the previous page. Cursors are opaque (the
+    /// pattern is only their shape) and tied to the list they came from:
+    /// one from another list (another user's timeline, another post's
+    /// comments, notifications with another `unread` filter) is a 400.
+    #[param(schema_with = openapi::cursor)]
     pub cursor: Option<String>,
 }
 
@@ -127,6 +130,7 @@ mod tests {
             400
         );
         let forged = URL_SAFE_NO_PAD.encode("v1:posts:-5");
+        assert!(forged.starts_with("djE6"), "the documented shape");
         assert_eq!(
             page_request(None, Some(&forged), "posts")
                 .unwrap_err()

@@ -64,8 +64,9 @@ impl From<StoreError> for AccountError {
 }
 
 /// Credentials are checked as typed, without the rules of new values, but
-/// a NUL is refused everywhere: HMAC pads short keys with zeros, so `pw` and
-/// `pw\0` would hash alike.
+/// a NUL is refused everywhere, refresh tokens included (the contract's
+/// "any text"): HMAC pads short keys with zeros, so `pw` and `pw\0` would
+/// hash alike.
 fn no_nul(field: &'static str, value: &str) -> Result<(), AccountError> {
     if value.contains('\0') {
         return Err(ValidationError::new(field, Rule::Nul).into());
@@ -283,6 +284,7 @@ impl AccountService {
     /// Trades a live refresh token for a new pair; a used one revokes its
     /// family.
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, AccountError> {
+        no_nul("refresh_token", refresh_token)?;
         let next = self.secrets.refresh_token();
         let rotation = self
             .refresh_tokens
@@ -309,6 +311,7 @@ impl AccountService {
 
     /// Revokes the token's family; unknown tokens are fine.
     pub async fn logout(&self, refresh_token: &str) -> Result<(), AccountError> {
+        no_nul("refresh_token", refresh_token)?;
         self.refresh_tokens
             .revoke_family(self.secrets.digest(refresh_token))
             .await?;

@@ -76,6 +76,16 @@ async fn a_nul_in_credentials_is_400_not_a_login() {
             "/auth/login",
             json!({ "id": format!("{}\u{0}", user.id), "password": PASSWORD }),
         ),
+        (
+            "refresh token with a NUL",
+            "/auth/refresh",
+            json!({ "refresh_token": "a-refresh-token\u{0}" }),
+        ),
+        (
+            "logout with a NUL in the refresh token",
+            "/auth/logout",
+            json!({ "refresh_token": "a-refresh-token\u{0}" }),
+        ),
     ];
     for (label, path, body) in cases {
         app.post(path, None, body)

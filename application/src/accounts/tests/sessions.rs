@@ -92,3 +92,23 @@ async fn logout_revokes_the_family_of_the_tokens_digest() {
 
     assert!(result.is_ok(), "{result:?}");
 }
+
+/// A NUL is refused as in any other credential, before any store is asked
+/// (`refresh_tokens` has no expectations).
+#[tokio::test]
+async fn a_nul_in_a_refresh_token_is_invalid_for_refresh_and_logout() {
+    let service = AccountPorts::default().into_service();
+    let token = "a-refresh-token\u{0}";
+
+    let refreshed = service.refresh(token).await.map(|_| ());
+    let logged_out = service.logout(token).await;
+
+    for (label, result) in [("refresh", refreshed), ("logout", logged_out)] {
+        assert_matches!(result, Err(AccountError::Invalid(_)), "{label}");
+        assert_eq!(
+            result.unwrap_err().to_string(),
+            "refresh_token must not contain NUL characters",
+            "{label}"
+        );
+    }
+}

@@ -16,7 +16,7 @@ pub mod load;
 pub mod text;
 pub mod zipf;
 
-use minifb_domain::{Password, PasswordHash, SALT_LEN, hash_password};
+use minifb_domain::{DIGEST_LEN, Password, PasswordHash, SALT_LEN};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -31,7 +31,8 @@ pub const DEFAULT_PASSWORD_ITERATIONS: u32 = 600_000;
 
 /// The stored hash of [`PASSWORD`] in the project's format (Werkzeug's
 /// `pbkdf2:sha256:N$salt$hex`), with a salt drawn from `seed`. Computed
-/// once and shared by every seeded user: one hash at 600,000 iterations
+/// once and shared by every seeded user (with the `pbkdf2` crate directly,
+/// so the seed needs no application-layer crate): one hash at 600,000 iterations
 /// takes a fraction of a second, a hundred thousand would take hours.
 pub fn password_hash(seed: u64, iterations: u32) -> anyhow::Result<PasswordHash> {
     const SALT_CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -39,9 +40,13 @@ pub fn password_hash(seed: u64, iterations: u32) -> anyhow::Result<PasswordHash>
     let salt: String = (0..SALT_LEN)
         .map(|_| char::from(SALT_CHARS[rng.random_range(0..SALT_CHARS.len())]))
         .collect();
-    Ok(hash_password(
-        &Password::parse(PASSWORD)?,
-        &salt,
+    let password = Password::parse(PASSWORD)?;
+    let mut digest = [0u8; DIGEST_LEN];
+    pbkdf2::pbkdf2_hmac::<sha2::Sha256>(
+        password.expose().as_bytes(),
+        salt.as_bytes(),
         iterations,
-    ))
+        &mut digest,
+    );
+    Ok(PasswordHash::new(iterations, salt, digest))
 }

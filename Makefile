@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 PG_DIR := data/pg
 
-.PHONY: run test build db-start db-stop bench clean-data openapi fuzz audit
+.PHONY: run test build db-start db-stop bench clean-data openapi fuzz audit coverage
 
 ## Build, start a private PostgreSQL under ./data/pg unless DATABASE_URL is
 ## set, migrate and serve on MINIFB_BIND (default 127.0.0.1:8080).
@@ -26,6 +26,11 @@ fuzz:
 ## each exception is one).
 audit:
 	@scripts/audit.sh
+
+## Line and function coverage of every test tier, the real binary included,
+## against the README's targets (cargo-llvm-cov; installed when missing).
+coverage:
+	@scripts/coverage.sh
 
 build:
 	cargo build --bin minifb-server

@@ -1,0 +1,513 @@
+//! The real `minifb-server` binary, as an operator runs it, against a
+//! PostgreSQL of the test's own that the test stops and starts: what
+//! happens to writes when the database goes away under load, and to
+//! requests in flight when the process is told to stop.
+//!
+//! Each test starts its own cluster with `scripts/pg` (initdb takes a couple
+//! of seconds) in a temporary directory, and the server on port 0.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+use diesel::sql_types::{BigInt, Text};
+use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const ADMIN_TOKEN: &str = "process-test-admin-token-0123456789abcdef";
+const JWT_SECRET: &str = "process-test-jwt-secret-0123456789abcdefgh";
+const PASSWORD: &str = "correct horse battery";
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A private PostgreSQL in a temporary directory, stopped and deleted on
+/// drop.
+struct Cluster {
+    work: PathBuf,
+}
+
+impl Cluster {
+    fn start() -> Self {
+        let work = std::env::temp_dir().join(format!(
+            "minifb-proc-{}-{:x}",
+            std::process::id(),
+            rand::random::<u32>()
+        ));
+        std::fs::create_dir_all(&work).unwrap();
+        // The postgres user (when the tests run as root) must reach pg/.
+        Command::new("chmod")
+            .arg("755")
+            .arg(&work)
+            .status()
+            .unwrap();
+        let cluster = Self { work };
+        cluster.pg(&["start", "--fast"]);
+        cluster
+    }
+
+    fn dir(&self) -> PathBuf {
+        self.work.join("pg")
+    }
+
+    fn pg(&self, args: &[&str]) -> String {
+        let mut command = Command::new(workspace().join("scripts/pg"));
+        command.arg(args[0]).arg(self.dir()).args(&args[1..]);
+        let output = command.output().unwrap();
+        assert!(
+            output.status.success(),
+            "scripts/pg {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap().trim().to_owned()
+    }
+
+    fn url(&self) -> String {
+        self.pg(&["url", "postgres"])
+    }
+
+    fn stop(&self) {
+        self.pg(&["stop"]);
+    }
+
+    fn restart(&self) {
+        self.pg(&["start", "--fast"]);
+    }
+
+    fn connect(&self) -> PgConnection {
+        PgConnection::establish(&self.url()).unwrap()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        self.pg(&["stop"]);
+        std::fs::remove_dir_all(&self.work).ok();
+    }
+}
+
+/// A `minifb-server` process; interrupted (so that it writes its coverage
+/// data and flushes) if a test ends without stopping it.
+struct Server {
+    child: Child,
+    base: String,
+    client: reqwest::Client,
+}
+
+impl Server {
+    fn start(cluster: &Cluster) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_minifb-server"))
+            .current_dir(&cluster.work)
+            .env("DATABASE_URL", cluster.url())
+            .env("MINIFB_BIND", "127.0.0.1:0")
+            .env("MINIFB_LOG_FORMAT", "json")
+            .env("RUST_LOG", "info")
+            .env("MINIFB_JWT_SECRET", JWT_SECRET)
+            .env("MINIFB_ADMIN_TOKEN", ADMIN_TOKEN)
+            .env("MINIFB_PASSWORD_ITERATIONS", "1000")
+            .env("MINIFB_MAIL_OUTBOX", cluster.work.join("outbox.jsonl"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // The log's "minifb is serving" line names the address; the rest
+        // of the log is read and dropped so the pipe never fills.
+        let (address, received) = mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let parsed: Value = serde_json::from_str(&line).unwrap_or_default();
+                if let Some(found) = parsed["fields"]["address"].as_str() {
+                    address.send(found.to_owned()).ok();
+                }
+            }
+        });
+        let address = received
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the server logs the address it serves on");
+        Self {
+            child,
+            base: format!("http://{address}"),
+            client: reqwest::Client::builder().no_proxy().build().unwrap(),
+        }
+    }
+
+    fn address(&self) -> &str {
+        self.base.trim_start_matches("http://")
+    }
+
+    fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Polls until the process exits; `None` if it has not after `limit`.
+    async fn exited_within(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let started = Instant::now();
+        while started.elapsed() < limit {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        None
+    }
+
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> reqwest::Result<(u16, Value, Option<String>)> {
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await?;
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = response.json().await.unwrap_or(Value::Null);
+        Ok((status, body, retry_after))
+    }
+
+    /// Signs `id` up and logs in: the access token.
+    async fn user(&self, id: &str) -> String {
+        let body = json!({ "id": id, "password": PASSWORD, "name": "Tester" });
+        let (status, answer, _) = self
+            .send(reqwest::Method::POST, "/auth/signup", None, Some(body))
+            .await
+            .unwrap();
+        assert_eq!(status, 201, "{answer}");
+        let body = json!({ "id": id, "password": PASSWORD });
+        let (status, answer, _) = self
+            .send(reqwest::Method::POST, "/auth/login", None, Some(body))
+            .await
+            .unwrap();
+        assert_eq!(status, 200, "{answer}");
+        answer["access_token"].as_str().unwrap().to_owned()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            self.signal("INT");
+            let started = Instant::now();
+            while started.elapsed() < Duration::from_secs(10) {
+                if !matches!(self.child.try_wait(), Ok(None)) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            self.child.kill().ok();
+        }
+    }
+}
+
+#[derive(QueryableByName)]
+struct Number {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+fn number(connection: &mut PgConnection, sql: &str) -> i64 {
+    diesel::sql_query(sql)
+        .get_result::<Number>(connection)
+        .unwrap()
+        .n
+}
+
+/// One write of the load and what came of it.
+#[derive(Debug)]
+enum Outcome {
+    /// 201: the id of the comment the server acknowledged.
+    Acknowledged { id: i64, at: Instant },
+    /// 503 with the error body and `Retry-After`.
+    Unavailable { at: Instant },
+    /// Anything else: the test fails and shows it.
+    Wrong(String),
+}
+
+/// Writers comment on one post until `stop`: every comment is a
+/// transaction of three rows (the comment, the post's counter, the owner's
+/// notification), so a half-write would show in the counts.
+fn write_load(
+    server: &Arc<Server>,
+    token: &str,
+    post: i64,
+    writers: usize,
+    stop: &Arc<std::sync::atomic::AtomicBool>,
+) -> Vec<tokio::task::JoinHandle<Vec<Outcome>>> {
+    (0..writers)
+        .map(|writer| {
+            let (server, token, stop) = (Arc::clone(server), token.to_owned(), Arc::clone(stop));
+            tokio::spawn(async move {
+                let mut outcomes = Vec::new();
+                let mut n = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    n += 1;
+                    let body = json!({ "content": format!("writer {writer} comment {n}") });
+                    let path = format!("/posts/{post}/comments");
+                    let result = server
+                        .send(reqwest::Method::POST, &path, Some(&token), Some(body))
+                        .await;
+                    let at = Instant::now();
+                    outcomes.push(match result {
+                        Ok((201, answer, _)) => Outcome::Acknowledged {
+                            id: answer["id"].as_i64().unwrap(),
+                            at,
+                        },
+                        Ok((503, answer, Some(_)))
+                            if answer["result"] == "Service Unavailable"
+                                && answer["hint"].is_string() =>
+                        {
+                            // Do not spin while the database is away.
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                            Outcome::Unavailable { at }
+                        }
+                        Ok((status, answer, retry_after)) => Outcome::Wrong(format!(
+                            "{status} {answer} (Retry-After: {retry_after:?})"
+                        )),
+                        Err(error) => Outcome::Wrong(format!("no answer: {error}")),
+                    });
+                }
+                outcomes
+            })
+        })
+        .collect()
+}
+
+/// PostgreSQL stopped for 10 s under write load: writes get 503 with the
+/// error body and `Retry-After` meanwhile (never a 500, never no answer),
+/// the server writes again within 5 s of the database's return, every
+/// acknowledged write is there and no write is there in part.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_database_outage_under_write_load_loses_no_acknowledged_write() {
+    let cluster = Cluster::start();
+    let server = Arc::new(Server::start(&cluster));
+    let (alice, bob) = (server.user("alice").await, server.user("bobby").await);
+    let (status, post, _) = server
+        .send(
+            reqwest::Method::POST,
+            "/posts",
+            Some(&alice),
+            Some(json!({ "content": "comment on this" })),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 201);
+    let post = post["id"].as_i64().unwrap();
+
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writers = write_load(&server, &bob, post, 8, &stop);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    cluster.stop();
+    let stopped = Instant::now();
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    cluster.restart();
+    let restarted = Instant::now();
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+
+    let mut acknowledged = BTreeSet::new();
+    let (mut unavailable_while_down, mut first_after_restart) = (0, None::<Instant>);
+    let mut wrong = Vec::new();
+    for writer in writers {
+        for outcome in writer.await.unwrap() {
+            match outcome {
+                Outcome::Acknowledged { id, at } => {
+                    acknowledged.insert(id);
+                    if at > restarted {
+                        first_after_restart = Some(first_after_restart.map_or(at, |t| t.min(at)));
+                    }
+                }
+                Outcome::Unavailable { at } => {
+                    if at > stopped && at < restarted {
+                        unavailable_while_down += 1;
+                    }
+                }
+                Outcome::Wrong(what) => wrong.push(what),
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{} wrong answers: {wrong:?}", wrong.len());
+    assert!(unavailable_while_down > 0, "the outage was seen as 503");
+    let recovered = first_after_restart.expect("writes succeed again") - restarted;
+    eprintln!(
+        "{} writes acknowledged, {unavailable_while_down} answered 503 while the database was down, writing again {recovered:?} after it came back",
+        acknowledged.len()
+    );
+    assert!(
+        recovered < Duration::from_secs(5),
+        "serving again after {recovered:?}"
+    );
+
+    let mut db = cluster.connect();
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+    }
+    let stored: BTreeSet<i64> = diesel::sql_query("SELECT id FROM comments")
+        .load::<Id>(&mut db)
+        .unwrap()
+        .into_iter()
+        .map(|row| row.id)
+        .collect();
+    let lost: Vec<_> = acknowledged.difference(&stored).collect();
+    assert!(lost.is_empty(), "acknowledged but not stored: {lost:?}");
+    assert!(acknowledged.len() > 100, "{} writes", acknowledged.len());
+    // Whole transactions only: each stored comment has its counter and
+    // its notification (the outage may have eaten answers, not halves).
+    let comments = stored.len() as i64;
+    let counted = number(
+        &mut db,
+        &format!("SELECT comment_count::bigint AS n FROM posts WHERE id = {post}"),
+    );
+    let notified = number(
+        &mut db,
+        "SELECT count(*) AS n FROM notifications WHERE comment_id IS NOT NULL",
+    );
+    assert_eq!((counted, notified), (comments, comments));
+}
+
+/// Sends the head and half the body of a `POST /posts`: a request in
+/// flight that only the client can finish.
+async fn half_a_post(address: &str, token: &str, content: &str) -> (TcpStream, Vec<u8>) {
+    let body = json!({ "content": content }).to_string().into_bytes();
+    let mut socket = TcpStream::connect(address).await.unwrap();
+    let head = format!(
+        "POST /posts HTTP/1.1\r\nhost: {address}\r\nauthorization: Bearer {token}\r\n\
+         content-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    );
+    socket.write_all(head.as_bytes()).await.unwrap();
+    let (first, rest) = body.split_at(body.len() / 2);
+    socket.write_all(first).await.unwrap();
+    (socket, rest.to_vec())
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = Text)]
+    endpoint: String,
+    #[diesel(sql_type = BigInt)]
+    requests: i64,
+}
+
+/// SIGTERM while requests are in flight and readers keep coming: the
+/// listener closes, every request already accepted is answered in full,
+/// the statistics of all of them reach the database, and the process exits
+/// 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigterm_under_load_finishes_accepted_requests_and_flushes_statistics() {
+    let cluster = Cluster::start();
+    let mut server = Server::start(&cluster);
+    let token = server.user("alice").await;
+
+    let mut in_flight = Vec::new();
+    for n in 0..8 {
+        in_flight.push(half_a_post(server.address(), &token, &format!("in flight {n}")).await);
+    }
+    // Readers on their own connections, as other clients would be.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let answered = Arc::new(Mutex::new(Vec::new()));
+    let readers: Vec<_> = (0..4)
+        .map(|_| {
+            let (stop, answered, base) = (
+                Arc::clone(&stop),
+                Arc::clone(&answered),
+                server.base.clone(),
+            );
+            tokio::spawn(async move {
+                let client = reqwest::Client::builder().no_proxy().build().unwrap();
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    match client.get(format!("{base}/posts")).send().await {
+                        Ok(response) => {
+                            let status = response.status().as_u16();
+                            let complete = response.bytes().await.is_ok();
+                            answered.lock().unwrap().push((status, complete));
+                        }
+                        // Refused once the listener is closed.
+                        Err(_) => tokio::time::sleep(Duration::from_millis(5)).await,
+                    }
+                }
+            })
+        })
+        .collect();
+    // Every reader has been answered once: the server is busy.
+    while answered.lock().unwrap().len() < 20 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+
+    server.signal("TERM");
+    // The listener closes: new connections are refused.
+    let signalled = Instant::now();
+    while TcpStream::connect(server.address()).await.is_ok() {
+        assert!(
+            signalled.elapsed() < Duration::from_secs(5),
+            "still accepting"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for reader in readers {
+        reader.await.unwrap();
+    }
+
+    // The requests in flight are finished and answered in full.
+    for (mut socket, rest) in in_flight {
+        socket.write_all(&rest).await.unwrap();
+        let mut answer = String::new();
+        socket.read_to_string(&mut answer).await.unwrap();
+        assert!(answer.starts_with("HTTP/1.1 201 "), "{answer}");
+        assert!(answer.contains("\"content\":\"in flight "), "{answer}");
+    }
+    let status = server
+        .exited_within(Duration::from_secs(15))
+        .await
+        .expect("the server exits once its requests are done");
+    assert!(status.success(), "{status}");
+
+    let answered = answered.lock().unwrap().clone();
+    assert!(
+        answered
+            .iter()
+            .all(|&(status, complete)| status == 200 && complete),
+        "{answered:?}"
+    );
+    let mut db = cluster.connect();
+    let counts: Vec<Count> = diesel::sql_query(
+        "SELECT endpoint, sum(requests)::bigint AS requests FROM request_counts GROUP BY endpoint ORDER BY endpoint",
+    )
+    .load(&mut db)
+    .unwrap();
+    let requests = |endpoint: &str| {
+        counts
+            .iter()
+            .find(|count| count.endpoint == endpoint)
+            .map_or(0, |count| count.requests)
+    };
+    assert_eq!(requests("POST /posts"), 8);
+    assert_eq!(requests("GET /posts"), answered.len() as i64);
+    assert_eq!(number(&mut db, "SELECT count(*) AS n FROM posts"), 8);
+}

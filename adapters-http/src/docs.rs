@@ -30,12 +30,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 )]
 async fn openapi_json() -> Result<Response, ApiError> {
     // The document depends on the code only, so it is written once.
-    static JSON: LazyLock<Result<Bytes, String>> = LazyLock::new(|| {
-        crate::openapi()
-            .to_json()
-            .map(Bytes::from)
-            .map_err(|error| error.to_string())
-    });
+    static JSON: LazyLock<Result<Bytes, serde_json::Error>> =
+        LazyLock::new(|| crate::openapi().to_json().map(Bytes::from));
     match &*JSON {
         Ok(json) => Ok(([(CONTENT_TYPE, "application/json")], json.clone()).into_response()),
         Err(error) => Err(ApiError::internal(format!(

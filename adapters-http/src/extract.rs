@@ -189,3 +189,42 @@ where
 {
     Option::<T>::deserialize(deserializer).map(Some)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    use axum::body::Body;
+    use axum::http::StatusCode;
+    use http_body::Frame;
+
+    use super::*;
+
+    /// A body whose client went away before sending it.
+    struct VanishingBody;
+
+    impl http_body::Body for VanishingBody {
+        type Data = Bytes;
+        type Error = std::io::Error;
+
+        fn poll_frame(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+            Poll::Ready(Some(Err(std::io::Error::other("connection reset"))))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_body_that_cannot_be_read_is_the_contracts_400() {
+        let request = Request::new(Body::new(VanishingBody));
+
+        let rejection = Json::<serde_json::Value>::from_request(request, &())
+            .await
+            .err()
+            .unwrap();
+
+        assert_eq!(rejection.status(), StatusCode::BAD_REQUEST);
+    }
+}

@@ -276,4 +276,18 @@ mod tests {
         }
         assert!(!is_json(&HeaderMap::new()));
     }
+
+    #[test]
+    fn a_panic_of_any_payload_is_the_contracts_500() {
+        let payloads: [Box<dyn Any + Send>; 3] = [
+            Box::new("a literal"),
+            Box::new(String::from("a formatted message")),
+            Box::new(42_u8),
+        ];
+        for payload in payloads {
+            let response = panic_response(payload);
+            assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+            assert_eq!(response.headers()[CONTENT_TYPE], "application/json");
+        }
+    }
 }

@@ -808,12 +808,13 @@ mod tests {
     fn text_fields_carry_their_patterns() {
         let document = document();
         let schemas = &document["components"]["schemas"];
-        let pattern = |schema: &str, field: &str| {
-            properties(&schemas[schema])[field]["pattern"]
+        let pattern =
+            |schema: &str, field: &str| match properties(&schemas[schema])[field]["pattern"]
                 .as_str()
-                .unwrap_or_else(|| panic!("{schema}.{field} has no pattern"))
-                .to_owned()
-        };
+            {
+                Some(pattern) => pattern.to_owned(),
+                None => panic!("{schema}.{field} has no pattern"),
+            };
         for (schema, field) in [
             ("PostRequest", "content"),
             ("CommentRequest", "content"),
@@ -923,13 +924,11 @@ mod tests {
         );
 
         let parameter = |path: &str, name: &str| {
-            document["paths"][path]["get"]["parameters"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|p| p["name"] == name)
-                .unwrap_or_else(|| panic!("{path} has no {name}"))
-                .clone()
+            let parameters = document["paths"][path]["get"]["parameters"].as_array();
+            match parameters.unwrap().iter().find(|p| p["name"] == name) {
+                Some(parameter) => parameter.clone(),
+                None => panic!("{path} has no {name}"),
+            }
         };
         let id = parameter("/auth/id-availability", "id");
         assert_eq!(id["required"], true);

@@ -129,6 +129,13 @@ mod tests {
                 .status(),
             400
         );
+        let overflowing = URL_SAFE_NO_PAD.encode("v1:posts:99999999999999999999");
+        assert_eq!(
+            page_request(None, Some(&overflowing), "posts")
+                .unwrap_err()
+                .status(),
+            400
+        );
         let forged = URL_SAFE_NO_PAD.encode("v1:posts:-5");
         assert!(forged.starts_with("djE6"), "the documented shape");
         assert_eq!(

@@ -23,13 +23,13 @@ const LATENCY_BUCKETS: &[f64] = &[
 pub fn prometheus() -> &'static PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE.get_or_init(|| {
-        let builder = || {
-            PrometheusBuilder::new()
-                .set_buckets_for_metric(
-                    Matcher::Full("http_request_duration_seconds".into()),
-                    LATENCY_BUCKETS,
-                )
-                .unwrap_or_else(|_| PrometheusBuilder::new())
+        let builder = || match PrometheusBuilder::new().set_buckets_for_metric(
+            Matcher::Full("http_request_duration_seconds".into()),
+            LATENCY_BUCKETS,
+        ) {
+            Ok(builder) => builder,
+            // Only an empty bucket list is refused, and ours is a constant.
+            Err(_) => PrometheusBuilder::new(),
         };
         builder().install_recorder().unwrap_or_else(|error| {
             // Another recorder is installed (an embedding program's): keep
@@ -122,6 +122,18 @@ pub fn record_pool_gauges(state: &AppState) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// As in a program that embeds the router and installed its own
+    /// recorder first: `/metrics` still has one to render.
+    #[test]
+    fn a_recorder_installed_before_ours_leaves_a_private_one() {
+        let installed_first = metrics::set_global_recorder(metrics::NoopRecorder).is_ok();
+        let handle = prometheus();
+        assert!(std::ptr::eq(handle, prometheus()), "one per process");
+        if installed_first {
+            assert_eq!(handle.render(), "", "nothing is recorded into it");
+        }
+    }
 
     #[test]
     fn endpoints_are_labelled_by_template_or_as_unmatched() {

@@ -12,9 +12,9 @@ use chrono::Utc;
 use jsonwebtoken::{EncodingKey, Header};
 use minifb_adapters_http::HttpConfig;
 use minifb_application::StoreError;
-use minifb_application::ports::UserRecord;
+use minifb_application::ports::{HashError, PasswordHasher, UserRecord};
 use minifb_application::social::ports::CommentOwners;
-use minifb_domain::PostId;
+use minifb_domain::{Password, PasswordHash, PostId};
 use serde_json::json;
 use support::{
     JWT_SECRET, Ports, app, assert_error, call, call_as, request, send, signed_in, user,
@@ -465,5 +465,81 @@ async fn a_uri_over_8_kib_is_414_and_a_header_section_over_16_kib_is_431() {
     for (builder, status) in cases {
         let reply = send(app.clone(), builder.body(Body::empty()).unwrap()).await;
         assert_error(&reply, status);
+    }
+}
+
+#[tokio::test]
+async fn an_authorization_header_that_is_not_text_is_an_invalid_token() {
+    let bytes = axum::http::HeaderValue::from_bytes(b"Bearer \xff\xfe").unwrap();
+    let get = request(Method::GET, "/me")
+        .header(header::AUTHORIZATION, bytes)
+        .body(Body::empty())
+        .unwrap();
+
+    let reply = send(app(), get).await;
+
+    assert_error(&reply, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        reply.headers[header::WWW_AUTHENTICATE],
+        "Bearer error=\"invalid_token\""
+    );
+}
+
+#[tokio::test]
+async fn a_path_that_is_not_utf_8_is_400_and_an_absolute_uri_is_routed_by_its_path() {
+    let app = app();
+
+    assert_error(
+        &call(&app, Method::GET, "/docs/%FF%FE").await,
+        StatusCode::BAD_REQUEST,
+    );
+    let absolute = call(&app, Method::GET, "http://example.com/no/such/route").await;
+    assert!(assert_error(&absolute, StatusCode::NOT_FOUND).contains("/no/such/route"));
+}
+
+/// A hasher whose pool is saturated, or whose task failed.
+struct BrokenHasher(fn() -> HashError);
+
+#[async_trait::async_trait]
+impl PasswordHasher for BrokenHasher {
+    async fn hash(&self, _: Password) -> Result<PasswordHash, HashError> {
+        Err((self.0)())
+    }
+    async fn verify(&self, _: String, _: PasswordHash) -> Result<bool, HashError> {
+        Err((self.0)())
+    }
+    fn is_outdated(&self, _: &PasswordHash) -> bool {
+        false
+    }
+    fn dummy_hash(&self) -> PasswordHash {
+        PasswordHash::unmatchable(1)
+    }
+}
+
+#[tokio::test]
+async fn a_saturated_hashing_pool_is_503_with_retry_after_and_a_failed_hash_500() {
+    let body = json!({ "id": "alice", "password": "correct horse battery", "name": "Alice" });
+    let cases: [(fn() -> HashError, StatusCode); 2] = [
+        (|| HashError::Busy, StatusCode::SERVICE_UNAVAILABLE),
+        (
+            || HashError::Failed("the hashing task panicked".into()),
+            StatusCode::INTERNAL_SERVER_ERROR,
+        ),
+    ];
+    for (error, status) in cases {
+        let mut ports = Ports::default();
+        ports.accounts.hasher = std::sync::Arc::new(BrokenHasher(error));
+        let sign_up = request(Method::POST, "/auth/signup")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap();
+
+        let reply = send(ports.app(), sign_up).await;
+
+        assert_error(&reply, status);
+        assert_eq!(
+            reply.has(header::RETRY_AFTER),
+            status == StatusCode::SERVICE_UNAVAILABLE
+        );
     }
 }

@@ -277,3 +277,97 @@ fn a_small_load_leaves_every_counter_as_the_api_would() {
     drop(client);
     cluster.drop_database(&name);
 }
+
+/// `minifb-seed` with `args` against `url`: whether it succeeded, and what
+/// it wrote to stdout and stderr.
+fn seed_command(url: Option<&str>, args: &[&str]) -> (bool, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_minifb-seed"));
+    command.args(args).env_remove("DATABASE_URL");
+    if let Some(url) = url {
+        command.env("DATABASE_URL", url);
+    }
+    let output = command.output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+/// The command as an operator runs it: it seeds an empty database, then
+/// refuses to seed it again unless told to reuse the same data set, and
+/// says what is wrong with a bad command line.
+#[test]
+fn the_command_seeds_once_then_reuses_or_refuses() {
+    if std::env::var("MINIFB_SEED_SKIP_DB_TEST").as_deref() == Ok("1") {
+        eprintln!("skipped: MINIFB_SEED_SKIP_DB_TEST=1");
+        return;
+    }
+    let cluster = Cluster::get();
+    let (mut client, name) =
+        cluster.migrated_database(&format!("minifb_seed_cli_{}", std::process::id()));
+    let url = with_database(&cluster.admin_url, &name);
+    let small = [
+        "--scale",
+        "0.001",
+        "--seed",
+        "5",
+        "--password-iterations",
+        "1000",
+    ];
+
+    let (ok, text) = seed_command(Some(&url), &small);
+    assert!(ok, "{text}");
+    assert!(text.contains("loaded in"), "{text}");
+    let users = count(&mut client, "SELECT count(*) FROM users");
+    assert_eq!(users, Counts::at_scale(0.001).unwrap().users as i64);
+
+    let (ok, text) = seed_command(Some(&url), &small);
+    assert!(!ok && text.contains("pass --reuse"), "{text}");
+    let (ok, text) = seed_command(Some(&url), &[&small[..], &["--reuse"]].concat());
+    assert!(ok && text.contains("reusing it"), "{text}");
+    let other_seed = ["--scale", "0.001", "--seed", "6", "--reuse"];
+    let (ok, text) = seed_command(Some(&url), &other_seed);
+    assert!(!ok && text.contains("same scale and seed"), "{text}");
+    assert_eq!(count(&mut client, "SELECT count(*) FROM users"), users);
+
+    for (args, says) in [
+        (&["--help"][..], "usage: minifb-seed"),
+        (&["--bogus"][..], "unknown argument \"--bogus\""),
+        (&["--scale"][..], "--scale needs a value"),
+        (&["--scale", "many"][..], "--scale must be a number"),
+        (&["--scale", "0"][..], "above 0"),
+        (
+            &["--seed", "-1"][..],
+            "--seed must be a non-negative integer",
+        ),
+        (
+            &["--password-iterations", "0"][..],
+            "must be a positive integer",
+        ),
+    ] {
+        let (ok, text) = seed_command(Some(&url), args);
+        assert_eq!(ok, args == ["--help"], "{args:?}: {text}");
+        assert!(text.contains(says), "{args:?}: {text}");
+    }
+    let (ok, text) = seed_command(None, &small);
+    assert!(!ok && text.contains("DATABASE_URL is not set"), "{text}");
+
+    // A database with data of its own is never seeded over.
+    let (mut foreign, foreign_name) =
+        cluster.migrated_database(&format!("minifb_seed_foreign_{}", std::process::id()));
+    foreign
+        .batch_execute(
+            "INSERT INTO users (id, password_hash, name) VALUES ('someone', 'x', 'Someone')",
+        )
+        .unwrap();
+    let (ok, text) = seed_command(
+        Some(&with_database(&cluster.admin_url, &foreign_name)),
+        &small,
+    );
+    assert!(!ok && text.contains("not empty"), "{text}");
+    drop((client, foreign));
+    cluster.drop_database(&name);
+    cluster.drop_database(&foreign_name);
+}

@@ -337,7 +337,13 @@ pub struct IdempotencyKeyHeader {
     /// client, unique per create it means (a UUID will do). A repeat of
     /// the same request with the same key within 24 hours creates nothing
     /// and gets the first answer again.
-    #[param(rename = "Idempotency-Key", required = false, min_length = 1, max_length = 255, pattern = "^[!-~]{1,255}$")]
+    #[param(
+        rename = "Idempotency-Key",
+        required = false,
+        min_length = 1,
+        max_length = 255,
+        pattern = "^[!-~]{1,255}$"
+    )]
     #[allow(dead_code)]
     idempotency_key: String,
 }

@@ -106,10 +106,10 @@ impl CommentRepository for PgCommentRepository {
     /// stored; a post already gone fails that check: `PostGone`.
     async fn create(&self, comment: NewComment) -> Result<CommentCreation, StoreError> {
         run(&self.pool, move |conn| insert_comment(conn, comment))
-        .await?
-        .map_or(Ok(CommentCreation::PostGone), |row| {
-            Ok(CommentCreation::Created(row.try_into()?))
-        })
+            .await?
+            .map_or(Ok(CommentCreation::PostGone), |row| {
+                Ok(CommentCreation::Created(row.try_into()?))
+            })
     }
 
     async fn exists(&self, id: CommentId) -> Result<bool, StoreError> {

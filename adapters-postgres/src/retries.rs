@@ -151,14 +151,12 @@ fn answer(
 ) -> Result<(), Failure> {
     let status = i16::try_from(answer.status)
         .map_err(|_| StoreError::Other(anyhow::anyhow!("status out of range")))?;
-    diesel::update(
-        idempotency_keys::table.find((request.user_id.as_ref(), request.key.as_ref())),
-    )
-    .set((
-        idempotency_keys::status.eq(status),
-        idempotency_keys::body.eq(answer.body),
-    ))
-    .execute(conn)?;
+    diesel::update(idempotency_keys::table.find((request.user_id.as_ref(), request.key.as_ref())))
+        .set((
+            idempotency_keys::status.eq(status),
+            idempotency_keys::body.eq(answer.body),
+        ))
+        .execute(conn)?;
     Ok(())
 }
 
@@ -199,7 +197,9 @@ fn keyed<V, T>(
     }
 }
 
-fn settle<T>(result: Result<Result<Keyed<T>, Failure>, StoreError>) -> Result<Keyed<T>, StoreError> {
+fn settle<T>(
+    result: Result<Result<Keyed<T>, Failure>, StoreError>,
+) -> Result<Keyed<T>, StoreError> {
     match result? {
         Ok(keyed) => Ok(keyed),
         Err(Failure::Database(error)) => Err(store_error(error)),
@@ -233,7 +233,11 @@ impl IdempotencyRepository for PgIdempotencyRepository {
             Ok(keyed(
                 conn,
                 &request,
-                |conn| Ok(Some(PostView::try_from(insert_post(conn, owner, content)?)?)),
+                |conn| {
+                    Ok(Some(PostView::try_from(insert_post(
+                        conn, owner, content,
+                    )?)?))
+                },
                 &record,
                 |view| view,
             ))

@@ -618,7 +618,10 @@ impl TestApp {
     /// Runs `statement` (a `LOCK TABLE ...`, say) in a transaction that
     /// stays open until the returned lock is released.
     pub async fn hold_lock(&self, statement: &str) -> HeldLock {
-        let database = self.database.clone().expect("hold_lock() needs a local server");
+        let database = self
+            .database
+            .clone()
+            .expect("hold_lock() needs a local server");
         let statement = statement.to_owned();
         let (locked, is_locked) = std::sync::mpsc::channel();
         let (release, released) = std::sync::mpsc::channel::<()>();

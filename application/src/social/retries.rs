@@ -69,7 +69,11 @@ impl SocialService {
             content,
             notify: (owner != user_id).then_some(owner),
         };
-        let result = match self.retries.create_comment(request, comment, record).await? {
+        let result = match self
+            .retries
+            .create_comment(request, comment, record)
+            .await?
+        {
             Keyed::Ran(CommentCreation::Created(comment)) => Ok(Created::New(comment)),
             Keyed::Ran(CommentCreation::PostGone) => Err(SocialError::PostNotFound(post_id)),
             Keyed::Taken(recorded) => replay(&fingerprint, recorded),

@@ -15,16 +15,25 @@ async fn a_repeated_post_creates_nothing_and_gets_the_first_answer_again() {
     let (app, alice) = TestApp::with_user("retry").await;
     let body = json!({ "content": "only once" });
 
-    let first = app.post_keyed("/posts", &alice, b"key-1", body.clone()).await;
+    let first = app
+        .post_keyed("/posts", &alice, b"key-1", body.clone())
+        .await;
     let repeat = app.post_keyed("/posts", &alice, b"key-1", body).await;
 
     first.assert_status(201);
     assert_eq!(first.header("idempotent-replayed"), None, "{first:?}");
     repeat.assert_status(201);
-    assert_eq!(repeat.header("idempotent-replayed"), Some("true"), "{repeat:?}");
+    assert_eq!(
+        repeat.header("idempotent-replayed"),
+        Some("true"),
+        "{repeat:?}"
+    );
     assert_eq!(repeat.text, first.text);
     assert_eq!(repeat.header("content-type"), first.header("content-type"));
-    assert_eq!(my_post_ids(&app, &alice).await, [first.body["id"].as_i64().unwrap()]);
+    assert_eq!(
+        my_post_ids(&app, &alice).await,
+        [first.body["id"].as_i64().unwrap()]
+    );
 }
 
 #[tokio::test]
@@ -37,7 +46,11 @@ async fn a_repeated_comment_creates_nothing_even_after_its_post_is_deleted() {
     let repeat = app.post_keyed(&path, &bob, b"c-1", body.clone()).await;
 
     first.assert_status(201);
-    assert_eq!(repeat.header("idempotent-replayed"), Some("true"), "{repeat:?}");
+    assert_eq!(
+        repeat.header("idempotent-replayed"),
+        Some("true"),
+        "{repeat:?}"
+    );
     assert_eq!((repeat.status, &repeat.text), (first.status, &first.text));
     assert_eq!(app.comment_count(post).await, 1);
     let notified = app.notifications(&alice, "").await;
@@ -47,7 +60,10 @@ async fn a_repeated_comment_creates_nothing_even_after_its_post_is_deleted() {
         .await
         .assert_status(204);
     let after_delete = app.post_keyed(&path, &bob, b"c-1", body).await;
-    assert_eq!((after_delete.status.as_u16(), &after_delete.text), (201, &first.text));
+    assert_eq!(
+        (after_delete.status.as_u16(), &after_delete.text),
+        (201, &first.text)
+    );
 }
 
 #[tokio::test]
@@ -71,7 +87,10 @@ async fn the_same_key_with_another_body_or_path_is_422() {
 
     for refused in [&other_body, &other_path] {
         refused.assert_status(422);
-        assert_eq!(refused.body["result"], "Unprocessable Content", "{refused:?}");
+        assert_eq!(
+            refused.body["result"], "Unprocessable Content",
+            "{refused:?}"
+        );
         let hint = refused.body["hint"].as_str().unwrap();
         assert!(hint.contains("Idempotency-Key"), "{refused:?}");
     }
@@ -83,7 +102,9 @@ async fn keys_belong_to_their_user() {
     let (app, alice, bob, _post) = TestApp::with_alices_post_and_bob().await;
     let body = json!({ "content": "same key, two users" });
 
-    let by_alice = app.post_keyed("/posts", &alice, b"shared", body.clone()).await;
+    let by_alice = app
+        .post_keyed("/posts", &alice, b"shared", body.clone())
+        .await;
     let by_bob = app.post_keyed("/posts", &bob, b"shared", body).await;
 
     by_alice.assert_status(201);
@@ -109,7 +130,10 @@ async fn a_malformed_key_is_400_and_creates_nothing() {
         app.post_keyed("/posts", &alice, key, json!({ "content": "x" }))
             .await
             .labelled(case)
-            .assert_error(400, "Idempotency-Key must be 1 to 255 visible ASCII characters");
+            .assert_error(
+                400,
+                "Idempotency-Key must be 1 to 255 visible ASCII characters",
+            );
     }
     assert!(my_post_ids(&app, &alice).await.is_empty());
     app.post_keyed("/posts", &alice, &longest, json!({ "content": "x" }))
@@ -172,7 +196,9 @@ async fn a_repeat_while_the_first_is_in_flight_is_409() {
         app.post_keyed("/posts", &alice, b"slow", body.clone()),
         async {
             app.wait_until_blocked("INSERT INTO \"posts\"").await;
-            let meanwhile = app.post_keyed("/posts", &alice, b"slow", body.clone()).await;
+            let meanwhile = app
+                .post_keyed("/posts", &alice, b"slow", body.clone())
+                .await;
             lock.release();
             meanwhile
         }
@@ -198,7 +224,10 @@ async fn forty_identical_requests_at_once_create_one_post() {
 
     let ids = my_post_ids(&app, &alice).await;
     assert_eq!(ids.len(), 1, "{:?}", count_statuses(&replies));
-    let created: Vec<_> = replies.iter().filter(|r| r.status.as_u16() == 201).collect();
+    let created: Vec<_> = replies
+        .iter()
+        .filter(|r| r.status.as_u16() == 201)
+        .collect();
     assert!(!created.is_empty());
     for reply in &replies {
         match reply.status.as_u16() {
@@ -241,7 +270,10 @@ async fn keys_older_than_24_hours_are_forgotten_and_purged() {
     let expired = "SELECT 1 FROM idempotency_keys WHERE created_at < now() - interval '24 hours'";
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while app.sql(expired).await > 0 {
-        assert!(std::time::Instant::now() < deadline, "expired keys not purged");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "expired keys not purged"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     assert_eq!(app.sql("SELECT 1 FROM idempotency_keys").await, 1);

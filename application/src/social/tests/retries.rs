@@ -115,7 +115,11 @@ async fn a_keyed_comment_notifies_the_post_s_owner_as_any_comment_does() {
                 && comment.notify == Some(id("Alice"))
         })
         .times(1)
-        .returning(|_, _, _| Ok(Keyed::Ran(CommentCreation::Created(comment_view(11, "Bob1")))));
+        .returning(|_, _, _| {
+            Ok(Keyed::Ran(CommentCreation::Created(comment_view(
+                11, "Bob1",
+            ))))
+        });
 
     let result = ports
         .into_service()
@@ -134,7 +138,11 @@ async fn a_keyed_comment_on_one_s_own_post_notifies_nobody() {
         .expect_create_comment()
         .withf(|_, comment, _| comment.notify.is_none())
         .times(1)
-        .returning(|_, _, _| Ok(Keyed::Ran(CommentCreation::Created(comment_view(11, "Alice")))));
+        .returning(|_, _, _| {
+            Ok(Keyed::Ran(CommentCreation::Created(comment_view(
+                11, "Alice",
+            ))))
+        });
 
     let result = ports
         .into_service()
@@ -208,7 +216,10 @@ async fn a_post_deleted_during_a_keyed_comment_is_404() {
 #[tokio::test]
 async fn a_keyed_comment_with_a_key_in_use_is_refused_or_waits() {
     for (found, expected) in [
-        (Keyed::Taken(recorded("POST /posts/8/comments: x")), "KeyReused"),
+        (
+            Keyed::Taken(recorded("POST /posts/8/comments: x")),
+            "KeyReused",
+        ),
         (Keyed::InProgress, "KeyInProgress"),
     ] {
         let mut ports = SocialPorts::default();

@@ -3,6 +3,8 @@
 use axum::Json as JsonBody;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use minifb_application::social::ports::CommentView;
 use minifb_domain::{CommentContent, CommentId, PostId};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -14,9 +16,11 @@ use crate::auth::{AuthUser, Caller, MaybeAuthUser};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Id, Json, Query};
 use crate::openapi::{
-    self, BadId, BadIdOrContent, Deleted, NoSuchComment, NoSuchPost, Unavailable,
+    self, BadId, BadIdOrContent, Deleted, KeyInProgress, KeyReused, NoSuchComment, NoSuchPost,
+    Unavailable,
 };
 use crate::pagination::{PageBody, PageQuery};
+use crate::retries::{self, RetryKey};
 use crate::views::CommentBody;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -34,27 +38,40 @@ struct CommentRequest {
 }
 
 /// Comments on a post as the caller; notifies the post's owner (type 1)
-/// unless they wrote it.
+/// unless they wrote it. With an `Idempotency-Key`, at most once per key.
 #[utoipa::path(
     post, path = "/posts/{id}/comments", tag = "comments", security(("user" = [])),
-    params(Id<PostId>), request_body = CommentRequest,
+    params(Id<PostId>, openapi::IdempotencyKeyHeader), request_body = CommentRequest,
     responses(
-        (status = 201, description = "The new comment.", body = CommentBody),
-        BadIdOrContent, NoSuchPost, Unavailable,
+        (status = 201, description = "The new comment; or, with `Idempotent-Replayed: true`, the first answer to this `Idempotency-Key` again (even if the post has been deleted since).", body = CommentBody,
+            headers(("Idempotent-Replayed" = String, description = "`true` when this is the recorded answer of an earlier request with the same `Idempotency-Key`; absent otherwise."))),
+        (status = 400, description = "A bad id, `content` breaks its rule, or the `Idempotency-Key` is not 1 to 255 visible ASCII characters.", body = ErrorBody),
+        NoSuchPost, KeyInProgress, KeyReused, Unavailable,
     ),
 )]
 async fn create_comment(
     State(state): State<AppState>,
     AuthUser(user_id): AuthUser,
+    RetryKey(key): RetryKey,
     Id(post_id): Id<PostId>,
     Json(request): Json<CommentRequest>,
-) -> Result<(StatusCode, JsonBody<CommentBody>), ApiError> {
+) -> Result<Response, ApiError> {
     let content = CommentContent::parse(request.content)?;
-    let comment = state
+    let Some(key) = key else {
+        let comment = state
+            .social
+            .create_comment(&user_id, post_id, content)
+            .await?;
+        return Ok((StatusCode::CREATED, JsonBody(CommentBody::from(comment))).into_response());
+    };
+    let route = format!("POST /posts/{post_id}/comments");
+    let request = retries::keyed(&user_id, key, &route, content.as_ref());
+    let record = retries::created::<CommentView, CommentBody>();
+    let created = state
         .social
-        .create_comment(&user_id, post_id, content)
+        .create_comment_once(request, post_id, content, record.clone())
         .await?;
-    Ok((StatusCode::CREATED, JsonBody(comment.into())))
+    retries::respond(created, &record)
 }
 
 /// A post's comments, oldest first.

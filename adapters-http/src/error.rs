@@ -152,7 +152,7 @@ impl IntoResponse for ApiError {
         let failure = (self.status == StatusCode::INTERNAL_SERVER_ERROR)
             .then(|| InternalFailure(self.hint.clone()));
         let body = ErrorBody {
-            result: self.status.canonical_reason().unwrap_or("Error"),
+            result: reason_phrase(self.status),
             hint: self.hint,
         };
         let mut response = (self.status, Json(body)).into_response();
@@ -163,6 +163,15 @@ impl IntoResponse for ApiError {
             response.extensions_mut().insert(failure);
         }
         response
+    }
+}
+
+/// The status's reason phrase, as RFC 9110 names it (422 is `Unprocessable
+/// Content`, where older lists say `Entity`).
+fn reason_phrase(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::UNPROCESSABLE_ENTITY => "Unprocessable Content",
+        other => other.canonical_reason().unwrap_or("Error"),
     }
 }
 
@@ -205,6 +214,10 @@ impl From<SocialError> for ApiError {
                 "You have not permission for this request",
             ),
             SocialError::CallerGone => Self::caller_gone(),
+            SocialError::KeyInProgress => Self::new(StatusCode::CONFLICT, error.to_string()),
+            SocialError::KeyReused => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, error.to_string())
+            }
             SocialError::Store(e) => e.into(),
         }
     }

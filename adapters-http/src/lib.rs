@@ -24,6 +24,7 @@ mod ops;
 mod pagination;
 mod posts;
 mod reactions;
+mod retries;
 mod server_stats;
 mod telemetry;
 mod time;
@@ -132,7 +133,8 @@ pub fn router(state: AppState, config: &HttpConfig) -> Router {
                         Method::PATCH,
                         Method::DELETE,
                     ])
-                    .allow_headers([AUTHORIZATION, CONTENT_TYPE])
+                    .allow_headers([AUTHORIZATION, CONTENT_TYPE, retries::IDEMPOTENCY_KEY])
+                    .expose_headers([retries::IDEMPOTENT_REPLAYED])
                     .max_age(std::time::Duration::from_secs(600)),
             ))
             .into_inner()

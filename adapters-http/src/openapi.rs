@@ -312,10 +312,40 @@ answers! {
     NoSuchPost = "404", error_only("No such post.");
     /// 404 for the routes about one comment.
     NoSuchComment = "404", error_only("No such comment.");
+    /// 409 of a create whose `Idempotency-Key` is in use by a request still
+    /// being processed.
+    KeyInProgress = "409", error_only(
+        "A request with the same `Idempotency-Key` is still being processed; retry once it \
+         has been answered.",
+    );
+    /// 422 of a create whose `Idempotency-Key` answered another request.
+    KeyReused = "422", error_only(
+        "The `Idempotency-Key` was used within the last 24 hours for a request with another \
+         method, path or body.",
+    );
     /// 204 of a `DELETE` of a post or comment.
     Deleted = "204", ResponseBuilder::new().description("Deleted.").build();
     /// 204 of a `DELETE` of a reaction.
     Withdrawn = "204", ResponseBuilder::new().description("Withdrawn.").build();
+}
+
+/// The optional `Idempotency-Key` header of the creates that take one.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct IdempotencyKeyHeader {
+    /// 1 to 255 visible ASCII characters (`!` to `~`), chosen by the
+    /// client, unique per create it means (a UUID will do). A repeat of
+    /// the same request with the same key within 24 hours creates nothing
+    /// and gets the first answer again.
+    #[param(
+        rename = "Idempotency-Key",
+        required = false,
+        min_length = 1,
+        max_length = 255,
+        pattern = "^[!-~]{1,255}$"
+    )]
+    #[allow(dead_code)]
+    idempotency_key: String,
 }
 
 fn error_only(description: &str) -> Response {

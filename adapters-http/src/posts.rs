@@ -3,6 +3,8 @@
 use axum::Json as JsonBody;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use minifb_application::social::ports::PostView;
 use minifb_domain::{PostContent, PostId, UserId};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -14,9 +16,11 @@ use crate::auth::{AuthUser, Caller, MaybeAuthUser};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Id, Json, Query, UserPath};
 use crate::openapi::{
-    self, BadId, BadIdOrContent, BadPage, Deleted, NoSuchPost, NotPostOwner, Unavailable,
+    self, BadId, BadIdOrContent, BadPage, Deleted, KeyInProgress, KeyReused, NoSuchPost,
+    NotPostOwner, Unavailable,
 };
 use crate::pagination::{PageBody, PageQuery};
+use crate::retries::{self, RetryKey};
 use crate::views::PostBody;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -35,24 +39,37 @@ struct PostRequest {
     content: String,
 }
 
-/// Creates a post by the caller.
+/// Creates a post by the caller; with an `Idempotency-Key`, at most once
+/// per key (see the document's description, "Safe retries").
 #[utoipa::path(
     post, path = "/posts", tag = "posts", security(("user" = [])),
+    params(openapi::IdempotencyKeyHeader),
     request_body = PostRequest,
     responses(
-        (status = 201, description = "The new post.", body = PostBody),
-        (status = 400, description = "`content` breaks its rule, or the body is not `{ content }`.", body = ErrorBody),
-        Unavailable,
+        (status = 201, description = "The new post; or, with `Idempotent-Replayed: true`, the first answer to this `Idempotency-Key` again.", body = PostBody,
+            headers(("Idempotent-Replayed" = String, description = "`true` when this is the recorded answer of an earlier request with the same `Idempotency-Key`; absent otherwise."))),
+        (status = 400, description = "`content` breaks its rule, the body is not `{ content }`, or the `Idempotency-Key` is not 1 to 255 visible ASCII characters.", body = ErrorBody),
+        KeyInProgress, KeyReused, Unavailable,
     ),
 )]
 async fn create_post(
     State(state): State<AppState>,
     AuthUser(user_id): AuthUser,
+    RetryKey(key): RetryKey,
     Json(request): Json<PostRequest>,
-) -> Result<(StatusCode, JsonBody<PostBody>), ApiError> {
+) -> Result<Response, ApiError> {
     let content = PostContent::parse(request.content)?;
-    let post = state.social.create_post(&user_id, content).await?;
-    Ok((StatusCode::CREATED, JsonBody(post.into())))
+    let Some(key) = key else {
+        let post = state.social.create_post(&user_id, content).await?;
+        return Ok((StatusCode::CREATED, JsonBody(PostBody::from(post))).into_response());
+    };
+    let request = retries::keyed(&user_id, key, "POST /posts", content.as_ref());
+    let record = retries::created::<PostView, PostBody>();
+    let created = state
+        .social
+        .create_post_once(request, content, record.clone())
+        .await?;
+    retries::respond(created, &record)
 }
 
 /// One post.

@@ -55,53 +55,61 @@ fn written(row: Option<CommentViewRow>) -> QueryResult<CommentViewRow> {
     row.ok_or(DieselError::NotFound)
 }
 
+/// Stores a comment and, when `notify` names a user, its notification, in
+/// one transaction (a savepoint when the caller has one open); `None` if
+/// the post is gone.
+pub(crate) fn insert_comment(
+    conn: &mut PgConnection,
+    comment: NewComment,
+) -> QueryResult<Option<CommentViewRow>> {
+    let notify = comment.notify.map(UserId::into_inner);
+    let row = NewCommentRow {
+        user_id: comment.author_id.into_inner(),
+        post_id: comment.post_id.get(),
+        content: comment.content.into_inner(),
+    };
+    let created = conn.transaction::<_, DieselError, _>(|conn| {
+        let id: i64 = diesel::insert_into(comments::table)
+            .values(&row)
+            .returning(comments::id)
+            .get_result(conn)?;
+        if let Some(owner) = notify {
+            diesel::insert_into(notifications::table)
+                .values(NewNotificationRow::commented(
+                    owner,
+                    row.user_id.clone(),
+                    row.post_id,
+                    id,
+                ))
+                .execute(conn)?;
+        }
+        written(comment_view(conn, id, Some(row.user_id))?)
+    });
+    match created {
+        Ok(row) => Ok(Some(row)),
+        Err(e)
+            if is_foreign_key_violation(
+                &e,
+                &["comments_post_id_fkey", "notifications_post_id_fkey"],
+            ) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 #[async_trait]
 impl CommentRepository for PgCommentRepository {
     /// The insert takes a key-share lock on the post (its foreign-key
     /// check), so the post cannot go away before the notification is
     /// stored; a post already gone fails that check: `PostGone`.
     async fn create(&self, comment: NewComment) -> Result<CommentCreation, StoreError> {
-        let notify = comment.notify.map(UserId::into_inner);
-        let row = NewCommentRow {
-            user_id: comment.author_id.into_inner(),
-            post_id: comment.post_id.get(),
-            content: comment.content.into_inner(),
-        };
-        run(&self.pool, move |conn| {
-            let created = conn.transaction::<_, DieselError, _>(|conn| {
-                let id: i64 = diesel::insert_into(comments::table)
-                    .values(&row)
-                    .returning(comments::id)
-                    .get_result(conn)?;
-                if let Some(owner) = notify {
-                    diesel::insert_into(notifications::table)
-                        .values(NewNotificationRow::commented(
-                            owner,
-                            row.user_id.clone(),
-                            row.post_id,
-                            id,
-                        ))
-                        .execute(conn)?;
-                }
-                written(comment_view(conn, id, Some(row.user_id))?)
-            });
-            match created {
-                Ok(row) => Ok(Some(row)),
-                Err(e)
-                    if is_foreign_key_violation(
-                        &e,
-                        &["comments_post_id_fkey", "notifications_post_id_fkey"],
-                    ) =>
-                {
-                    Ok(None)
-                }
-                Err(e) => Err(e),
-            }
-        })
-        .await?
-        .map_or(Ok(CommentCreation::PostGone), |row| {
-            Ok(CommentCreation::Created(row.try_into()?))
-        })
+        run(&self.pool, move |conn| insert_comment(conn, comment))
+            .await?
+            .map_or(Ok(CommentCreation::PostGone), |row| {
+                Ok(CommentCreation::Created(row.try_into()?))
+            })
     }
 
     async fn exists(&self, id: CommentId) -> Result<bool, StoreError> {

@@ -17,6 +17,7 @@ mod notifications;
 pub mod pool;
 mod posts;
 mod reactions;
+mod retries;
 /// The tables of `migrations/` as Diesel sees them: the output of `diesel
 /// print-schema` (configured by `diesel.toml`), never edited by hand. A
 /// `type` column is `type_` here (`type` is a Rust keyword); the row structs
@@ -35,4 +36,5 @@ pub use notifications::PgNotificationRepository;
 pub use pool::{MIGRATIONS, PgHealthCheck, Pool, PoolSettings, connect, run_migrations};
 pub use posts::PgPostRepository;
 pub use reactions::PgReactionRepository;
+pub use retries::PgIdempotencyRepository;
 pub use stats::PgStatsRepository;

@@ -156,6 +156,7 @@ const USER_REFERENCES: &[&str] = &[
     "notifications_actor_id_fkey",
     "refresh_token_families_user_id_fkey",
     "temporary_passwords_user_id_fkey",
+    "idempotency_keys_user_id_fkey",
 ];
 
 /// Maps a Diesel error to the port's error, logging what may quote data.

@@ -49,6 +49,23 @@ fn written(row: Option<PostViewRow>) -> QueryResult<PostViewRow> {
     row.ok_or(diesel::result::Error::NotFound)
 }
 
+/// Stores a post and reads it back, in one transaction (a savepoint when
+/// the caller has one open).
+pub(crate) fn insert_post(
+    conn: &mut PgConnection,
+    owner_id: String,
+    content: String,
+) -> QueryResult<PostViewRow> {
+    let row = NewPostRow { owner_id, content };
+    conn.transaction(|conn| {
+        let id: i64 = diesel::insert_into(posts::table)
+            .values(&row)
+            .returning(posts::id)
+            .get_result(conn)?;
+        written(post_view(conn, id, Some(row.owner_id))?)
+    })
+}
+
 #[async_trait]
 impl PostRepository for PgPostRepository {
     async fn create(
@@ -56,21 +73,10 @@ impl PostRepository for PgPostRepository {
         owner_id: &UserId,
         content: PostContent,
     ) -> Result<PostView, StoreError> {
-        let row = NewPostRow {
-            owner_id: owner_id.to_string(),
-            content: content.into_inner(),
-        };
-        run(&self.pool, move |conn| {
-            conn.transaction(|conn| {
-                let id: i64 = diesel::insert_into(posts::table)
-                    .values(&row)
-                    .returning(posts::id)
-                    .get_result(conn)?;
-                written(post_view(conn, id, Some(row.owner_id))?)
-            })
-        })
-        .await?
-        .try_into()
+        let (owner_id, content) = (owner_id.to_string(), content.into_inner());
+        run(&self.pool, move |conn| insert_post(conn, owner_id, content))
+            .await?
+            .try_into()
     }
 
     async fn find(

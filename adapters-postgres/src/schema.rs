@@ -34,6 +34,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    idempotency_keys (user_id, key) {
+        user_id -> Text,
+        key -> Text,
+        fingerprint -> Text,
+        status -> Nullable<Int2>,
+        body -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     notifications (id) {
         id -> Int8,
         user_id -> Text,
@@ -141,6 +152,7 @@ diesel::joinable!(comment_reactions -> comments (comment_id));
 diesel::joinable!(comment_reactions -> users (user_id));
 diesel::joinable!(comments -> posts (post_id));
 diesel::joinable!(comments -> users (user_id));
+diesel::joinable!(idempotency_keys -> users (user_id));
 diesel::joinable!(notifications -> posts (post_id));
 diesel::joinable!(post_reactions -> posts (post_id));
 diesel::joinable!(post_reactions -> users (user_id));
@@ -153,6 +165,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     attempt_windows,
     comment_reactions,
     comments,
+    idempotency_keys,
     notifications,
     post_counts_by_quarter,
     post_reactions,

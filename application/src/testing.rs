@@ -22,7 +22,8 @@ use crate::ports::{
 };
 use crate::social::SocialService;
 use crate::social::ports::{
-    MockCommentRepository, MockNotificationRepository, MockPostRepository, MockReactionRepository,
+    MockCommentRepository, MockIdempotencyRepository, MockNotificationRepository,
+    MockPostRepository, MockReactionRepository,
 };
 
 /// An instant written in RFC 3339, for tests about time.
@@ -88,6 +89,7 @@ pub struct SocialPorts {
     pub comments: MockCommentRepository,
     pub reactions: MockReactionRepository,
     pub notifications: MockNotificationRepository,
+    pub retries: MockIdempotencyRepository,
 }
 
 impl SocialPorts {
@@ -98,6 +100,7 @@ impl SocialPorts {
             comments: Arc::new(self.comments),
             reactions: Arc::new(self.reactions),
             notifications: Arc::new(self.notifications),
+            retries: Arc::new(self.retries),
         }
     }
 

@@ -21,6 +21,7 @@ use minifb_adapters_postgres as pg;
 use minifb_application::accounts::AccountService;
 use minifb_application::ports::Mailer;
 use minifb_application::social::SocialService;
+use minifb_application::social::ports::IdempotencyRepository;
 use minifb_application::stats::StatsService;
 use tokio::net::TcpListener;
 
@@ -85,12 +86,14 @@ impl Server {
             mailer,
             limiter: Arc::new(limiter.clone()),
         };
+        let retries = pg::PgIdempotencyRepository::new(pool.clone());
         let social = SocialService {
             users: Arc::new(pg::PgUserRepository::new(pool.clone())),
             posts: Arc::new(pg::PgPostRepository::new(pool.clone())),
             comments: Arc::new(pg::PgCommentRepository::new(pool.clone())),
             reactions: Arc::new(pg::PgReactionRepository::new(pool.clone())),
             notifications: Arc::new(pg::PgNotificationRepository::new(pool.clone())),
+            retries: Arc::new(retries.clone()),
         };
         let stats_repository = Arc::new(pg::PgStatsRepository::new(pool.clone()));
         let server_stats = ServerStatsService {
@@ -132,6 +135,7 @@ impl Server {
             upkeep: Upkeep {
                 server_stats,
                 limiter,
+                retries,
             },
             max_connections: config.max_connections,
         })
@@ -177,7 +181,8 @@ fn statement_timeout(request_timeout: Duration) -> Duration {
 
 /// How often request counts move from memory to the database.
 pub const STATS_FLUSH_INTERVAL: Duration = Duration::from_secs(5);
-/// How often old request counts and ended attempt windows are deleted.
+/// How often old request counts, ended attempt windows and expired
+/// idempotency keys are deleted.
 pub const PRUNE_INTERVAL: Duration = Duration::from_secs(60 * 60);
 
 /// The background work of a process.
@@ -185,6 +190,7 @@ pub const PRUNE_INTERVAL: Duration = Duration::from_secs(60 * 60);
 struct Upkeep {
     server_stats: ServerStatsService,
     limiter: pg::PgAttemptLimiter,
+    retries: pg::PgIdempotencyRepository,
 }
 
 impl Upkeep {
@@ -218,6 +224,13 @@ impl Upkeep {
         }
         if let Err(error) = self.limiter.prune().await {
             tracing::warn!(%error, "ended attempt windows not pruned");
+        }
+        // Lookups already ignore expired keys; this only reclaims space, and
+        // a DELETE run by several processes at once is harmless.
+        match self.retries.forget_expired().await {
+            Ok(0) => {}
+            Ok(forgotten) => tracing::info!(forgotten, "expired idempotency keys deleted"),
+            Err(error) => tracing::warn!(%error, "expired idempotency keys not deleted"),
         }
     }
 }

@@ -16,6 +16,8 @@ pub enum Rule {
     Email,
     /// An integer outside `min..=max`.
     Range { min: i64, max: i64 },
+    /// Not 1 to `max` visible ASCII characters (`!` to `~`).
+    VisibleAscii { max: usize },
 }
 
 /// A field broke a rule of the contract.
@@ -55,6 +57,9 @@ impl ValidationError {
                 format!("{field} must be a valid e-mail address of at most 254 characters")
             }
             Rule::Range { min, max } => format!("{field} must be an integer from {min} to {max}"),
+            Rule::VisibleAscii { max } => {
+                format!("{field} must be 1 to {max} visible ASCII characters")
+            }
         }
     }
 }

@@ -3,6 +3,7 @@
 //! notified of what (never of their own actions), how pages are cut.
 
 pub mod ports;
+mod retries;
 
 use std::sync::Arc;
 
@@ -13,10 +14,11 @@ use minifb_domain::{
 use crate::StoreError;
 use crate::ports::UserRepository;
 use ports::{
-    CommentCreation, CommentRepository, CommentView, NewComment, NotificationRepository,
-    NotificationView, PageRequest, PostFilter, PostReaction, PostRepository, PostView,
-    ReactionChange, ReactionRepository,
+    CommentCreation, CommentRepository, CommentView, IdempotencyRepository, NewComment,
+    NotificationRepository, NotificationView, PageRequest, PostFilter, PostReaction,
+    PostRepository, PostView, ReactionChange, ReactionRepository,
 };
+pub use retries::Created;
 
 /// What a social use case can answer besides success.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +41,18 @@ pub enum SocialError {
     /// issued).
     #[error("the token's account no longer exists")]
     CallerGone,
+    /// Another request with the same `Idempotency-Key` is still being
+    /// processed.
+    #[error(
+        "a request with this Idempotency-Key is still being processed; retry when it has been answered"
+    )]
+    KeyInProgress,
+    /// The `Idempotency-Key` was used for another request (method, path or
+    /// body) within its lifetime.
+    #[error(
+        "this Idempotency-Key was already used for another request; use a new key for a new request"
+    )]
+    KeyReused,
     #[error(transparent)]
     Store(StoreError),
 }
@@ -110,6 +124,7 @@ pub struct SocialService {
     pub comments: Arc<dyn CommentRepository>,
     pub reactions: Arc<dyn ReactionRepository>,
     pub notifications: Arc<dyn NotificationRepository>,
+    pub retries: Arc<dyn IdempotencyRepository>,
 }
 
 impl SocialService {

@@ -7,11 +7,13 @@
 //! everything a page needs (author, counts, the viewer's reaction), read in
 //! one statement per page, never one per item.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use minifb_domain::{
-    CommentContent, CommentId, NotificationId, NotificationKind, PostContent, PostId, ReactionKind,
-    UserId,
+    CommentContent, CommentId, IdempotencyKey, NotificationId, NotificationKind, PostContent,
+    PostId, ReactionKind, UserId,
 };
 
 use crate::StoreError;
@@ -264,4 +266,100 @@ pub trait NotificationRepository: Send + Sync {
 
     /// Marks all of the user's notifications read; how many were unread.
     async fn mark_all_read(&self, user_id: &UserId) -> Result<u64, StoreError>;
+}
+
+/// How long a create's answer is kept under its `Idempotency-Key`: a repeat
+/// after this is a new request.
+pub const IDEMPOTENCY_KEY_LIFETIME: TimeDelta = TimeDelta::hours(24);
+
+/// A create that the client named with an `Idempotency-Key`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyedRequest {
+    /// Keys belong to their user: the same key from another user is
+    /// another key.
+    pub user_id: UserId,
+    pub key: IdempotencyKey,
+    /// What the request asked for (method, path and body), as the HTTP side
+    /// digests it: a repeat with another fingerprint is not a retry.
+    pub fingerprint: String,
+}
+
+/// The answer a create got, exactly as the client received it, so that a
+/// retry gets the very same bytes. Opaque to the use cases.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedAnswer {
+    pub status: u16,
+    pub body: String,
+}
+
+/// An answer kept under a key, with the fingerprint of the request that
+/// got it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    pub fingerprint: String,
+    pub answer: RecordedAnswer,
+}
+
+/// Renders what a create made into the answer the client gets; the
+/// repository stores the result in the create's own transaction.
+pub type Recorder<T> = Arc<dyn Fn(&T) -> anyhow::Result<RecordedAnswer> + Send + Sync>;
+
+/// What a keyed create found under its key.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Keyed<T> {
+    /// The key had no live answer: the create ran and `T` is what it did.
+    /// A success was stored together with its answer, in one transaction;
+    /// anything else (an error, [`CommentCreation::PostGone`]) left nothing
+    /// behind under the key.
+    Ran(T),
+    /// The key already has a live answer: nothing ran.
+    Taken(Recorded),
+    /// Another request with this key is being processed right now, by this
+    /// process or another: nothing ran.
+    InProgress,
+}
+
+/// Creates guarded by `Idempotency-Key`s, kept in the database so that
+/// every process honours them.
+///
+/// A key is claimed for the duration of its create: the claim, the create
+/// and the recorded answer commit together or not at all, so a crash at any
+/// point leaves either the created resource with its answer or neither. A
+/// claim dies with the request that holds it (a process that dies mid-way
+/// holds nothing afterwards). Answers recorded more than
+/// [`IDEMPOTENCY_KEY_LIFETIME`] ago count as absent.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait IdempotencyRepository: Send + Sync {
+    /// Claims the key and, if it had no live answer, stores a post by the
+    /// request's user with `record`'s answer, as
+    /// [`PostRepository::create`] would. `StoreError::UserGone` if the
+    /// user no longer exists.
+    async fn create_post(
+        &self,
+        request: KeyedRequest,
+        content: PostContent,
+        record: Recorder<PostView>,
+    ) -> Result<Keyed<PostView>, StoreError>;
+
+    /// Claims the key and, if it had no live answer, stores the comment
+    /// (and its notification) with `record`'s answer, as
+    /// [`CommentRepository::create`] would; `PostGone` stores nothing.
+    async fn create_comment(
+        &self,
+        request: KeyedRequest,
+        comment: NewComment,
+        record: Recorder<CommentView>,
+    ) -> Result<Keyed<CommentCreation>, StoreError>;
+
+    /// The live answer under the user's key, if any, without claiming it.
+    async fn find(
+        &self,
+        user_id: &UserId,
+        key: &IdempotencyKey,
+    ) -> Result<Option<Recorded>, StoreError>;
+
+    /// Deletes every answer older than [`IDEMPOTENCY_KEY_LIFETIME`]; how
+    /// many. Safe to run from several processes at once.
+    async fn forget_expired(&self) -> Result<u64, StoreError>;
 }

@@ -14,3 +14,4 @@ mod operations;
 mod pagination;
 mod posts;
 mod reactions;
+mod retries;

@@ -17,6 +17,7 @@ mod notifications;
 mod permissions;
 mod posts;
 mod reactions;
+mod retries;
 mod store_failures;
 mod timelines;
 

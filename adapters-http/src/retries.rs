@@ -1,0 +1,93 @@
+//! Safe retries on the HTTP side: the `Idempotency-Key` header, the
+//! request's fingerprint, and the answer that is recorded and replayed.
+
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::request::Parts;
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use minifb_application::social::Created;
+use minifb_application::social::ports::{KeyedRequest, RecordedAnswer, Recorder};
+use minifb_domain::{IdempotencyKey, UserId};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::error::ApiError;
+
+pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
+
+/// The request's `Idempotency-Key`, if it sent one; a malformed one, or
+/// more than one, is 400.
+#[derive(Debug, Clone)]
+pub struct RetryKey(pub Option<IdempotencyKey>);
+
+impl<S: Send + Sync> FromRequestParts<S> for RetryKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let mut values = parts.headers.get_all(IDEMPOTENCY_KEY).iter();
+        let Some(value) = values.next() else {
+            return Ok(Self(None));
+        };
+        if values.next().is_some() {
+            return Err(ApiError::bad_request(
+                "send one Idempotency-Key header, not several",
+            ));
+        }
+        Ok(Self(Some(IdempotencyKey::parse(value.as_bytes())?)))
+    }
+}
+
+/// The keyed request: what identifies "the same request" is the method,
+/// the path (with its id as parsed, so `/posts/07` is `/posts/7`) and the
+/// body's meaning (its `content`; JSON spacing does not count).
+pub fn keyed(user_id: &UserId, key: IdempotencyKey, route: &str, content: &str) -> KeyedRequest {
+    let mut digest = Sha256::new();
+    digest.update(route.as_bytes());
+    digest.update(b"\n");
+    digest.update(content.as_bytes());
+    KeyedRequest {
+        user_id: user_id.clone(),
+        key,
+        fingerprint: format!("{:x}", digest.finalize()),
+    }
+}
+
+/// A 201 answer with `body`, as recorded under a key and sent.
+pub fn created<V, B>() -> Recorder<V>
+where
+    V: Clone + Into<B>,
+    B: Serialize,
+{
+    Arc::new(|view: &V| {
+        Ok(RecordedAnswer {
+            status: StatusCode::CREATED.as_u16(),
+            body: serde_json::to_string(&view.clone().into())?,
+        })
+    })
+}
+
+/// What a keyed create answers: the recorded bytes, fresh or replayed.
+pub fn respond<V>(created: Created<V>, record: &Recorder<V>) -> Result<Response, ApiError> {
+    let (answer, replayed) = match created {
+        Created::New(view) => (record(&view).map_err(ApiError::internal)?, false),
+        Created::Replayed(answer) => (answer, true),
+    };
+    let status =
+        StatusCode::from_u16(answer.status).map_err(|_| ApiError::internal("bad stored status"))?;
+    let mut response = (
+        status,
+        [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        answer.body,
+    )
+        .into_response();
+    if replayed {
+        response
+            .headers_mut()
+            .insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}

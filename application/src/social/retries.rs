@@ -1,0 +1,93 @@
+//! Safe retries: creates named by an `Idempotency-Key`.
+//!
+//! The first request with a key is processed normally; a repeat of the
+//! same request (same fingerprint) by the same user gets the first answer
+//! again and creates nothing; the same key with another request is refused,
+//! and so is a repeat while the first is still being processed. Only a
+//! successful create is remembered: a request that failed created nothing,
+//! so its repeat is judged afresh against the state of the moment.
+
+use minifb_domain::{CommentContent, PostContent, PostId};
+
+use super::ports::{
+    CommentCreation, CommentView, Keyed, KeyedRequest, NewComment, PostView, Recorded,
+    RecordedAnswer, Recorder,
+};
+use super::{SocialError, SocialService};
+
+/// What a keyed create answers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Created<T> {
+    /// Made now.
+    New(T),
+    /// Made by an earlier request with the same key: its answer, again.
+    Replayed(RecordedAnswer),
+}
+
+impl SocialService {
+    /// [`SocialService::create_post`], at most once per key.
+    pub async fn create_post_once(
+        &self,
+        request: KeyedRequest,
+        content: PostContent,
+        record: Recorder<PostView>,
+    ) -> Result<Created<PostView>, SocialError> {
+        let fingerprint = request.fingerprint.clone();
+        match self.retries.create_post(request, content, record).await? {
+            Keyed::Ran(post) => Ok(Created::New(post)),
+            Keyed::Taken(recorded) => replay(&fingerprint, recorded),
+            Keyed::InProgress => Err(SocialError::KeyInProgress),
+        }
+    }
+
+    /// [`SocialService::create_comment`], at most once per key. A retry
+    /// gets its first answer even if the post has been deleted since.
+    pub async fn create_comment_once(
+        &self,
+        request: KeyedRequest,
+        post_id: PostId,
+        content: CommentContent,
+        record: Recorder<CommentView>,
+    ) -> Result<Created<CommentView>, SocialError> {
+        let user_id = request.user_id.clone();
+        let fingerprint = request.fingerprint.clone();
+        let owner = match self.post_owner(post_id).await {
+            Err(SocialError::PostNotFound(_)) => {
+                return match self.retries.find(&user_id, &request.key).await? {
+                    Some(recorded) => replay(&fingerprint, recorded),
+                    None => {
+                        self.for_caller(&user_id, Err(SocialError::PostNotFound(post_id)))
+                            .await
+                    }
+                };
+            }
+            other => other?,
+        };
+        let comment = NewComment {
+            post_id,
+            author_id: user_id.clone(),
+            content,
+            notify: (owner != user_id).then_some(owner),
+        };
+        let result = match self
+            .retries
+            .create_comment(request, comment, record)
+            .await?
+        {
+            Keyed::Ran(CommentCreation::Created(comment)) => Ok(Created::New(comment)),
+            Keyed::Ran(CommentCreation::PostGone) => Err(SocialError::PostNotFound(post_id)),
+            Keyed::Taken(recorded) => replay(&fingerprint, recorded),
+            Keyed::InProgress => Err(SocialError::KeyInProgress),
+        };
+        self.for_caller(&user_id, result).await
+    }
+}
+
+/// The recorded answer, if it answered this very request.
+fn replay<T>(fingerprint: &str, recorded: Recorded) -> Result<Created<T>, SocialError> {
+    if recorded.fingerprint == fingerprint {
+        Ok(Created::Replayed(recorded.answer))
+    } else {
+        Err(SocialError::KeyReused)
+    }
+}

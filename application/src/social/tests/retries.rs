@@ -1,0 +1,241 @@
+//! Safe retries: what a keyed create answers for each thing the
+//! idempotency repository finds under the key, and that the comment rules
+//! (who is notified, a missing post) hold with a key too.
+
+use std::sync::Arc;
+
+use minifb_domain::IdempotencyKey;
+use mockall::predicate::eq;
+
+use super::{POST, comment_content, comment_view, id, post_content, post_view};
+use crate::social::ports::{
+    CommentCreation, Keyed, KeyedRequest, Recorded, RecordedAnswer, Recorder,
+};
+use crate::social::{Created, SocialError};
+use crate::testing::SocialPorts;
+
+const FINGERPRINT: &str = "POST /posts/7/comments: same body";
+
+fn request(user: &str) -> KeyedRequest {
+    KeyedRequest {
+        user_id: id(user),
+        key: IdempotencyKey::parse(b"retry-1").unwrap(),
+        fingerprint: FINGERPRINT.into(),
+    }
+}
+
+fn first_answer() -> RecordedAnswer {
+    RecordedAnswer {
+        status: 201,
+        body: r#"{"id":5}"#.into(),
+    }
+}
+
+fn recorded(fingerprint: &str) -> Recorded {
+    Recorded {
+        fingerprint: fingerprint.into(),
+        answer: first_answer(),
+    }
+}
+
+fn recorder<T>() -> Recorder<T> {
+    Arc::new(|_: &T| Ok(first_answer()))
+}
+
+#[tokio::test]
+async fn a_new_key_creates_the_post() {
+    let mut ports = SocialPorts::default();
+    ports
+        .retries
+        .expect_create_post()
+        .withf(|request, content, _| {
+            *request == self::request("Alice") && content.as_ref() == "hello"
+        })
+        .times(1)
+        .returning(|_, _, _| Ok(Keyed::Ran(post_view(5, "Alice"))));
+
+    let result = ports
+        .into_service()
+        .create_post_once(request("Alice"), post_content("hello"), recorder())
+        .await;
+
+    assert_eq!(result.unwrap(), Created::New(post_view(5, "Alice")));
+}
+
+/// One row per thing the repository can find under a key that is taken or
+/// busy: the answer a repeat of a post gets.
+#[tokio::test]
+async fn a_repeat_is_replayed_refused_or_told_to_wait() {
+    let cases = [
+        (
+            Keyed::Taken(recorded(FINGERPRINT)),
+            Ok(Created::Replayed(first_answer())),
+        ),
+        (
+            Keyed::Taken(recorded("POST /posts: another body")),
+            Err("KeyReused"),
+        ),
+        (Keyed::InProgress, Err("KeyInProgress")),
+    ];
+    for (found, expected) in cases {
+        let mut ports = SocialPorts::default();
+        let answer = found.clone();
+        ports
+            .retries
+            .expect_create_post()
+            .times(1)
+            .returning(move |_, _, _| Ok(answer.clone()));
+
+        let result = ports
+            .into_service()
+            .create_post_once(request("Alice"), post_content("hello"), recorder())
+            .await;
+
+        match (result, expected) {
+            (Ok(created), Ok(expected)) => assert_eq!(created, expected, "{found:?}"),
+            (Err(error), Err(expected)) => {
+                assert_eq!(format!("{error:?}"), expected, "{found:?}");
+            }
+            (result, expected) => panic!("{found:?}: {result:?}, expected {expected:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_keyed_comment_notifies_the_post_s_owner_as_any_comment_does() {
+    let mut ports = SocialPorts::default();
+    ports.post_owned_by("Alice");
+    ports
+        .retries
+        .expect_create_comment()
+        .withf(|request, comment, _| {
+            *request == self::request("Bob1")
+                && comment.post_id == POST
+                && comment.author_id == id("Bob1")
+                && comment.notify == Some(id("Alice"))
+        })
+        .times(1)
+        .returning(|_, _, _| {
+            Ok(Keyed::Ran(CommentCreation::Created(comment_view(
+                11, "Bob1",
+            ))))
+        });
+
+    let result = ports
+        .into_service()
+        .create_comment_once(request("Bob1"), POST, comment_content("hi"), recorder())
+        .await;
+
+    assert_eq!(result.unwrap(), Created::New(comment_view(11, "Bob1")));
+}
+
+#[tokio::test]
+async fn a_keyed_comment_on_one_s_own_post_notifies_nobody() {
+    let mut ports = SocialPorts::default();
+    ports.post_owned_by("Alice");
+    ports
+        .retries
+        .expect_create_comment()
+        .withf(|_, comment, _| comment.notify.is_none())
+        .times(1)
+        .returning(|_, _, _| {
+            Ok(Keyed::Ran(CommentCreation::Created(comment_view(
+                11, "Alice",
+            ))))
+        });
+
+    let result = ports
+        .into_service()
+        .create_comment_once(request("Alice"), POST, comment_content("hi"), recorder())
+        .await;
+
+    assert!(matches!(result, Ok(Created::New(_))), "{result:?}");
+}
+
+#[tokio::test]
+async fn a_retry_after_the_post_was_deleted_still_gets_its_first_answer() {
+    let mut ports = SocialPorts::default();
+    ports.post_owner(None);
+    ports
+        .retries
+        .expect_find()
+        .with(eq(id("Bob1")), eq(request("Bob1").key))
+        .times(1)
+        .returning(|_, _| Ok(Some(recorded(FINGERPRINT))));
+    ports.retries.expect_create_comment().never();
+
+    let result = ports
+        .into_service()
+        .create_comment_once(request("Bob1"), POST, comment_content("hi"), recorder())
+        .await;
+
+    assert_eq!(result.unwrap(), Created::Replayed(first_answer()));
+}
+
+#[tokio::test]
+async fn a_new_key_on_a_missing_post_is_404_and_claims_nothing() {
+    let mut ports = SocialPorts::default();
+    ports.post_owner(None);
+    ports.callers_exist(true);
+    ports.retries.expect_find().returning(|_, _| Ok(None));
+    ports.retries.expect_create_comment().never();
+
+    let result = ports
+        .into_service()
+        .create_comment_once(request("Bob1"), POST, comment_content("hi"), recorder())
+        .await;
+
+    assert!(
+        matches!(result, Err(SocialError::PostNotFound(POST))),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_post_deleted_during_a_keyed_comment_is_404() {
+    let mut ports = SocialPorts::default();
+    ports.post_owned_by("Alice");
+    ports.callers_exist(true);
+    ports
+        .retries
+        .expect_create_comment()
+        .times(1)
+        .returning(|_, _, _| Ok(Keyed::Ran(CommentCreation::PostGone)));
+
+    let result = ports
+        .into_service()
+        .create_comment_once(request("Bob1"), POST, comment_content("hi"), recorder())
+        .await;
+
+    assert!(
+        matches!(result, Err(SocialError::PostNotFound(POST))),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_keyed_comment_with_a_key_in_use_is_refused_or_waits() {
+    for (found, expected) in [
+        (
+            Keyed::Taken(recorded("POST /posts/8/comments: x")),
+            "KeyReused",
+        ),
+        (Keyed::InProgress, "KeyInProgress"),
+    ] {
+        let mut ports = SocialPorts::default();
+        ports.post_owned_by("Alice");
+        let answer = found.clone();
+        ports
+            .retries
+            .expect_create_comment()
+            .times(1)
+            .returning(move |_, _, _| Ok(answer.clone()));
+
+        let result = ports
+            .into_service()
+            .create_comment_once(request("Bob1"), POST, comment_content("hi"), recorder())
+            .await;
+
+        assert_eq!(format!("{:?}", result.unwrap_err()), expected, "{found:?}");
+    }
+}

@@ -531,7 +531,7 @@ class Bench:
             "ratios": ratios,
             "context": dict(self.context, duration_s=self.duration, warmup_s=self.warmup,
                             connections=self.connections, scale=self.args.scale, seed=self.args.seed,
-                            db_pool_size=int(os.environ.get("MINIFB_DB_POOL_SIZE", "16"))),
+                            db_pool_size=int(os.environ.get("MINIFB_DB_POOL_SIZE", str(max(4, 2 * (os.cpu_count() or 2)))))),
         }
 
 

@@ -96,24 +96,16 @@ impl NotificationRepository for PgNotificationRepository {
         views(rows)
     }
 
-    /// `count(*)` over `notifications_unread_idx`: an index-only scan whose
-    /// cost follows the number of unread notifications (see
-    /// `docs/explain.md`).
-    /// The count as a subquery of the user's row: no row, no user.
+    /// The user's `unread_notifications` column, kept by the triggers of
+    /// migration `2026-12-01-100000`: no row, no user.
     async fn unread_count(&self, user_id: &UserId) -> Result<Option<i64>, StoreError> {
         let user_id = user_id.to_string();
         run(&self.pool, move |conn| {
-            let unread = notifications::table
-                .filter(notifications::user_id.eq(users::id))
-                .filter(not(notifications::read))
-                .count()
-                .single_value();
             users::table
                 .find(user_id)
-                .select(unread)
-                .first::<Option<i64>>(conn)
+                .select(users::unread_notifications)
+                .first::<i64>(conn)
                 .optional()
-                .map(Option::flatten)
         })
         .await
     }

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use deadpool_diesel::postgres::{Hook, HookError, Manager, Runtime};
+use deadpool_diesel::{ManagerConfig, RecyclingMethod};
 use diesel::PgConnection;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
@@ -30,8 +31,21 @@ pub struct PoolSettings {
 }
 
 /// Builds a pool; each new connection first sets its `statement_timeout`.
+///
+/// A connection is handed out again without a round trip to the database
+/// (deadpool's default, `Verified`, runs `SELECT 1` at every checkout, one
+/// statement more per request). Dead connections are still never reused:
+/// deadpool drops a connection whose transaction manager Diesel marked
+/// broken, one whose task panicked, and [`run`] drops one whose statement
+/// failed because the connection itself was lost.
 pub fn connect(database_url: &str, settings: PoolSettings) -> anyhow::Result<Pool> {
-    let manager = Manager::new(database_url, Runtime::Tokio1);
+    let manager = Manager::from_config(
+        database_url,
+        Runtime::Tokio1,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::CustomFunction(Box::new(|_| Ok(()))),
+        },
+    );
     let timeout_ms = settings.statement_timeout.as_millis().max(1);
     let set_timeout = format!("SET statement_timeout = {timeout_ms}");
     Pool::builder(manager)
@@ -131,10 +145,30 @@ where
         tracing::warn!(%error, "no database connection");
         StoreError::Unavailable(pool_error_hint(&error).into())
     })?;
-    conn.interact(query)
+    let result = conn
+        .interact(query)
         .await
-        .map_err(|error| StoreError::Other(anyhow::anyhow!("database task failed: {error}")))?
-        .map_err(store_error)
+        .map_err(|error| StoreError::Other(anyhow::anyhow!("database task failed: {error}")))?;
+    if let Err(error) = &result
+        && connection_lost(error)
+    {
+        // Not back into the pool: checkouts do not ping, so a dead
+        // connection returned there would fail the next request too.
+        drop(deadpool_diesel::postgres::Object::take(conn));
+    }
+    result.map_err(store_error)
+}
+
+/// Whether `error` says the connection itself is unusable (the server went
+/// away, or a transaction could not be closed), rather than the statement.
+fn connection_lost(error: &DieselError) -> bool {
+    matches!(
+        error,
+        DieselError::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _
+        ) | DieselError::BrokenTransactionManager
+    )
 }
 
 fn pool_error_hint(error: &deadpool_diesel::PoolError) -> &'static str {

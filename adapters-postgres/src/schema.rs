@@ -145,6 +145,7 @@ diesel::table! {
         bio -> Nullable<Text>,
         email -> Nullable<Text>,
         created_at -> Timestamptz,
+        unread_notifications -> Int8,
     }
 }
 

@@ -71,7 +71,11 @@ impl Server {
             config.access_token_ttl,
         ));
         let limiter = pg::PgAttemptLimiter::new(pool.clone(), pg::Limits::default());
-        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        // Half the CPUs hash at once (at least one): a login storm then
+        // leaves the other half to readers, and logins wait for their turn
+        // instead (the hash strength is unchanged).
+        let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let threads = (cpus / 2).max(1);
         let accounts = AccountService {
             users: Arc::new(pg::PgUserRepository::new(pool.clone())),
             temporary_passwords: Arc::new(pg::PgTemporaryPasswordRepository::new(pool.clone())),

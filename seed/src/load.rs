@@ -218,7 +218,8 @@ fn secondary_indexes(
 
 /// The back office's totals: users and posts into shard 0 of
 /// `service_counters` (added to what the migration put there), and posts
-/// per quarter hour, bucketed by the schema's own `minifb_quarter`.
+/// per quarter hour, bucketed by the schema's own `minifb_quarter`; each
+/// user's unread notifications (the triggers that keep it are off here).
 fn set_statistics(tx: &mut postgres::Transaction<'_>, dataset: &Dataset) -> anyhow::Result<()> {
     let sizes = dataset.sizes();
     for (name, value) in [("users", sizes.users), ("posts", sizes.posts)] {
@@ -235,7 +236,10 @@ fn set_statistics(tx: &mut postgres::Transaction<'_>, dataset: &Dataset) -> anyh
              SET posts = post_counts_by_quarter.posts + EXCLUDED.posts;
          SELECT setval(pg_get_serial_sequence('posts', 'id'), max(id)) FROM posts HAVING count(*) > 0;
          SELECT setval(pg_get_serial_sequence('comments', 'id'), max(id)) FROM comments HAVING count(*) > 0;
-         SELECT setval(pg_get_serial_sequence('notifications', 'id'), max(id)) FROM notifications HAVING count(*) > 0;",
+         SELECT setval(pg_get_serial_sequence('notifications', 'id'), max(id)) FROM notifications HAVING count(*) > 0;
+         UPDATE users u SET unread_notifications = n.unread
+           FROM (SELECT user_id, count(*) AS unread FROM notifications WHERE NOT read GROUP BY user_id) n
+          WHERE u.id = n.user_id;",
     )?;
     Ok(())
 }

@@ -181,6 +181,8 @@ fn a_small_load_leaves_every_counter_as_the_api_would() {
          WHERE lower(r.user_id) <> lower(p.owner_id) AND NOT EXISTS (SELECT 1 FROM notifications n \
          WHERE n.type = 2 AND n.post_id = r.post_id AND n.user_id = p.owner_id AND n.actor_id = r.user_id)",
         "SELECT count(*) FROM notifications WHERE lower(user_id) = lower(actor_id)",
+        "SELECT count(*) FROM users u WHERE unread_notifications <> \
+         (SELECT count(*) FROM notifications n WHERE n.user_id = u.id AND NOT n.read)",
         // Foreign keys may have been skipped during the load: nothing is
         // orphaned.
         "SELECT count(*) FROM posts WHERE owner_id NOT IN (SELECT id FROM users)",

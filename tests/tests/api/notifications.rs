@@ -319,3 +319,71 @@ async fn deleting_a_post_removes_its_comments_reactions_and_notifications() {
     app.withdraw_reaction(&doomed_post, token).await.error(404);
     assert_eq!(app.comment_count(kept).await, 1);
 }
+
+/// `unread_count` is a counter the database keeps (not a count at read
+/// time): after every kind of write that adds, reads or removes a
+/// notification it still equals the number of unread rows, for every user.
+#[tokio::test]
+async fn unread_count_stays_exact_under_every_write() {
+    let (app, alice, bob, post_id) = TestApp::with_alices_post_and_bob().await;
+    if app.skip_unless_local() {
+        return;
+    }
+    let carol = app.user("carol").await;
+    let post = Target::post(post_id);
+    let doomed = app.post_by(&alice, "doomed").await;
+    let exact = |expected: i64| {
+        let app = &app;
+        let alice = &alice;
+        async move {
+            let page = app.notifications(alice, "").await;
+            assert_eq!(page["unread_count"], expected, "{page}");
+            let drifted = app
+                .sql(
+                    "SELECT 1 FROM users u WHERE unread_notifications <> \
+                     (SELECT count(*) FROM notifications n WHERE n.user_id = u.id AND NOT n.read)",
+                )
+                .await;
+            assert_eq!(drifted, 0, "users whose unread_notifications drifted");
+        }
+    };
+
+    let comment = app.comment_on(post_id, &bob, "one").await;
+    app.react(&bob, &post, 2).await.assert_status(201);
+    app.react(&carol, &post, 3).await.assert_status(201);
+    app.comment_on(doomed, &carol, "on doomed").await;
+    exact(4).await;
+    let newest = item_ids(&app.notifications(&alice, "").await)[0];
+    app.mark_read(newest, alice.bearer())
+        .await
+        .assert_status(204);
+    app.mark_read(newest, alice.bearer())
+        .await
+        .assert_status(204);
+    exact(3).await;
+    app.withdraw_reaction(&post, bob.bearer())
+        .await
+        .assert_status(204);
+    exact(2).await;
+    app.delete_comment(comment, bob.bearer())
+        .await
+        .assert_status(204);
+    exact(1).await;
+    app.comment_on(doomed, &bob, "also doomed").await;
+    exact(2).await;
+    // The post takes a read and an unread notification along.
+    app.delete(&format!("/posts/{doomed}"), alice.bearer())
+        .await
+        .assert_status(204);
+    exact(1).await;
+    app.comment_on(post_id, &bob, "two").await;
+    app.comment_on(post_id, &carol, "three").await;
+    exact(3).await;
+    // An actor's account going takes their notifications along.
+    app.sql(&format!("DELETE FROM users WHERE id = '{}'", carol.id))
+        .await;
+    exact(1).await;
+    app.comment_on(post_id, &bob, "four").await;
+    app.mark_all_read(alice.bearer()).await.assert_status(204);
+    exact(0).await;
+}

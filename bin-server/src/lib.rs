@@ -19,6 +19,7 @@ use minifb_adapters_http::{
 use minifb_adapters_mail::{OutboxMailer, SmtpMailer};
 use minifb_adapters_postgres as pg;
 use minifb_application::accounts::AccountService;
+use minifb_application::live::LiveService;
 use minifb_application::ports::Mailer;
 use minifb_application::social::SocialService;
 use minifb_application::stats::StatsService;
@@ -35,6 +36,7 @@ pub struct Server {
     router: axum::Router,
     upkeep: Upkeep,
     max_connections: usize,
+    hub: pg::PgNotificationHub,
 }
 
 impl Server {
@@ -92,6 +94,12 @@ impl Server {
             reactions: Arc::new(pg::PgReactionRepository::new(pool.clone())),
             notifications: Arc::new(pg::PgNotificationRepository::new(pool.clone())),
         };
+        let hub =
+            pg::PgNotificationHub::new(pool.clone(), &config.database_url, config.max_streams);
+        let live = LiveService {
+            notifications: Arc::new(pg::PgNotificationRepository::new(pool.clone())),
+            feed: Arc::new(hub.clone()),
+        };
         let stats_repository = Arc::new(pg::PgStatsRepository::new(pool.clone()));
         let server_stats = ServerStatsService {
             repository: stats_repository.clone(),
@@ -105,6 +113,8 @@ impl Server {
                 timezone: config.timezone,
             },
             server_stats: server_stats.clone(),
+            live,
+            stream_keep_alive: config.stream_keep_alive,
             jwt,
             health: Arc::new(pg::PgHealthCheck::new(pool.clone())),
             admin_token_digest: admin_token_digest(&config.admin_token.value),
@@ -134,6 +144,7 @@ impl Server {
                 limiter,
             },
             max_connections: config.max_connections,
+            hub,
         })
     }
 
@@ -151,6 +162,14 @@ impl Server {
         tracing::info!(address = %self.local_addr()?, "minifb is serving");
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let flusher = tokio::spawn(self.upkeep.clone().run(stopped));
+        let listener = tokio::spawn(self.hub.clone().run());
+        let hub = self.hub.clone();
+        // Streams close first, so their clients reconnect to another
+        // process and their connections do not hold the shutdown up.
+        let shutdown = async move {
+            shutdown.await;
+            hub.close();
+        };
         serve::serve(
             self.listener,
             self.router,
@@ -158,6 +177,8 @@ impl Server {
             shutdown,
         )
         .await;
+        self.hub.close();
+        listener.await.ok();
         // Let a flush under way finish, so no drained counts are lost.
         stop.send(true).ok();
         flusher.await.ok();

@@ -39,6 +39,7 @@ struct StreamQuery {
     /// The access token, for clients that cannot send `Authorization`
     /// (a browser's `EventSource`). Accepted on this route only, and never
     /// logged. The header wins when both are sent.
+    #[allow(dead_code)] // read leniently before this struct, see `stream`
     access_token: Option<String>,
     /// As the `Last-Event-ID` header (which wins when both are sent).
     #[param(value_type = Option<i64>, minimum = 0)]

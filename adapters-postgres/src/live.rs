@@ -210,17 +210,14 @@ impl PgNotificationHub {
             self.dispatch_all(&NotificationChange::Missed);
         }
         while let Some(message) = received.recv().await {
-            match message? {
-                tokio_postgres::AsyncMessage::Notification(notification) => {
-                    match serde_json::from_str::<Payload>(notification.payload())
-                        .ok()
-                        .and_then(Payload::change)
-                    {
-                        Some((user, change)) => self.dispatch(&user, change),
-                        None => tracing::warn!("unreadable live-notification payload"),
-                    }
+            if let tokio_postgres::AsyncMessage::Notification(notification) = message? {
+                match serde_json::from_str::<Payload>(notification.payload())
+                    .ok()
+                    .and_then(Payload::change)
+                {
+                    Some((user, change)) => self.dispatch(&user, change),
+                    None => tracing::warn!("unreadable live-notification payload"),
                 }
-                _ => {}
             }
         }
         anyhow::bail!("the listening connection closed")

@@ -1466,7 +1466,6 @@ impl EventStream {
     }
 
     /// The next event, which must be `kind`; its data as JSON.
-    #[track_caller]
     pub async fn expect(&mut self, kind: &str) -> (Option<String>, Value) {
         let event = self.next_event().await;
         assert_eq!(event.event.as_deref(), Some(kind), "{event:?}");

@@ -115,6 +115,10 @@ struct ServerStatsBody {
     /// The oldest instant the counts cover.
     #[serde(serialize_with = "time::rfc3339")]
     since: DateTime<Utc>,
+    /// Not in the contract: live notification streams open on the process
+    /// that answered (each process counts its own; `/metrics` exports the
+    /// same number as `notification_streams_open`).
+    open_streams: usize,
 }
 
 impl From<ServerStats> for ServerStatsBody {
@@ -133,6 +137,7 @@ impl From<ServerStats> for ServerStatsBody {
                 })
                 .collect(),
             since: stats.since,
+            open_streams: 0,
         }
     }
 }
@@ -166,7 +171,9 @@ async fn server_stats(
     State(state): State<AppState>,
     _: AdminAuth,
 ) -> Result<JsonBody<ServerStatsBody>, ApiError> {
-    Ok(JsonBody(state.server_stats.server().await?.into()))
+    let mut body: ServerStatsBody = state.server_stats.server().await?.into();
+    body.open_streams = state.live.open_streams();
+    Ok(JsonBody(body))
 }
 
 /// Prometheus metrics: request counts and latency histograms per route

@@ -54,13 +54,20 @@ impl JwtKeys {
     /// The user a valid token was issued to. A `sub` that breaks the id
     /// rule names nobody: the token is invalid.
     pub fn verify(&self, token: &str) -> Option<UserId> {
+        self.verify_until(token).map(|(user, _)| user)
+    }
+
+    /// [`Self::verify`], and when the token expires (its `exp`, seconds
+    /// since the epoch).
+    pub fn verify_until(&self, token: &str) -> Option<(UserId, i64)> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).ok()?;
         // A token issued in the future (beyond the leeway) is forged.
         let leeway = i64::try_from(LEEWAY_SECONDS).unwrap_or(i64::MAX);
         if data.claims.iat > Utc::now().timestamp() + leeway {
             return None;
         }
-        UserId::parse(data.claims.sub).ok()
+        let exp = data.claims.exp;
+        UserId::parse(data.claims.sub).ok().map(|user| (user, exp))
     }
 }
 

@@ -17,6 +17,7 @@ mod cors;
 mod docs;
 mod error;
 mod extract;
+mod live;
 mod middleware;
 mod notifications;
 mod openapi;
@@ -37,6 +38,7 @@ use axum::Router;
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS};
 use axum::http::{HeaderName, HeaderValue, Method};
 use minifb_application::accounts::AccountService;
+use minifb_application::live::LiveService;
 use minifb_application::ports::HealthCheck;
 use minifb_application::social::SocialService;
 use minifb_application::stats::StatsService;
@@ -61,6 +63,11 @@ pub struct AppState {
     pub social: SocialService,
     pub stats: StatsService,
     pub server_stats: ServerStatsService,
+    /// Live notification streams (`GET /me/notifications/stream`).
+    pub live: LiveService,
+    /// Longest silence on a stream before a `: keep-alive` comment (15 s;
+    /// shorter in tests).
+    pub stream_keep_alive: Duration,
     pub jwt: Arc<JwtKeys>,
     pub health: Arc<dyn HealthCheck>,
     /// SHA-256 of `MINIFB_ADMIN_TOKEN` (see [`admin_token_digest`]).
@@ -100,6 +107,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(comments::router())
         .merge(reactions::router())
         .merge(notifications::router())
+        .merge(live::router())
         .merge(admin::router())
         .merge(ops::router())
         .merge(docs::router());

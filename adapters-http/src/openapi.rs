@@ -618,6 +618,7 @@ mod tests {
         ("GET", "/me/notifications", Auth::User),
         ("POST", "/me/notifications/{id}/read", Auth::User),
         ("POST", "/me/notifications/read-all", Auth::User),
+        ("GET", "/me/notifications/stream", Auth::User),
         ("GET", "/admin/stats/service", Auth::Admin),
         ("GET", "/admin/stats/server", Auth::Admin),
         ("GET", "/metrics", Auth::Admin),

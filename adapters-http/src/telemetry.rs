@@ -117,6 +117,7 @@ pub fn record_pool_gauges(state: &AppState) {
     metrics::gauge!("db_pool_connections").set(status.size as f64);
     metrics::gauge!("db_pool_idle_connections").set(status.available as f64);
     metrics::gauge!("db_pool_waiting_requests").set(status.waiting as f64);
+    metrics::gauge!("notification_streams_open").set(state.live.open_streams() as f64);
 }
 
 #[cfg(test)]

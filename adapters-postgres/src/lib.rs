@@ -13,6 +13,7 @@
 mod accounts;
 mod comments;
 mod limits;
+mod live;
 mod notifications;
 pub mod pool;
 mod posts;
@@ -32,6 +33,7 @@ mod views;
 pub use accounts::{PgRefreshTokenRepository, PgTemporaryPasswordRepository, PgUserRepository};
 pub use comments::PgCommentRepository;
 pub use limits::{Limit, Limits, PgAttemptLimiter};
+pub use live::PgNotificationHub;
 pub use notifications::PgNotificationRepository;
 pub use pool::{MIGRATIONS, PgHealthCheck, Pool, PoolSettings, connect, run_migrations};
 pub use posts::PgPostRepository;

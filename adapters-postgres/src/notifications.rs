@@ -126,17 +126,75 @@ impl NotificationRepository for PgNotificationRepository {
         .await
     }
 
+    /// Runs with `minifb.read_all` set for its transaction, so the
+    /// announcing trigger sends `"all"` rather than every id.
     async fn mark_all_read(&self, user_id: &UserId) -> Result<u64, StoreError> {
         let user_id = user_id.to_string();
         run(&self.pool, move |conn| {
-            diesel::update(
-                notifications::table
-                    .filter(notifications::user_id.eq(user_id))
-                    .filter(not(notifications::read)),
-            )
-            .set(notifications::read.eq(true))
-            .execute(conn)
-            .map(|marked| marked as u64)
+            conn.transaction(|conn| {
+                diesel::sql_query("SELECT set_config('minifb.read_all', 'on', true)")
+                    .execute(conn)?;
+                diesel::update(
+                    notifications::table
+                        .filter(notifications::user_id.eq(user_id))
+                        .filter(not(notifications::read)),
+                )
+                .set(notifications::read.eq(true))
+                .execute(conn)
+                .map(|marked| marked as u64)
+            })
+        })
+        .await
+    }
+
+    async fn after(
+        &self,
+        user_id: &UserId,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<NotificationView>, StoreError> {
+        let user_id = user_id.to_string();
+        let rows = run(&self.pool, move |conn| {
+            notifications::table
+                .inner_join(users::table.on(users::id.eq(notifications::actor_id)))
+                .filter(notifications::user_id.eq(user_id))
+                .filter(notifications::id.gt(after))
+                .select(NotificationViewRow::as_select())
+                .order(notifications::id.asc())
+                .limit(i64::from(limit))
+                .load::<NotificationViewRow>(conn)
+        })
+        .await?;
+        views(rows)
+    }
+
+    async fn by_ids(
+        &self,
+        user_id: &UserId,
+        ids: &[NotificationId],
+    ) -> Result<Vec<NotificationView>, StoreError> {
+        let user_id = user_id.to_string();
+        let ids: Vec<i64> = ids.iter().map(|id| id.get()).collect();
+        let rows = run(&self.pool, move |conn| {
+            notifications::table
+                .inner_join(users::table.on(users::id.eq(notifications::actor_id)))
+                .filter(notifications::user_id.eq(user_id))
+                .filter(notifications::id.eq_any(ids))
+                .select(NotificationViewRow::as_select())
+                .order(notifications::id.asc())
+                .load::<NotificationViewRow>(conn)
+        })
+        .await?;
+        views(rows)
+    }
+
+    async fn latest_id(&self, user_id: &UserId) -> Result<Option<i64>, StoreError> {
+        let user_id = user_id.to_string();
+        run(&self.pool, move |conn| {
+            notifications::table
+                .filter(notifications::user_id.eq(user_id))
+                .select(diesel::dsl::max(notifications::id))
+                .first::<Option<i64>>(conn)
         })
         .await
     }

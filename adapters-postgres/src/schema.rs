@@ -45,6 +45,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    notification_streams (user_key, slot) {
+        user_key -> Text,
+        slot -> Int2,
+        process_id -> Text,
+        opened_at -> Timestamptz,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     notifications (id) {
         id -> Int8,
         user_id -> Text,
@@ -167,6 +177,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     comment_reactions,
     comments,
     idempotency_keys,
+    notification_streams,
     notifications,
     post_counts_by_quarter,
     post_reactions,

@@ -343,3 +343,21 @@ impl AttemptLimiter for MemoryLimiter {
         Ok(())
     }
 }
+
+/// A feed that opens no stream (the server is always shutting down): for
+/// router tests that do not stream.
+pub struct NoFeed;
+
+#[async_trait]
+impl crate::live::NotificationFeed for NoFeed {
+    async fn subscribe(
+        &self,
+        _: &minifb_domain::UserId,
+    ) -> Result<Box<dyn crate::live::FeedSubscription>, crate::live::SubscribeError> {
+        Err(crate::live::SubscribeError::Closing)
+    }
+
+    fn open_here(&self) -> usize {
+        0
+    }
+}

@@ -53,6 +53,11 @@ pub struct Config {
     pub request_timeout: Duration,
     /// Open connections per process (`MINIFB_MAX_CONNECTIONS`).
     pub max_connections: usize,
+    /// Live notification streams per process (`MINIFB_MAX_STREAMS`).
+    pub max_streams: usize,
+    /// Longest silence on a stream before a keep-alive comment
+    /// (`MINIFB_STREAM_KEEPALIVE`, seconds, 1 to 15; tests shorten it).
+    pub stream_keep_alive: Duration,
 }
 
 impl Config {
@@ -95,6 +100,8 @@ impl Config {
         let access_token_ttl = number("MINIFB_ACCESS_TOKEN_TTL", 15 * 60, 60..=86_400)?;
         let request_timeout = number("MINIFB_REQUEST_TIMEOUT", 30, 2..=3600)?;
         let max_connections = number("MINIFB_MAX_CONNECTIONS", 10_000, 1..=1_000_000)?;
+        let max_streams = number("MINIFB_MAX_STREAMS", 10_000, 0..=1_000_000)?;
+        let stream_keep_alive = number("MINIFB_STREAM_KEEPALIVE", 15, 1..=15)?;
         Ok(Self {
             database_url,
             bind,
@@ -121,6 +128,8 @@ impl Config {
             access_token_ttl: Duration::from_secs(access_token_ttl),
             request_timeout: Duration::from_secs(request_timeout),
             max_connections: usize::try_from(max_connections)?,
+            max_streams: usize::try_from(max_streams)?,
+            stream_keep_alive: Duration::from_secs(stream_keep_alive),
         })
     }
 }

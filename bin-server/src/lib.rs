@@ -19,6 +19,7 @@ use minifb_adapters_http::{
 use minifb_adapters_mail::{OutboxMailer, SmtpMailer};
 use minifb_adapters_postgres as pg;
 use minifb_application::accounts::AccountService;
+use minifb_application::live::LiveService;
 use minifb_application::ports::Mailer;
 use minifb_application::social::SocialService;
 use minifb_application::social::ports::IdempotencyRepository;
@@ -36,6 +37,7 @@ pub struct Server {
     router: axum::Router,
     upkeep: Upkeep,
     max_connections: usize,
+    hub: pg::PgNotificationHub,
 }
 
 impl Server {
@@ -99,6 +101,12 @@ impl Server {
             notifications: Arc::new(pg::PgNotificationRepository::new(pool.clone())),
             retries: Arc::new(retries.clone()),
         };
+        let hub =
+            pg::PgNotificationHub::new(pool.clone(), &config.database_url, config.max_streams);
+        let live = LiveService {
+            notifications: Arc::new(pg::PgNotificationRepository::new(pool.clone())),
+            feed: Arc::new(hub.clone()),
+        };
         let stats_repository = Arc::new(pg::PgStatsRepository::new(pool.clone()));
         let server_stats = ServerStatsService {
             repository: stats_repository.clone(),
@@ -112,6 +120,8 @@ impl Server {
                 timezone: config.timezone,
             },
             server_stats: server_stats.clone(),
+            live,
+            stream_keep_alive: config.stream_keep_alive,
             jwt,
             health: Arc::new(pg::PgHealthCheck::new(pool.clone())),
             admin_token_digest: admin_token_digest(&config.admin_token.value),
@@ -142,6 +152,7 @@ impl Server {
                 retries,
             },
             max_connections: config.max_connections,
+            hub,
         })
     }
 
@@ -159,6 +170,14 @@ impl Server {
         tracing::info!(address = %self.local_addr()?, "minifb is serving");
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let flusher = tokio::spawn(self.upkeep.clone().run(stopped));
+        let listener = tokio::spawn(self.hub.clone().run());
+        let hub = self.hub.clone();
+        // Streams close first, so their clients reconnect to another
+        // process and their connections do not hold the shutdown up.
+        let shutdown = async move {
+            shutdown.await;
+            hub.close();
+        };
         serve::serve(
             self.listener,
             self.router,
@@ -166,6 +185,8 @@ impl Server {
             shutdown,
         )
         .await;
+        self.hub.close();
+        listener.await.ok();
         // Let a flush under way finish, so no drained counts are lost.
         stop.send(true).ok();
         flusher.await.ok();

@@ -67,6 +67,13 @@ impl Ports {
                 repository: stats,
                 counter: Arc::default(),
             },
+            live: minifb_application::live::LiveService {
+                notifications: Arc::new(
+                    minifb_application::social::ports::MockNotificationRepository::new(),
+                ),
+                feed: Arc::new(minifb_application::testing::NoFeed),
+            },
+            stream_keep_alive: Duration::from_secs(15),
             jwt: keys(),
             health: Arc::new(self.health),
             admin_token_digest: admin_token_digest(ADMIN_TOKEN),

@@ -266,6 +266,25 @@ pub trait NotificationRepository: Send + Sync {
 
     /// Marks all of the user's notifications read; how many were unread.
     async fn mark_all_read(&self, user_id: &UserId) -> Result<u64, StoreError>;
+
+    /// Oldest first: up to `limit` of the user's notifications with ids
+    /// above `after` (a stream's replay).
+    async fn after(
+        &self,
+        user_id: &UserId,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<NotificationView>, StoreError>;
+
+    /// Oldest first: those of `ids` that are the user's and still exist.
+    async fn by_ids(
+        &self,
+        user_id: &UserId,
+        ids: &[NotificationId],
+    ) -> Result<Vec<NotificationView>, StoreError>;
+
+    /// The id of the user's newest notification, if any.
+    async fn latest_id(&self, user_id: &UserId) -> Result<Option<i64>, StoreError>;
 }
 
 /// How long a create's answer is kept under its `Idempotency-Key`: a repeat

@@ -9,6 +9,7 @@ mod comments;
 mod content;
 mod errors;
 mod hardening;
+mod live;
 mod notifications;
 mod operations;
 mod pagination;

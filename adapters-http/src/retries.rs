@@ -91,3 +91,31 @@ pub fn respond<V>(created: Created<V>, record: &Recorder<V>) -> Result<Response,
     }
     Ok(response)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::Request;
+
+    async fn extract(keys: &[&str]) -> Result<RetryKey, ApiError> {
+        let mut request = Request::builder().uri("/posts");
+        for key in keys {
+            request = request.header(IDEMPOTENCY_KEY, *key);
+        }
+        let (mut parts, ()) = request.body(()).unwrap().into_parts();
+        RetryKey::from_request_parts(&mut parts, &()).await
+    }
+
+    #[tokio::test]
+    async fn one_key_is_read_none_is_none_and_two_are_refused() {
+        assert!(matches!(extract(&["abc"]).await, Ok(RetryKey(Some(_)))));
+        assert!(matches!(extract(&[]).await, Ok(RetryKey(None))));
+        let Err(twice) = extract(&["abc", "abc"]).await else {
+            panic!("two keys must be refused");
+        };
+        assert_eq!(
+            axum::response::IntoResponse::into_response(twice).status(),
+            axum::http::StatusCode::BAD_REQUEST
+        );
+    }
+}

@@ -116,4 +116,17 @@ mod tests {
             .map(|error| axum::response::IntoResponse::into_response(error).status());
         assert_eq!(refused, Some(axum::http::StatusCode::BAD_REQUEST));
     }
+
+    #[test]
+    fn a_stored_answer_with_an_impossible_status_is_a_500_not_a_panic() {
+        let record: Recorder<()> = created::<(), ()>();
+        let stored = RecordedAnswer {
+            status: 1000,
+            body: "{}".into(),
+        };
+        let refused = respond(Created::Replayed(stored), &record)
+            .err()
+            .map(|error| error.into_response().status());
+        assert_eq!(refused, Some(StatusCode::INTERNAL_SERVER_ERROR));
+    }
 }

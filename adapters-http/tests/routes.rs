@@ -20,7 +20,10 @@ fn app() -> Router {
     let posts = &mut ports.social.posts;
     posts.expect_find().returning(|_, _| Ok(None));
     posts.expect_owner_of().returning(|_| Ok(None));
-    posts.expect_list().returning(|_, _, _| Ok(Vec::new()));
+    posts.expect_list().returning(|_, _| Ok(Vec::new()));
+    posts.expect_list_by_owner().returning(|_, _, _| Ok(None));
+    let comments = &mut ports.social.comments;
+    comments.expect_list().returning(|_, _, _| Ok(None));
     ports.health.expect_database_ready().returning(|| Ok(()));
     ports
         .health

@@ -71,6 +71,11 @@ fn user_by_key<'a>(key: &'a UserKey) -> _ {
     users::table.filter(lower(users::id).eq(key))
 }
 
+/// Whether a user's id folds to `key`.
+pub(crate) fn user_exists(conn: &mut PgConnection, key: &UserKey) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(user_by_key(key))).get_result(conn)
+}
+
 fn record(row: Option<UserRow>) -> Result<Option<UserRecord>, StoreError> {
     row.map(TryInto::try_into).transpose()
 }

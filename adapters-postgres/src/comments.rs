@@ -14,6 +14,7 @@ use minifb_domain::{CommentContent, CommentId, NotificationKind, PostId, UserId}
 use crate::notifications::NewNotificationRow;
 use crate::pool::is_foreign_key_violation;
 use crate::pool::{Pool, run};
+use crate::posts::post_exists;
 use crate::schema::{comments, notifications, posts};
 use crate::views::{CommentViewRow, comment_views, stored_user_id, views};
 
@@ -192,14 +193,15 @@ impl CommentRepository for PgCommentRepository {
 
     /// `comments JOIN users`, `my_reaction` as a correlated subquery,
     /// `post_id = $ AND id > after ORDER BY id ASC LIMIT limit + 1`: one
-    /// statement per page on `comments_post_id_id_idx`, never a sort. The
-    /// plans at depth are in `docs/explain.md`.
+    /// statement per page on `comments_post_id_id_idx`, never a sort; only
+    /// an empty page asks whether the post exists. The plans at depth are
+    /// in `docs/explain.md`.
     async fn list(
         &self,
         post_id: PostId,
         page: PageRequest,
         viewer: Option<UserId>,
-    ) -> Result<Vec<CommentView>, StoreError> {
+    ) -> Result<Option<Vec<CommentView>>, StoreError> {
         let viewer = viewer.map(UserId::into_inner);
         let rows = run(&self.pool, move |conn| {
             let mut query = comment_views(viewer)
@@ -210,9 +212,13 @@ impl CommentRepository for PgCommentRepository {
             if let Some(after) = page.after {
                 query = query.filter(comments::id.gt(after));
             }
-            query.load::<CommentViewRow>(conn)
+            let rows = query.load::<CommentViewRow>(conn)?;
+            if rows.is_empty() && !post_exists(conn, post_id)? {
+                return Ok(None);
+            }
+            Ok(Some(rows))
         })
         .await?;
-        views(rows)
+        rows.map(views).transpose()
     }
 }

@@ -5,7 +5,9 @@ use async_trait::async_trait;
 use diesel::dsl::not;
 use diesel::prelude::*;
 use minifb_application::StoreError;
-use minifb_application::social::ports::{NotificationRepository, NotificationView, PageRequest};
+use minifb_application::social::ports::{
+    NotificationListing, NotificationRepository, NotificationView, PageRequest,
+};
 use minifb_domain::{NotificationId, NotificationKind, UserId};
 
 use crate::pool::{Pool, run};
@@ -47,6 +49,19 @@ impl NewNotificationRow {
     }
 }
 
+/// The user's unread count, kept in `users.unread_notifications` by the
+/// triggers of migration `2026-12-01-100000`: no row, no user.
+#[diesel::dsl::auto_type]
+fn unread_of<'a>(user_id: &'a str) -> _ {
+    users::table
+        .filter(users::id.eq(user_id))
+        .select(users::unread_notifications)
+}
+
+// `users` a second time, for the recipient's unread count: the page joins
+// `users` for the actors already.
+diesel::alias!(users as recipients: Recipients);
+
 /// [`NotificationRepository`] over `notifications` and `users` (actors).
 #[derive(Clone)]
 pub struct PgNotificationRepository {
@@ -72,15 +87,20 @@ impl NotificationRepository for PgNotificationRepository {
         user_id: &UserId,
         unread_only: bool,
         page: PageRequest,
-    ) -> Result<Vec<NotificationView>, StoreError> {
+    ) -> Result<Option<NotificationListing>, StoreError> {
         let user_id = user_id.to_string();
-        let rows = run(&self.pool, move |conn| {
+        let listing = run(&self.pool, move |conn| {
             // Spelled out: `user_id` and `actor_id` both reference users,
-            // so the schema has no `joinable!` for the pair.
+            // so the schema has no `joinable!` for the pair. The unread
+            // count is an uncorrelated subquery (one lookup per statement).
+            let unread = recipients
+                .filter(recipients.field(users::id).eq(&user_id))
+                .select(recipients.field(users::unread_notifications))
+                .single_value();
             let mut query = notifications::table
                 .inner_join(users::table.on(users::id.eq(notifications::actor_id)))
-                .filter(notifications::user_id.eq(user_id))
-                .select(NotificationViewRow::as_select())
+                .filter(notifications::user_id.eq(&user_id))
+                .select((NotificationViewRow::as_select(), unread))
                 .order(notifications::id.desc())
                 .limit(i64::from(page.limit) + 1)
                 .into_boxed();
@@ -90,10 +110,23 @@ impl NotificationRepository for PgNotificationRepository {
             if let Some(after) = page.after {
                 query = query.filter(notifications::id.lt(after));
             }
-            query.load::<NotificationViewRow>(conn)
+            let rows = query.load::<(NotificationViewRow, Option<i64>)>(conn)?;
+            let unread_count = match rows.first() {
+                Some((_, unread)) => *unread,
+                None => unread_of(&user_id).first(conn).optional()?,
+            };
+            Ok(unread_count.map(|unread_count| (rows, unread_count)))
         })
         .await?;
-        views(rows)
+        listing
+            .map(|(rows, unread_count)| {
+                let rows = rows.into_iter().map(|(row, _)| row).collect();
+                Ok(NotificationListing {
+                    rows: views(rows)?,
+                    unread_count,
+                })
+            })
+            .transpose()
     }
 
     /// The user's `unread_notifications` column, kept by the triggers of
@@ -101,11 +134,7 @@ impl NotificationRepository for PgNotificationRepository {
     async fn unread_count(&self, user_id: &UserId) -> Result<Option<i64>, StoreError> {
         let user_id = user_id.to_string();
         run(&self.pool, move |conn| {
-            users::table
-                .find(user_id)
-                .select(users::unread_notifications)
-                .first::<i64>(conn)
-                .optional()
+            unread_of(&user_id).first(conn).optional()
         })
         .await
     }

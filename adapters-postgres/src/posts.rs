@@ -5,11 +5,12 @@ use diesel::dsl::now;
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use minifb_application::StoreError;
-use minifb_application::social::ports::{PageRequest, PostFilter, PostRepository, PostView};
-use minifb_domain::{PostContent, PostId, UserId};
+use minifb_application::social::ports::{PageRequest, PostRepository, PostView};
+use minifb_domain::{PostContent, PostId, UserId, UserKey};
 
+use crate::accounts::{lower, user_exists};
 use crate::pool::{Pool, run};
-use crate::schema::posts;
+use crate::schema::{posts, users};
 use crate::views::{PostViewRow, post_views, stored_user_id, views};
 
 #[derive(Insertable)]
@@ -42,6 +43,11 @@ fn post_view(
         .filter(posts::id.eq(id))
         .first(conn)
         .optional()
+}
+
+/// Whether the post exists.
+pub(crate) fn post_exists(conn: &mut PgConnection, id: PostId) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(posts::table.find(id.get()))).get_result(conn)
 }
 
 /// A row that the same transaction just wrote and cannot have lost.
@@ -143,30 +149,70 @@ impl PostRepository for PgPostRepository {
     }
 
     /// `posts JOIN users`, `my_reaction` as a correlated subquery, `id <
-    /// after ORDER BY id DESC LIMIT limit + 1`: one statement per page, on
-    /// `posts_pkey` (everyone) or `posts_owner_id_id_idx` (one owner), never
-    /// a sort. The plans at depth are in `docs/explain.md`.
+    /// after ORDER BY id DESC LIMIT limit + 1`: one statement per page on
+    /// `posts_pkey`, never a sort. The plans at depth are in
+    /// `docs/explain.md`.
     async fn list(
         &self,
-        filter: PostFilter,
         page: PageRequest,
         viewer: Option<UserId>,
     ) -> Result<Vec<PostView>, StoreError> {
         let viewer = viewer.map(UserId::into_inner);
         let rows = run(&self.pool, move |conn| {
-            let mut query = post_views(viewer)
-                .order(posts::id.desc())
-                .limit(i64::from(page.limit) + 1)
-                .into_boxed();
-            if let PostFilter::Owner(owner_id) = filter {
-                query = query.filter(posts::owner_id.eq(owner_id.into_inner()));
-            }
-            if let Some(after) = page.after {
-                query = query.filter(posts::id.lt(after));
-            }
-            query.load::<PostViewRow>(conn)
+            load_posts_page(conn, viewer, page, None)
         })
         .await?;
         views(rows)
     }
+
+    /// As [`Self::list`], with `owner_id = (SELECT id FROM users WHERE
+    /// lower(id) = $)` on `posts_owner_id_id_idx`: one statement when the
+    /// page has posts; only an empty page asks whether the owner exists.
+    async fn list_by_owner(
+        &self,
+        owner: &UserId,
+        page: PageRequest,
+        viewer: Option<UserId>,
+    ) -> Result<Option<Vec<PostView>>, StoreError> {
+        let key = owner.key();
+        let viewer = viewer.map(UserId::into_inner);
+        let rows = run(&self.pool, move |conn| {
+            let rows = load_posts_page(conn, viewer, page, Some(&key))?;
+            if rows.is_empty() && !user_exists(conn, &key)? {
+                return Ok(None);
+            }
+            Ok(Some(rows))
+        })
+        .await?;
+        rows.map(views).transpose()
+    }
+}
+
+// `users` a second time, for the owner's subquery: the page joins `users`
+// for the authors already.
+diesel::alias!(users as owners: Owners);
+
+/// A page of posts, newest first, of everyone or of the user whose id folds
+/// to `owner_key`.
+fn load_posts_page(
+    conn: &mut PgConnection,
+    viewer: Option<String>,
+    page: PageRequest,
+    owner_key: Option<&UserKey>,
+) -> QueryResult<Vec<PostViewRow>> {
+    let mut query = post_views(viewer)
+        .order(posts::id.desc())
+        .limit(i64::from(page.limit) + 1)
+        .into_boxed();
+    if let Some(key) = owner_key {
+        let owner = owners
+            .filter(lower(owners.field(users::id)).eq(key.as_str()))
+            .select(owners.field(users::id))
+            .single_value();
+        query = query.filter(posts::owner_id.nullable().eq(owner));
+    }
+    if let Some(after) = page.after {
+        query = query.filter(posts::id.lt(after));
+    }
+    query.load(conn)
 }

@@ -15,8 +15,8 @@ use crate::StoreError;
 use crate::ports::UserRepository;
 use ports::{
     CommentCreation, CommentRepository, CommentView, IdempotencyRepository, NewComment,
-    NotificationRepository, NotificationView, PageRequest, PostFilter, PostReaction,
-    PostRepository, PostView, ReactionChange, ReactionRepository,
+    NotificationRepository, NotificationView, PageRequest, PostReaction, PostRepository, PostView,
+    ReactionChange, ReactionRepository,
 };
 pub use retries::Created;
 
@@ -218,7 +218,7 @@ impl SocialService {
         page: PageRequest,
         viewer: Option<UserId>,
     ) -> Result<Page<PostView>, SocialError> {
-        let rows = self.posts.list(PostFilter::Everyone, page, viewer).await?;
+        let rows = self.posts.list(page, viewer).await?;
         Ok(Page::cut(rows, page, |post| post.id.get()))
     }
 
@@ -229,15 +229,11 @@ impl SocialService {
         page: PageRequest,
         viewer: Option<UserId>,
     ) -> Result<Page<PostView>, SocialError> {
-        let owner = self
-            .users
-            .find(user_id)
-            .await?
-            .ok_or_else(|| SocialError::UserNotFound(user_id.to_string()))?;
         let rows = self
             .posts
-            .list(PostFilter::Owner(owner.id), page, viewer)
-            .await?;
+            .list_by_owner(user_id, page, viewer)
+            .await?
+            .ok_or_else(|| SocialError::UserNotFound(user_id.to_string()))?;
         Ok(Page::cut(rows, page, |post| post.id.get()))
     }
 
@@ -286,8 +282,11 @@ impl SocialService {
         page: PageRequest,
         viewer: Option<UserId>,
     ) -> Result<Page<CommentView>, SocialError> {
-        self.post_owner(post_id).await?;
-        let rows = self.comments.list(post_id, page, viewer).await?;
+        let rows = self
+            .comments
+            .list(post_id, page, viewer)
+            .await?
+            .ok_or(SocialError::PostNotFound(post_id))?;
         Ok(Page::cut(rows, page, |comment| comment.id.get()))
     }
 
@@ -426,15 +425,14 @@ impl SocialService {
         unread_only: bool,
         page: PageRequest,
     ) -> Result<NotificationPage, SocialError> {
-        let rows = self.notifications.list(user_id, unread_only, page).await?;
-        let unread_count = self
+        let listing = self
             .notifications
-            .unread_count(user_id)
+            .list(user_id, unread_only, page)
             .await?
             .ok_or(SocialError::CallerGone)?;
         Ok(NotificationPage {
-            page: Page::cut(rows, page, |n| n.id.get()),
-            unread_count,
+            page: Page::cut(listing.rows, page, |n| n.id.get()),
+            unread_count: listing.unread_count,
         })
     }
 

@@ -106,14 +106,6 @@ pub enum CommentCreation {
     PostGone,
 }
 
-/// Which posts a list shows.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PostFilter {
-    Everyone,
-    /// One user's posts.
-    Owner(UserId),
-}
-
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait PostRepository: Send + Sync {
@@ -144,13 +136,23 @@ pub trait PostRepository: Send + Sync {
     /// one transaction; `false` if it did not exist.
     async fn delete(&self, id: PostId) -> Result<bool, StoreError>;
 
-    /// Newest first: up to `limit + 1` posts with ids below `after`.
+    /// Everyone's posts, newest first: up to `limit + 1` with ids below
+    /// `after`.
     async fn list(
         &self,
-        filter: PostFilter,
         page: PageRequest,
         viewer: Option<UserId>,
     ) -> Result<Vec<PostView>, StoreError>;
+
+    /// One user's posts (the id matched in any letter case), as
+    /// [`Self::list`]; `None` if there is no such user. The user's
+    /// existence and the page are one read, so a timeline costs one trip.
+    async fn list_by_owner(
+        &self,
+        owner: &UserId,
+        page: PageRequest,
+        viewer: Option<UserId>,
+    ) -> Result<Option<Vec<PostView>>, StoreError>;
 }
 
 /// A comment to store, and whom to notify of it (the post's owner, unless
@@ -201,13 +203,13 @@ pub trait CommentRepository: Send + Sync {
     async fn delete(&self, id: CommentId) -> Result<bool, StoreError>;
 
     /// Oldest first: up to `limit + 1` comments of the post with ids above
-    /// `after`.
+    /// `after`; `None` if the post does not exist (one read for both).
     async fn list(
         &self,
         post_id: PostId,
         page: PageRequest,
         viewer: Option<UserId>,
-    ) -> Result<Vec<CommentView>, StoreError>;
+    ) -> Result<Option<Vec<CommentView>>, StoreError>;
 }
 
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
@@ -244,17 +246,26 @@ pub trait ReactionRepository: Send + Sync {
     ) -> Result<bool, StoreError>;
 }
 
+/// Notifications as a repository lists them: up to `limit + 1` rows and the
+/// user's unread count at the same moment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotificationListing {
+    pub rows: Vec<NotificationView>,
+    pub unread_count: i64,
+}
+
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait NotificationRepository: Send + Sync {
     /// Newest first: up to `limit + 1` of the user's notifications with ids
-    /// below `after`, only unread ones when `unread_only`.
+    /// below `after`, only unread ones when `unread_only`, with how many are
+    /// unread, read together; `None` if there is no such user (any more).
     async fn list(
         &self,
         user_id: &UserId,
         unread_only: bool,
         page: PageRequest,
-    ) -> Result<Vec<NotificationView>, StoreError>;
+    ) -> Result<Option<NotificationListing>, StoreError>;
 
     /// How many of the user's notifications are unread; `None` if there is
     /// no such user (any more).

@@ -212,3 +212,14 @@ async fn concurrent_comments_are_all_counted() {
     assert_eq!(listed_ids, created_ids);
     assert_eq!(created_ids.len(), 12);
 }
+
+#[tokio::test]
+async fn a_post_without_comments_lists_an_empty_page() {
+    let (app, alice) = TestApp::with_user("nocomments").await;
+    let post_id = app.post_by(&alice, "quiet").await;
+
+    let listed = app.comments(post_id, None).await;
+
+    assert_eq!(item_ids(&listed), Vec::<i64>::new());
+    assert_eq!(listed["next_cursor"], Value::Null);
+}

@@ -149,8 +149,8 @@ impl Act {
 impl SocialPorts {
     /// The act's target exists, or not, where the act looks it up before
     /// writing: the post's owner, the comment's owners, or the comment's
-    /// existence. (A reaction to a comment looks nothing up: its write
-    /// finds the comment or not.)
+    /// existence. (A reaction to a comment and a page of comments look
+    /// nothing up: the write or the page finds its target or not.)
     pub(super) fn finds_target_of(&mut self, act: Act, exists: bool) {
         match act {
             Act::EditComment | Act::DeleteComment => self.comment_owners(exists),
@@ -158,7 +158,7 @@ impl SocialPorts {
                 let lookup = self.comments.expect_exists().with(eq(COMMENT));
                 lookup.returning(move |_| Ok(exists));
             }
-            Act::ReactToComment => {}
+            Act::ReactToComment | Act::ListComments => {}
             _ => self.post_owner(exists.then_some("Alice")),
         }
     }
@@ -188,7 +188,7 @@ impl SocialPorts {
             Act::ListComments => {
                 let list = self.comments.expect_list().times(times);
                 let list = list.with(eq(POST), always(), always());
-                list.returning(|_, _, _| Ok(vec![]));
+                list.returning(move |_, _, _| Ok(found.then(Vec::new)));
             }
             Act::DeleteComment => {
                 let delete = self.comments.expect_delete().times(times);

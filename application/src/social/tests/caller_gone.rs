@@ -3,7 +3,7 @@
 //! on the caller's own data, never a 404, a 403 or a store failure. The
 //! account is looked up only when an act finds nothing or is refused.
 
-use mockall::predicate::eq;
+use mockall::predicate::{always, eq};
 
 use super::acts::Act::{
     self, Comment, DeleteComment, DeletePost, EditComment, EditPost, ReactToComment, ReactToPost,
@@ -69,6 +69,8 @@ async fn a_post_whose_author_the_store_no_longer_has_answers_caller_gone() {
 async fn my_timeline_after_my_account_was_removed_answers_caller_gone() {
     let mut ports = SocialPorts::default();
     ports.callers_exist(false);
+    let list = ports.posts.expect_list_by_owner();
+    list.returning(|_, _, _| Ok(None));
 
     let result = ports
         .into_service()
@@ -81,12 +83,9 @@ async fn my_timeline_after_my_account_was_removed_answers_caller_gone() {
 #[tokio::test]
 async fn my_notifications_after_my_account_was_removed_answer_caller_gone() {
     let mut ports = SocialPorts::default();
-    ports
-        .notifications
-        .expect_list()
-        .returning(|_, _, _| Ok(Vec::new()));
-    let count = ports.notifications.expect_unread_count();
-    count.with(eq(id("Alice"))).returning(|_| Ok(None));
+    let list = ports.notifications.expect_list();
+    list.with(eq(id("Alice")), eq(false), always())
+        .returning(|_, _, _| Ok(None));
 
     let result = ports
         .into_service()

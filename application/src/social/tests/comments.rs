@@ -10,14 +10,13 @@ use crate::testing::SocialPorts;
 #[tokio::test]
 async fn comments_come_oldest_first_in_pages_continuing_after_the_last_item() {
     let mut ports = SocialPorts::default();
-    ports.post_owned_by("Alice");
     let request = page(2, Some(1));
     ports
         .comments
         .expect_list()
         .with(eq(POST), eq(request), eq(viewer("Bob1")))
         .times(1)
-        .returning(|_, _, _| Ok(comments(&[2, 3, 4])));
+        .returning(|_, _, _| Ok(Some(comments(&[2, 3, 4]))));
 
     let service = ports.into_service();
     let result = service
@@ -32,12 +31,11 @@ async fn comments_come_oldest_first_in_pages_continuing_after_the_last_item() {
 #[tokio::test]
 async fn the_last_page_of_comments_has_no_continuation() {
     let mut ports = SocialPorts::default();
-    ports.post_owned_by("Alice");
     ports
         .comments
         .expect_list()
         .times(1)
-        .returning(|_, _, _| Ok(comments(&[2, 3])));
+        .returning(|_, _, _| Ok(Some(comments(&[2, 3]))));
 
     let result = ports
         .into_service()

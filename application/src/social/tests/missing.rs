@@ -24,8 +24,6 @@ table! { answers_not_found {
         (DeletePost, AtTheLookup);
     commenting_on_a_missing_post_answers_post_not_found_and_creates_nothing:
         (Comment, AtTheLookup);
-    the_comments_of_a_missing_post_answer_post_not_found:
-        (ListComments, AtTheLookup);
     reacting_to_a_missing_post_answers_post_not_found_and_stores_nothing:
         (ReactToPost, AtTheLookup);
     withdrawing_a_reaction_on_a_missing_post_answers_post_not_found_and_deletes_nothing:
@@ -39,6 +37,8 @@ table! { answers_not_found {
 
     reacting_to_a_missing_comment_answers_comment_not_found:
         (ReactToComment, AtTheWrite);
+    the_comments_of_a_missing_post_answer_post_not_found:
+        (ListComments, AtTheWrite);
     a_post_deleted_between_the_owner_check_and_the_update_answers_post_not_found:
         (EditPost, AtTheWrite);
     a_post_deleted_between_the_owner_check_and_the_delete_answers_post_not_found:

@@ -32,7 +32,6 @@ use super::Page;
 use super::ports::{
     Author, CommentOwners, CommentView, NotificationView, PageRequest, PostView, ReactionView,
 };
-use crate::ports::UserRecord;
 use crate::testing::SocialPorts;
 
 const POST: PostId = PostId::new(7);
@@ -96,18 +95,6 @@ fn notification_view(notification_id: i64, actor: &str) -> NotificationView {
         post_id: POST,
         comment_id: None,
         read: false,
-        created_at: at(),
-    }
-}
-
-fn user_record(user_id: &str) -> UserRecord {
-    UserRecord {
-        id: id(user_id),
-        password_hash: None,
-        name: format!("{user_id} Kim"),
-        nickname: None,
-        bio: None,
-        email: None,
         created_at: at(),
     }
 }

@@ -6,7 +6,7 @@ use mockall::predicate::eq;
 use super::acts::Act::{self, Comment, ReactToPost};
 use super::{NOTIFICATION, id, ids, notifications, page};
 use crate::social::SocialError;
-use crate::social::ports::PageRequest;
+use crate::social::ports::{NotificationListing, PageRequest};
 use crate::testing::{SocialPorts, assert_matches, table};
 
 // A comment, or a first reaction, on a post notifies its owner (by the id
@@ -42,11 +42,12 @@ impl SocialPorts {
     ) {
         let list = self.notifications.expect_list().times(1);
         let list = list.with(eq(id("Alice")), eq(unread_only), eq(request));
-        list.returning(move |_, _, _| Ok(notifications(listed)));
-        let count = self.notifications.expect_unread_count().times(1);
-        count
-            .with(eq(id("Alice")))
-            .returning(move |_| Ok(Some(unread)));
+        list.returning(move |_, _, _| {
+            Ok(Some(NotificationListing {
+                rows: notifications(listed),
+                unread_count: unread,
+            }))
+        });
     }
 }
 

@@ -11,13 +11,13 @@ use crate::testing::{SocialPorts, assert_matches, table};
 enum Failing {
     /// Checking the owner before deleting a post.
     OwnerLookup,
-    /// Finding the user whose timeline is asked for.
+    /// Reading a user's timeline.
     TimelineUser,
     /// Storing a comment.
     CommentWrite,
     /// Storing a reaction to a comment.
     ReactionWrite,
-    /// Counting unread notifications after listing them.
+    /// Listing notifications with their unread count.
     UnreadCount,
 }
 
@@ -32,13 +32,13 @@ fn deadlock() -> StoreError {
 table! { propagates {
     a_store_failure_while_checking_the_owner_propagates_and_changes_nothing:
         (Failing::OwnerLookup, unavailable);
-    a_store_failure_while_finding_a_timelines_user_propagates_and_lists_nothing:
+    a_store_failure_while_reading_a_timeline_propagates_as_a_store_error:
         (Failing::TimelineUser, unavailable);
     a_store_failure_while_storing_a_comment_propagates_as_a_store_error:
         (Failing::CommentWrite, deadlock);
     a_store_failure_while_reacting_propagates_as_a_store_error:
         (Failing::ReactionWrite, unavailable);
-    a_store_failure_while_counting_unread_notifications_propagates_as_a_store_error:
+    a_store_failure_while_listing_notifications_propagates_as_a_store_error:
         (Failing::UnreadCount, unavailable);
 }}
 
@@ -53,8 +53,8 @@ async fn propagates(label: &str, (failing, error): (Failing, fn() -> StoreError)
             ports.posts.expect_delete().never();
         }
         Failing::TimelineUser => {
-            ports.users.expect_find().returning(move |_| Err(error()));
-            ports.posts.expect_list().never();
+            let list = ports.posts.expect_list_by_owner();
+            list.returning(move |_, _, _| Err(error()));
         }
         Failing::CommentWrite => {
             ports.post_owned_by("Alice");
@@ -67,9 +67,7 @@ async fn propagates(label: &str, (failing, error): (Failing, fn() -> StoreError)
         }
         Failing::UnreadCount => {
             let list = ports.notifications.expect_list();
-            list.returning(|_, _, _| Ok(vec![]));
-            let count = ports.notifications.expect_unread_count();
-            count.returning(move |_| Err(error()));
+            list.returning(move |_, _, _| Err(error()));
         }
     }
 

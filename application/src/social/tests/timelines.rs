@@ -3,9 +3,9 @@
 
 use mockall::predicate::eq;
 
-use super::{id, ids, page, posts, user_record, viewer};
+use super::{id, ids, page, posts, viewer};
 use crate::social::SocialError;
-use crate::social::ports::{PageRequest, PostFilter};
+use crate::social::ports::PageRequest;
 use crate::testing::{SocialPorts, assert_matches, table};
 
 #[tokio::test]
@@ -15,9 +15,9 @@ async fn a_page_of_all_posts_passes_the_request_and_viewer_through_unchanged() {
     ports
         .posts
         .expect_list()
-        .with(eq(PostFilter::Everyone), eq(request), eq(viewer("Bob1")))
+        .with(eq(request), eq(viewer("Bob1")))
         .times(1)
-        .returning(|_, _, _| Ok(posts(&[41])));
+        .returning(|_, _| Ok(posts(&[41])));
 
     let result = ports
         .into_service()
@@ -47,7 +47,7 @@ async fn cut_into_pages(
         .posts
         .expect_list()
         .times(1)
-        .returning(move |_, _, _| Ok(rows.clone()));
+        .returning(move |_, _| Ok(rows.clone()));
 
     let result = ports.into_service().all_posts(request, None).await.unwrap();
 
@@ -56,20 +56,15 @@ async fn cut_into_pages(
 }
 
 #[tokio::test]
-async fn a_timeline_lists_the_users_posts_by_their_id_as_stored() {
+async fn a_timeline_lists_the_users_posts_in_pages() {
     let mut ports = SocialPorts::default();
-    ports.knows(user_record("Alice"));
     let request = page(2, None);
     ports
         .posts
-        .expect_list()
-        .withf(move |filter, page, viewer| {
-            matches!(filter, PostFilter::Owner(owner) if owner.as_ref() == "Alice")
-                && *page == request
-                && *viewer == Some(id("Bob1"))
-        })
+        .expect_list_by_owner()
+        .with(eq(id("alice")), eq(request), eq(viewer("Bob1")))
         .times(1)
-        .returning(|_, _, _| Ok(posts(&[9, 5, 2])));
+        .returning(|_, _, _| Ok(Some(posts(&[9, 5, 2]))));
 
     let service = ports.into_service();
     let result = service
@@ -84,8 +79,8 @@ async fn a_timeline_lists_the_users_posts_by_their_id_as_stored() {
 #[tokio::test]
 async fn the_timeline_of_an_unknown_user_answers_user_not_found_and_lists_nothing() {
     let mut ports = SocialPorts::default();
-    ports.knows(user_record("Alice"));
-    ports.posts.expect_list().never();
+    let list = ports.posts.expect_list_by_owner().times(1);
+    list.returning(|_, _, _| Ok(None));
 
     let service = ports.into_service();
     let result = service.timeline(&id("nobody"), page(20, None), None).await;

@@ -4,8 +4,18 @@
 //! Running it on the async workers would stall every other request, and an
 //! unbounded number of concurrent hashes would let a flood of sign-ups or
 //! logins starve the server, so hashes take a permit from a semaphore sized
-//! to the CPUs and run in `spawn_blocking`; a request that waits longer than
-//! the saturation limit for a permit gets [`HashError::Busy`] (HTTP 503).
+//! to the hashing threads; a request that waits longer than the saturation
+//! limit for a permit gets [`HashError::Busy`] (HTTP 503).
+//!
+//! The hashing threads are a small rayon pool of their own, not tokio's
+//! blocking pool, because they run at the lowest scheduling priority
+//! (nice 19 on Linux): when the CPUs are idle a hash runs at full speed,
+//! when readers keep them busy the readers come first and a hash takes the
+//! time that is left. tokio's blocking threads also run every database call
+//! (deadpool's `interact`), and a thread's priority, once lowered, cannot
+//! be raised again without privileges, so hashing needs threads of its own
+//! (tokio's documentation of `spawn_blocking` points CPU-bound work to
+//! rayon for the same reason: a pool sized for the work).
 //!
 //! Hashes are Werkzeug's `pbkdf2:sha256` (the format is the domain's
 //! [`PasswordHash`]); a check always costs at least the configured rounds,
@@ -22,7 +32,8 @@ use rand::Rng;
 use rand::distr::Alphanumeric;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
-use tokio::sync::Semaphore;
+use thread_priority::ThreadPriority;
+use tokio::sync::{Semaphore, oneshot};
 
 /// PBKDF2-HMAC-SHA256 of `password` with `salt` (its UTF-8 bytes).
 fn derive(password: &[u8], salt: &str, iterations: u32) -> [u8; DIGEST_LEN] {
@@ -49,24 +60,42 @@ fn verify_padded(password: &str, hash: &PasswordHash, min_rounds: u32) -> bool {
     computed.ct_eq(hash.digest()).into()
 }
 
+/// Lowers the calling thread's scheduling priority as far as it goes.
+/// Best effort: where the system refuses, hashes run at normal priority.
+fn lower_priority() {
+    let _ = thread_priority::set_current_thread_priority(ThreadPriority::Min);
+}
+
 /// PBKDF2-HMAC-SHA256 with a fixed number of rounds for new hashes.
 pub struct Pbkdf2Hasher {
     iterations: u32,
+    threads: rayon::ThreadPool,
     permits: Arc<Semaphore>,
     max_wait: Duration,
     dummy: PasswordHash,
 }
 
 impl Pbkdf2Hasher {
-    /// `threads` hashes run at once; a request waits at most `max_wait`.
-    pub fn new(iterations: u32, threads: usize, max_wait: Duration) -> Self {
-        let dummy = PasswordHash::unmatchable(iterations);
-        Self {
+    /// `threads` hashes run at once, on threads of their own at the lowest
+    /// priority; a request waits at most `max_wait` for its turn.
+    pub fn new(iterations: u32, threads: usize, max_wait: Duration) -> Result<Self, HashError> {
+        let threads = threads.max(1);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("minifb-hash-{i}"))
+            .start_handler(|_| lower_priority())
+            // A job that panics drops its reply, which its caller sees as a
+            // failure; the pool and the process go on.
+            .panic_handler(drop)
+            .build()
+            .map_err(|e| HashError::Failed(e.to_string()))?;
+        Ok(Self {
             iterations,
-            permits: Arc::new(Semaphore::new(threads.max(1))),
+            threads: pool,
+            permits: Arc::new(Semaphore::new(threads)),
             max_wait,
-            dummy,
-        }
+            dummy: PasswordHash::unmatchable(iterations),
+        })
     }
 
     async fn run<T: Send + 'static>(
@@ -77,13 +106,16 @@ impl Pbkdf2Hasher {
             .await
             .map_err(|_| HashError::Busy)?
             .map_err(|e| HashError::Failed(e.to_string()))?;
-        tokio::task::spawn_blocking(move || {
+        let (reply, answer) = oneshot::channel();
+        self.threads.spawn(move || {
             let result = job();
             drop(permit);
-            result
-        })
-        .await
-        .map_err(|e| HashError::Failed(e.to_string()))
+            // The caller may have gone (its request was cancelled).
+            let _ = reply.send(result);
+        });
+        answer
+            .await
+            .map_err(|_| HashError::Failed("the hashing thread stopped".into()))
     }
 }
 
@@ -170,7 +202,7 @@ mod tests {
 
     #[test]
     fn hashes_with_other_rounds_are_outdated() {
-        let hasher = Pbkdf2Hasher::new(1_000, 1, Duration::from_secs(5));
+        let hasher = Pbkdf2Hasher::new(1_000, 1, Duration::from_secs(5)).unwrap();
         let password = Password::parse("correct horse battery").unwrap();
         assert!(!hasher.is_outdated(&hash_password(&password, "AbCdEfGh12345678", 1_000)));
         assert!(hasher.is_outdated(&hash_password(&password, "AbCdEfGh12345678", 999)));
@@ -179,7 +211,7 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_verify_and_use_the_configured_rounds() {
-        let hasher = Pbkdf2Hasher::new(1_000, 2, Duration::from_secs(5));
+        let hasher = Pbkdf2Hasher::new(1_000, 2, Duration::from_secs(5)).unwrap();
         let hash = hasher
             .hash(Password::parse("correct horse battery").unwrap())
             .await
@@ -205,7 +237,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_dummy_hash_matches_nothing_but_costs_full_rounds() {
-        let hasher = Pbkdf2Hasher::new(1_000, 1, Duration::from_secs(5));
+        let hasher = Pbkdf2Hasher::new(1_000, 1, Duration::from_secs(5)).unwrap();
         let dummy = hasher.dummy_hash();
         assert_eq!(dummy.iterations(), 1_000);
         assert!(!hasher.verify("0000000000".into(), dummy).await.unwrap());
@@ -213,9 +245,50 @@ mod tests {
 
     #[tokio::test]
     async fn a_saturated_pool_answers_busy() {
-        let hasher = Pbkdf2Hasher::new(1_000, 1, Duration::from_millis(10));
+        let hasher = Pbkdf2Hasher::new(1_000, 1, Duration::from_millis(10)).unwrap();
         let _held = Arc::clone(&hasher.permits).acquire_owned().await.unwrap();
         let result = hasher.verify("whatever".into(), hasher.dummy_hash()).await;
         assert!(matches!(result, Err(HashError::Busy)));
+    }
+
+    /// The nice value of the calling thread, from `/proc/thread-self/stat`
+    /// (the 19th field; the 2nd, the name, may hold spaces but ends at the
+    /// last `)`).
+    #[cfg(target_os = "linux")]
+    fn own_nice() -> i32 {
+        let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .unwrap()
+            .1
+            .split_whitespace()
+            .collect();
+        fields[16].parse().unwrap()
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn hashes_run_on_their_own_threads_at_the_lowest_priority() {
+        let hasher = Pbkdf2Hasher::new(1_000, 1, Duration::from_secs(5)).unwrap();
+
+        let (name, nice) = hasher
+            .run(|| (std::thread::current().name().map(str::to_owned), own_nice()))
+            .await
+            .unwrap();
+
+        assert_eq!(name.as_deref(), Some("minifb-hash-0"));
+        assert_eq!(nice, 19);
+        assert_eq!(own_nice(), 0, "the caller's thread keeps its priority");
+    }
+
+    #[tokio::test]
+    async fn a_hash_that_panics_fails_and_the_pool_goes_on() {
+        let hasher = Pbkdf2Hasher::new(1_000, 1, Duration::from_secs(5)).unwrap();
+
+        let failed = hasher.run(|| -> u8 { panic!("boom") }).await;
+        let next = hasher.run(|| 7).await;
+
+        assert!(matches!(failed, Err(HashError::Failed(_))), "{failed:?}");
+        assert_eq!(next.unwrap(), 7);
     }
 }

@@ -73,20 +73,20 @@ impl Server {
             config.access_token_ttl,
         ));
         let limiter = pg::PgAttemptLimiter::new(pool.clone(), pg::Limits::default());
-        // Half the CPUs hash at once (at least one): a login storm then
-        // leaves the other half to readers, and logins wait for their turn
-        // instead (the hash strength is unchanged).
+        // Half the CPUs hash at once (at least one), at the lowest
+        // priority: a login storm then leaves the CPUs to readers first,
+        // and logins wait for their turn instead (the hash strength is
+        // unchanged).
         let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
         let threads = (cpus / 2).max(1);
         let accounts = AccountService {
             users: Arc::new(pg::PgUserRepository::new(pool.clone())),
             temporary_passwords: Arc::new(pg::PgTemporaryPasswordRepository::new(pool.clone())),
             refresh_tokens: Arc::new(pg::PgRefreshTokenRepository::new(pool.clone())),
-            hasher: Arc::new(Pbkdf2Hasher::new(
-                config.password_iterations,
-                threads,
-                WAIT_LIMIT,
-            )),
+            hasher: Arc::new(
+                Pbkdf2Hasher::new(config.password_iterations, threads, WAIT_LIMIT)
+                    .context("could not start the password-hashing threads")?,
+            ),
             secrets: Arc::new(RandomSecrets),
             access_tokens: jwt.clone(),
             mailer,

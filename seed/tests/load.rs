@@ -260,7 +260,7 @@ fn a_small_load_leaves_every_counter_as_the_api_would() {
         .query_one("SELECT password_hash FROM users LIMIT 1", &[])
         .unwrap()
         .get(0);
-    let hasher = Pbkdf2Hasher::new(1_000, 1, Duration::from_secs(5));
+    let hasher = Pbkdf2Hasher::new(1_000, 1, Duration::from_secs(5)).unwrap();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()

@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use diesel::sql_types::Text;
 use diesel::upsert::excluded;
 use minifb_application::StoreError;
 use minifb_application::stats::{
@@ -23,6 +24,10 @@ const REQUEST_TOTALS: &str = "\
     SELECT endpoint, minute, status, CAST(sum(requests) AS bigint) AS requests \
     FROM request_counts WHERE minute >= $1 \
     GROUP BY GROUPING SETS ((endpoint, status), (minute, status))";
+
+/// The label of the day's post buckets among the counters' rows (no
+/// counter has this name).
+const TODAY: &str = "posts since";
 
 /// A row of [`REQUEST_TOTALS`]: `endpoint` is set in the per-endpoint set,
 /// `minute` in the per-minute one.
@@ -67,29 +72,30 @@ impl PgStatsRepository {
 #[async_trait]
 impl StatsRepository for PgStatsRepository {
     /// Sums 16 shard rows per counter and at most 96 quarter-hour buckets
-    /// per day: the cost does not grow with the number of users or posts.
+    /// per day, read in one statement (`UNION ALL`, the buckets labelled
+    /// [`TODAY`]): the cost does not grow with the number of users or
+    /// posts.
     async fn service_totals(&self, since: DateTime<Utc>) -> Result<ServiceTotals, StoreError> {
         run(&self.pool, move |conn| {
-            let counters: Vec<(String, i64)> = service_counters::table
+            // `since` is a local midnight: a multiple of 15 minutes in
+            // every zone, so whole buckets cover the day exactly.
+            let today = post_counts_by_quarter::table
+                .filter(post_counts_by_quarter::quarter.ge(since))
+                .select((TODAY.into_sql::<Text>(), post_counts_by_quarter::posts));
+            let rows: Vec<(String, i64)> = service_counters::table
                 .select((service_counters::name, service_counters::value))
+                .union_all(today)
                 .load(conn)?;
             let total = |name: &str| -> i64 {
-                counters
-                    .iter()
-                    .filter(|(counter, _)| counter == name)
+                rows.iter()
+                    .filter(|(label, _)| label == name)
                     .map(|(_, value)| value)
                     .sum()
             };
-            // `since` is a local midnight: a multiple of 15 minutes in
-            // every zone, so whole buckets cover the day exactly.
-            let today: Vec<i64> = post_counts_by_quarter::table
-                .filter(post_counts_by_quarter::quarter.ge(since))
-                .select(post_counts_by_quarter::posts)
-                .load(conn)?;
             Ok(ServiceTotals {
                 users: total("users"),
                 posts: total("posts"),
-                posts_since: today.iter().sum(),
+                posts_since: total(TODAY),
             })
         })
         .await

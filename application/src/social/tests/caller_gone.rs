@@ -32,10 +32,16 @@ table! { answers_caller_gone {
         WithdrawCommentReaction;
 }}
 
-async fn answers_caller_gone(label: &str, act: Act) {
-    let caller = act.rightful_caller();
+/// Ports in which every account the service looks up has been removed.
+fn without_callers() -> SocialPorts {
     let mut ports = SocialPorts::default();
     ports.callers_exist(false);
+    ports
+}
+
+async fn answers_caller_gone(label: &str, act: Act) {
+    let caller = act.rightful_caller();
+    let mut ports = without_callers();
     if act == ReactToComment {
         // It looks nothing up first: its write finds no comment.
         ports.writes(act, caller, Write::FindsNothing);
@@ -67,8 +73,7 @@ async fn a_post_whose_author_the_store_no_longer_has_answers_caller_gone() {
 
 #[tokio::test]
 async fn my_timeline_after_my_account_was_removed_answers_caller_gone() {
-    let mut ports = SocialPorts::default();
-    ports.callers_exist(false);
+    let mut ports = without_callers();
     let list = ports.posts.expect_list_by_owner();
     list.returning(|_, _, _| Ok(None));
 
@@ -97,8 +102,7 @@ async fn my_notifications_after_my_account_was_removed_answer_caller_gone() {
 
 #[tokio::test]
 async fn marking_a_notification_read_after_my_account_was_removed_answers_caller_gone() {
-    let mut ports = SocialPorts::default();
-    ports.callers_exist(false);
+    let mut ports = without_callers();
     let mark = ports.notifications.expect_mark_read();
     mark.returning(|_, _| Ok(false));
 

@@ -9,7 +9,7 @@ use mockall::predicate::eq;
 
 use super::{POST, comment_content, comment_view, id, post_content, post_view};
 use crate::social::ports::{
-    CommentCreation, Keyed, KeyedRequest, Recorded, RecordedAnswer, Recorder,
+    CommentCreation, CommentView, Keyed, KeyedRequest, PostView, Recorded, RecordedAnswer, Recorder,
 };
 use crate::social::{Created, SocialError};
 use crate::testing::SocialPorts;
@@ -42,6 +42,49 @@ fn recorder<T>() -> Recorder<T> {
     Arc::new(|_: &T| Ok(first_answer()))
 }
 
+/// Alice's keyed post "hello", as the service answers it.
+async fn keyed_post(ports: SocialPorts) -> Result<Created<PostView>, SocialError> {
+    ports
+        .into_service()
+        .create_post_once(request("Alice"), post_content("hello"), recorder())
+        .await
+}
+
+/// `user`'s keyed comment "hi" on [`POST`], as the service answers it.
+async fn keyed_comment(
+    ports: SocialPorts,
+    user: &str,
+) -> Result<Created<CommentView>, SocialError> {
+    ports
+        .into_service()
+        .create_comment_once(request(user), POST, comment_content("hi"), recorder())
+        .await
+}
+
+impl SocialPorts {
+    /// The repository answers one keyed post with `found`.
+    fn keyed_post_finds(&mut self, found: Keyed<PostView>) {
+        let create = self.retries.expect_create_post().times(1);
+        create.return_once(move |_, _, _| Ok(found));
+    }
+
+    /// The repository answers one keyed comment with `found`.
+    fn keyed_comment_finds(&mut self, found: Keyed<CommentCreation>) {
+        let create = self.retries.expect_create_comment().times(1);
+        create.return_once(move |_, _, _| Ok(found));
+    }
+}
+
+/// Bob1's keyed comment on [`POST`] is a 404 for the post.
+async fn assert_keyed_comment_finds_no_post(ports: SocialPorts) {
+    let result = keyed_comment(ports, "Bob1").await;
+
+    assert!(
+        matches!(result, Err(SocialError::PostNotFound(POST))),
+        "{result:?}"
+    );
+}
+
 #[tokio::test]
 async fn a_new_key_creates_the_post() {
     let mut ports = SocialPorts::default();
@@ -54,10 +97,7 @@ async fn a_new_key_creates_the_post() {
         .times(1)
         .returning(|_, _, _| Ok(Keyed::Ran(post_view(5, "Alice"))));
 
-    let result = ports
-        .into_service()
-        .create_post_once(request("Alice"), post_content("hello"), recorder())
-        .await;
+    let result = keyed_post(ports).await;
 
     assert_eq!(result.unwrap(), Created::New(post_view(5, "Alice")));
 }
@@ -79,17 +119,9 @@ async fn a_repeat_is_replayed_refused_or_told_to_wait() {
     ];
     for (found, expected) in cases {
         let mut ports = SocialPorts::default();
-        let answer = found.clone();
-        ports
-            .retries
-            .expect_create_post()
-            .times(1)
-            .returning(move |_, _, _| Ok(answer.clone()));
+        ports.keyed_post_finds(found.clone());
 
-        let result = ports
-            .into_service()
-            .create_post_once(request("Alice"), post_content("hello"), recorder())
-            .await;
+        let result = keyed_post(ports).await;
 
         match (result, expected) {
             (Ok(created), Ok(expected)) => assert_eq!(created, expected, "{found:?}"),
@@ -121,10 +153,7 @@ async fn a_keyed_comment_notifies_the_post_s_owner_as_any_comment_does() {
             ))))
         });
 
-    let result = ports
-        .into_service()
-        .create_comment_once(request("Bob1"), POST, comment_content("hi"), recorder())
-        .await;
+    let result = keyed_comment(ports, "Bob1").await;
 
     assert_eq!(result.unwrap(), Created::New(comment_view(11, "Bob1")));
 }
@@ -144,10 +173,7 @@ async fn a_keyed_comment_on_one_s_own_post_notifies_nobody() {
             ))))
         });
 
-    let result = ports
-        .into_service()
-        .create_comment_once(request("Alice"), POST, comment_content("hi"), recorder())
-        .await;
+    let result = keyed_comment(ports, "Alice").await;
 
     assert!(matches!(result, Ok(Created::New(_))), "{result:?}");
 }
@@ -164,10 +190,7 @@ async fn a_retry_after_the_post_was_deleted_still_gets_its_first_answer() {
         .returning(|_, _| Ok(Some(recorded(FINGERPRINT))));
     ports.retries.expect_create_comment().never();
 
-    let result = ports
-        .into_service()
-        .create_comment_once(request("Bob1"), POST, comment_content("hi"), recorder())
-        .await;
+    let result = keyed_comment(ports, "Bob1").await;
 
     assert_eq!(result.unwrap(), Created::Replayed(first_answer()));
 }
@@ -180,15 +203,7 @@ async fn a_new_key_on_a_missing_post_is_404_and_claims_nothing() {
     ports.retries.expect_find().returning(|_, _| Ok(None));
     ports.retries.expect_create_comment().never();
 
-    let result = ports
-        .into_service()
-        .create_comment_once(request("Bob1"), POST, comment_content("hi"), recorder())
-        .await;
-
-    assert!(
-        matches!(result, Err(SocialError::PostNotFound(POST))),
-        "{result:?}"
-    );
+    assert_keyed_comment_finds_no_post(ports).await;
 }
 
 #[tokio::test]
@@ -196,21 +211,9 @@ async fn a_post_deleted_during_a_keyed_comment_is_404() {
     let mut ports = SocialPorts::default();
     ports.post_owned_by("Alice");
     ports.callers_exist(true);
-    ports
-        .retries
-        .expect_create_comment()
-        .times(1)
-        .returning(|_, _, _| Ok(Keyed::Ran(CommentCreation::PostGone)));
+    ports.keyed_comment_finds(Keyed::Ran(CommentCreation::PostGone));
 
-    let result = ports
-        .into_service()
-        .create_comment_once(request("Bob1"), POST, comment_content("hi"), recorder())
-        .await;
-
-    assert!(
-        matches!(result, Err(SocialError::PostNotFound(POST))),
-        "{result:?}"
-    );
+    assert_keyed_comment_finds_no_post(ports).await;
 }
 
 #[tokio::test]
@@ -224,17 +227,9 @@ async fn a_keyed_comment_with_a_key_in_use_is_refused_or_waits() {
     ] {
         let mut ports = SocialPorts::default();
         ports.post_owned_by("Alice");
-        let answer = found.clone();
-        ports
-            .retries
-            .expect_create_comment()
-            .times(1)
-            .returning(move |_, _, _| Ok(answer.clone()));
+        ports.keyed_comment_finds(found.clone());
 
-        let result = ports
-            .into_service()
-            .create_comment_once(request("Bob1"), POST, comment_content("hi"), recorder())
-            .await;
+        let result = keyed_comment(ports, "Bob1").await;
 
         assert_eq!(format!("{:?}", result.unwrap_err()), expected, "{found:?}");
     }

@@ -1,7 +1,6 @@
 //! Safe retries: the key a client names one create by.
 
-use std::fmt;
-
+use crate::text::shows_its_text;
 use crate::validation::{Rule, ValidationError};
 
 /// An `Idempotency-Key`: 1 to [`IdempotencyKey::MAX_LEN`] visible ASCII
@@ -32,17 +31,7 @@ impl IdempotencyKey {
     }
 }
 
-impl AsRef<str> for IdempotencyKey {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for IdempotencyKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+shows_its_text!(IdempotencyKey);
 
 #[cfg(test)]
 mod tests {

@@ -25,7 +25,8 @@ pub(crate) fn check_text(
     Ok(())
 }
 
-/// Declares a validated text newtype: private field, `parse`, `AsRef<str>`.
+/// Declares a validated text newtype: private field, `parse`, `AsRef<str>`,
+/// `Display`.
 macro_rules! text_type {
     ($(#[$doc:meta])* $name:ident, field = $field:literal, min = $min:literal, max = $max:literal) => {
         $(#[$doc])*
@@ -48,6 +49,16 @@ macro_rules! text_type {
             }
         }
 
+        $crate::text::shows_its_text!($name);
+    };
+}
+
+pub(crate) use text_type;
+
+/// `AsRef<str>` and `Display` for a newtype of one `String`: both give the
+/// text as it is.
+macro_rules! shows_its_text {
+    ($name:ident) => {
         impl AsRef<str> for $name {
             fn as_ref(&self) -> &str {
                 &self.0
@@ -62,13 +73,27 @@ macro_rules! text_type {
     };
 }
 
-pub(crate) use text_type;
+pub(crate) use shows_its_text;
 
 /// Checks a text type at its four length boundaries, counted in `letter`s
 /// (a multi-byte letter shows that characters are counted, not bytes), and
 /// that white space alone of a valid length is blank.
 #[cfg(test)]
 pub(crate) fn assert_text_rules<T: std::fmt::Debug>(
+    parse: impl Fn(String) -> Result<T, ValidationError>,
+    (min, max): (usize, usize),
+    letter: &str,
+) {
+    assert_length_boundaries(&parse, (min, max), letter);
+    let blank: String = " \n\t".chars().cycle().take(min.max(2)).collect();
+    let rule = parse(blank).err().map(|error| error.rule().clone());
+    assert_eq!(rule, Some(Rule::Blank), "white space");
+}
+
+/// Checks that `min` and `max` `letter`s are accepted and that one fewer or
+/// one more breaks the length rule.
+#[cfg(test)]
+pub(crate) fn assert_length_boundaries<T: std::fmt::Debug>(
     parse: impl Fn(String) -> Result<T, ValidationError>,
     (min, max): (usize, usize),
     letter: &str,
@@ -87,8 +112,6 @@ pub(crate) fn assert_text_rules<T: std::fmt::Debug>(
         length,
         "{max} + 1 {letter}"
     );
-    let blank: String = " \n\t".chars().cycle().take(min.max(2)).collect();
-    assert_eq!(rule_of(blank), Some(Rule::Blank), "white space");
 }
 
 #[cfg(test)]

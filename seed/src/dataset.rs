@@ -268,6 +268,13 @@ fn response_time(rng: &mut ChaCha8Rng, after: i64, end: i64) -> i64 {
     }
 }
 
+/// When a row created at `created` was last edited, if it was: with
+/// `probability`, a moment after it.
+fn edited_at(rng: &mut ChaCha8Rng, probability: f64, created: i64, end: i64) -> Option<i64> {
+    rng.random_bool(probability)
+        .then(|| response_time(rng, created, end))
+}
+
 fn reaction_kind(rng: &mut ChaCha8Rng) -> anyhow::Result<ReactionKind> {
     let total: u32 = REACTION_WEIGHTS.iter().sum();
     let mut draw = rng.random_range(0..total);
@@ -304,6 +311,30 @@ fn distinct_pairs(
         }
     }
     Ok(pairs)
+}
+
+/// The reactions of the (user, target) `pairs`, oldest first: each some
+/// time after its target was `created`.
+fn reactions(
+    pairs: Vec<(u32, u32)>,
+    rng: &mut ChaCha8Rng,
+    end: i64,
+    created: impl Fn(u32) -> i64,
+) -> anyhow::Result<Vec<ReactionMeta>> {
+    let mut reactions = pairs
+        .into_iter()
+        .map(|(user, target)| {
+            Ok(ReactionMeta {
+                user,
+                target,
+                kind: reaction_kind(rng)?,
+                modified: rng.random_bool(0.05),
+                created: response_time(rng, created(target), end),
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    reactions.sort_by_key(|r| r.created);
+    Ok(reactions)
 }
 
 impl Dataset {
@@ -386,19 +417,7 @@ impl Dataset {
         let pairs = distinct_pairs(counts.post_reactions, &mut rng, |rng| {
             (actors.sample(rng), post_targets.sample(rng))
         })?;
-        let mut post_reactions = pairs
-            .into_iter()
-            .map(|(user, post)| {
-                Ok(ReactionMeta {
-                    user,
-                    target: post,
-                    kind: reaction_kind(&mut rng)?,
-                    modified: rng.random_bool(0.05),
-                    created: response_time(&mut rng, posts[post as usize].created, end),
-                })
-            })
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        post_reactions.sort_by_key(|r| r.created);
+        let post_reactions = reactions(pairs, &mut rng, end, |post| posts[post as usize].created)?;
         for reaction in &post_reactions {
             let post = &mut posts[reaction.target as usize];
             post.reaction_counts[usize::from(reaction.kind.get()) - 1] += 1;
@@ -422,19 +441,9 @@ impl Dataset {
             let pairs = distinct_pairs(counts.comment_reactions, &mut rng, |rng| {
                 (actors.sample(rng), comment_targets.sample(rng))
             })?;
-            comment_reactions = pairs
-                .into_iter()
-                .map(|(user, comment)| {
-                    Ok(ReactionMeta {
-                        user,
-                        target: comment,
-                        kind: reaction_kind(&mut rng)?,
-                        modified: rng.random_bool(0.05),
-                        created: response_time(&mut rng, comments[comment as usize].created, end),
-                    })
-                })
-                .collect::<anyhow::Result<Vec<_>>>()?;
-            comment_reactions.sort_by_key(|r| r.created);
+            comment_reactions = reactions(pairs, &mut rng, end, |comment| {
+                comments[comment as usize].created
+            })?;
             for reaction in &comment_reactions {
                 comments[reaction.target as usize].reaction_counts
                     [usize::from(reaction.kind.get()) - 1] += 1;
@@ -517,8 +526,7 @@ impl Dataset {
         };
         let content = PostContent::parse(text::prose(&mut rng, language, chars))
             .with_context(|| format!("generated content of post {}", index + 1))?;
-        let edited = rng.random_bool(0.05);
-        let updated_at = edited.then(|| response_time(&mut rng, meta.created, self.end));
+        let updated_at = edited_at(&mut rng, 0.05, meta.created, self.end);
         Ok(PostRow {
             id: index as i64 + 1,
             owner_id: &self.user_ids[meta.owner as usize],
@@ -537,8 +545,8 @@ impl Dataset {
         let chars = text::length(&mut rng, 25.0, 0.8, CommentContent::MAX_CHARS);
         let content = CommentContent::parse(text::prose(&mut rng, language, chars))
             .with_context(|| format!("generated content of comment {}", index + 1))?;
-        let modified = rng.random_bool(0.03);
-        let updated_at = modified.then(|| response_time(&mut rng, meta.created, self.end));
+        let updated_at = edited_at(&mut rng, 0.03, meta.created, self.end);
+        let modified = updated_at.is_some();
         Ok(CommentRow {
             id: index as i64 + 1,
             user_id: &self.user_ids[meta.author as usize],

@@ -16,6 +16,7 @@ use minifb_adapters_crypto::Pbkdf2Hasher;
 use minifb_application::ports::PasswordHasher;
 use minifb_seed::load::{self, Existing, Marker};
 use minifb_seed::{Counts, Dataset, PASSWORD, password_hash};
+use minifb_tests::with_database;
 use postgres::Client;
 
 const SCALE: f64 = 0.002;
@@ -33,7 +34,17 @@ struct Cluster {
 }
 
 impl Cluster {
-    fn get() -> Self {
+    /// The cluster, or `None` when `MINIFB_SEED_SKIP_DB_TEST=1` skips the
+    /// tests that need one (said on stderr).
+    fn get() -> Option<Self> {
+        if std::env::var("MINIFB_SEED_SKIP_DB_TEST").as_deref() == Ok("1") {
+            eprintln!("skipped: MINIFB_SEED_SKIP_DB_TEST=1");
+            return None;
+        }
+        Some(Self::borrowed_or_started())
+    }
+
+    fn borrowed_or_started() -> Self {
         if let Ok(url) = std::env::var("MINIFB_TEST_DATABASE_URL") {
             return Self {
                 admin_url: url,
@@ -58,16 +69,16 @@ impl Cluster {
         }
     }
 
-    /// A fresh database with the project's migrations applied in order.
-    fn migrated_database(&self, name: &str) -> (Client, String) {
+    /// A fresh database named `<prefix>_<process id>`, with the project's
+    /// migrations applied in order.
+    fn migrated_database(&self, prefix: &str) -> (Client, String) {
+        let name = format!("{prefix}_{}", std::process::id());
+        self.drop_database(&name);
         let mut admin = load::connect(&self.admin_url).unwrap();
-        admin
-            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .unwrap();
         admin
             .batch_execute(&format!("CREATE DATABASE {name}"))
             .unwrap();
-        let url = with_database(&self.admin_url, name);
+        let url = with_database(&self.admin_url, &name);
         let mut client = load::connect(&url).unwrap();
         let mut migrations: Vec<PathBuf> = std::fs::read_dir(workspace().join("migrations"))
             .unwrap()
@@ -79,7 +90,7 @@ impl Cluster {
                 .batch_execute(&std::fs::read_to_string(&up).unwrap())
                 .unwrap_or_else(|e| panic!("{}: {e}", up.display()));
         }
-        (client, name.to_owned())
+        (client, name)
     }
 
     fn drop_database(&self, name: &str) {
@@ -101,35 +112,16 @@ impl Drop for Cluster {
     }
 }
 
-/// `url` with its database name replaced.
-fn with_database(url: &str, database: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let base = match base[scheme_end..].find('/') {
-        Some(slash) => &base[..scheme_end + slash],
-        None => base,
-    };
-    match query {
-        Some(query) => format!("{base}/{database}?{query}"),
-        None => format!("{base}/{database}"),
-    }
-}
-
 fn count(client: &mut Client, sql: &str) -> i64 {
     client.query_one(sql, &[]).unwrap().get(0)
 }
 
 #[test]
 fn a_small_load_leaves_every_counter_as_the_api_would() {
-    if std::env::var("MINIFB_SEED_SKIP_DB_TEST").as_deref() == Ok("1") {
-        eprintln!("skipped: MINIFB_SEED_SKIP_DB_TEST=1");
+    let Some(cluster) = Cluster::get() else {
         return;
-    }
-    let cluster = Cluster::get();
-    let (mut client, name) =
-        cluster.migrated_database(&format!("minifb_seed_test_{}", std::process::id()));
+    };
+    let (mut client, name) = cluster.migrated_database("minifb_seed_test");
     assert_eq!(load::inspect(&mut client).unwrap(), Existing::Empty);
 
     let hash = password_hash(SEED, 1_000).unwrap();
@@ -302,13 +294,10 @@ fn seed_command(url: Option<&str>, args: &[&str]) -> (bool, String) {
 /// says what is wrong with a bad command line.
 #[test]
 fn the_command_seeds_once_then_reuses_or_refuses() {
-    if std::env::var("MINIFB_SEED_SKIP_DB_TEST").as_deref() == Ok("1") {
-        eprintln!("skipped: MINIFB_SEED_SKIP_DB_TEST=1");
+    let Some(cluster) = Cluster::get() else {
         return;
-    }
-    let cluster = Cluster::get();
-    let (mut client, name) =
-        cluster.migrated_database(&format!("minifb_seed_cli_{}", std::process::id()));
+    };
+    let (mut client, name) = cluster.migrated_database("minifb_seed_cli");
     let url = with_database(&cluster.admin_url, &name);
     let small = [
         "--scale",
@@ -357,8 +346,7 @@ fn the_command_seeds_once_then_reuses_or_refuses() {
     assert!(!ok && text.contains("DATABASE_URL is not set"), "{text}");
 
     // A database with data of its own is never seeded over.
-    let (mut foreign, foreign_name) =
-        cluster.migrated_database(&format!("minifb_seed_foreign_{}", std::process::id()));
+    let (mut foreign, foreign_name) = cluster.migrated_database("minifb_seed_foreign");
     foreign
         .batch_execute(
             "INSERT INTO users (id, password_hash, name) VALUES ('someone', 'x', 'Someone')",

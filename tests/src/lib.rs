@@ -1382,8 +1382,9 @@ impl Drop for TestDatabase {
     }
 }
 
-/// `url` with its database name replaced by `database`.
-fn with_database(url: &str, database: &str) -> String {
+/// `url` with its database name replaced by `database`: another database
+/// of the same server, reached the same way.
+pub fn with_database(url: &str, database: &str) -> String {
     let (base, query) = url
         .split_once('?')
         .map_or((url, None), |(b, q)| (b, Some(q)));

@@ -272,28 +272,51 @@ fn excerpt(text: &str) -> String {
     let start: String = text.chars().take(MAX).collect();
     format!("{start}… ({} bytes)", text.len())
 }
-impl TestApp {
-    pub async fn spawn() -> Self {
-        Self::spawn_with(&[]).await
-    }
+/// The suite's HTTP client: never through a proxy.
+fn http_client() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().build().unwrap()
+}
 
-    /// [`Self::spawn`] with extra settings (`("MINIFB_MAX_STREAMS", "1")`)
-    /// for a server started here; against `MINIFB_URL` they are ignored.
-    pub async fn spawn_with(settings: &[(&str, &str)]) -> Self {
-        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+impl TestApp {
+    /// The server at `MINIFB_URL`, or else one started here.
+    pub async fn spawn() -> Self {
         if let Ok(base) = std::env::var("MINIFB_URL") {
             return Self {
                 base: base.trim_end_matches('/').to_owned(),
-                client,
+                client: http_client(),
                 outbox: std::env::var("MINIFB_TEST_OUTBOX").ok().map(PathBuf::from),
                 admin_token: std::env::var("MINIFB_TEST_ADMIN_TOKEN").ok(),
                 server: None,
                 database: None,
             };
         }
+        Self::start_here(&[]).await
+    }
+
+    /// A server started here, or `None` (the test skipped, saying so) when
+    /// the suite runs against `MINIFB_URL`: for tests that stop, break or
+    /// look inside the server.
+    pub async fn spawn_local() -> Option<Self> {
+        Self::spawn_with(&[]).await
+    }
+
+    /// A server started here with extra settings
+    /// (`("MINIFB_MAX_STREAMS", "1")`), or `None` (the test skipped, saying
+    /// so) when the suite runs against `MINIFB_URL`, whose settings are not
+    /// its to choose.
+    pub async fn spawn_with(settings: &[(&str, &str)]) -> Option<Self> {
+        if std::env::var("MINIFB_URL").is_ok() {
+            eprintln!("skipped: needs a server started by the suite");
+            return None;
+        }
+        Some(Self::start_here(settings).await)
+    }
+
+    /// A server on a fresh database of its own.
+    async fn start_here(settings: &[(&str, &str)]) -> Self {
         let database = std::sync::Arc::new(TestDatabase::create().await);
         let outbox = std::env::temp_dir().join(format!("{}.outbox.jsonl", database.name));
-        Self::start(client, database, outbox, settings).await
+        Self::start(http_client(), database, outbox, settings).await
     }
 
     async fn start(
@@ -514,6 +537,14 @@ impl TestApp {
         let app = Self::spawn().await;
         let user = app.user(prefix).await;
         (app, user)
+    }
+
+    /// [`Self::with_user`] on a server this suite started, or `None` (the
+    /// test skipped, saying so) against `MINIFB_URL`.
+    pub async fn with_local_user(prefix: &str) -> Option<(Self, User)> {
+        let app = Self::spawn_local().await?;
+        let user = app.user(prefix).await;
+        Some((app, user))
     }
 
     pub async fn try_login(&self, id: &str, password: &str) -> Reply {

@@ -90,10 +90,9 @@ async fn server_stats_count_by_route_template_and_unmatched_under_one_label() {
 
 #[tokio::test]
 async fn two_servers_on_one_database_report_one_sum() {
-    let first = TestApp::spawn().await;
-    if first.skip_unless_local() {
+    let Some(first) = TestApp::spawn_local().await else {
         return;
-    }
+    };
     let token = first.admin_token.clone().unwrap();
     let second = first.sibling().await;
 
@@ -114,10 +113,9 @@ async fn two_servers_on_one_database_report_one_sum() {
 
 #[tokio::test]
 async fn server_stats_survive_a_restart() {
-    let mut app = TestApp::spawn().await;
-    if app.skip_unless_local() {
+    let Some(mut app) = TestApp::spawn_local().await else {
         return;
-    }
+    };
     let token = app.admin_token.clone().unwrap();
     for _ in 0..7 {
         app.get("/ready", None).await.assert_status(200);

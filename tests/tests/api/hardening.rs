@@ -28,10 +28,9 @@ async fn concurrent_guesses_never_get_more_than_ten_evaluations() {
 
 #[tokio::test]
 async fn the_login_limit_is_shared_by_every_process_on_the_database() {
-    let (app, user) = TestApp::with_user("shared").await;
-    if app.skip_unless_local() {
+    let Some((app, user)) = TestApp::with_local_user("shared").await else {
         return;
-    }
+    };
     let other = app.sibling().await;
 
     for _ in 0..5 {
@@ -103,10 +102,9 @@ async fn a_nul_in_credentials_is_400_not_a_login() {
 
 #[tokio::test]
 async fn a_token_with_only_sub_iat_and_exp_is_complete() {
-    let (app, user) = TestApp::with_user("nojti").await;
-    if app.skip_unless_local() {
+    let Some((app, user)) = TestApp::with_local_user("nojti").await else {
         return;
-    }
+    };
     let token = tokens::signed(JWT_SECRET, &tokens::claims(&user.id, 600));
 
     let me = app.get("/me", Some(&token)).await;
@@ -120,10 +118,9 @@ async fn a_temporary_password_is_stored_as_a_fast_digest_so_wrong_logins_cost_al
     // Timing cannot be asserted here; what makes it equal can: the
     // temporary password is stored as a fast digest (no second PBKDF2 run),
     // so the stored row holds no Werkzeug hash at all.
-    let (app, user) = TestApp::with_user("tmpdigest").await;
-    if app.skip_unless_local() {
+    let Some((app, user)) = TestApp::with_local_user("tmpdigest").await else {
         return;
-    }
+    };
     app.temporary_password(&user).await;
 
     app.try_login(&user.id, WRONG_PASSWORD).await.error(401);
@@ -136,10 +133,9 @@ async fn a_temporary_password_is_stored_as_a_fast_digest_so_wrong_logins_cost_al
 
 #[tokio::test]
 async fn an_expired_temporary_password_neither_logs_in_nor_changes_the_password() {
-    let (app, user) = TestApp::with_user("tmpexpired").await;
-    if app.skip_unless_local() {
+    let Some((app, user)) = TestApp::with_local_user("tmpexpired").await else {
         return;
-    }
+    };
     let temporary = app.temporary_password(&user).await;
     app.sql("UPDATE temporary_passwords SET expires_at = now() - interval '1 second'")
         .await;
@@ -178,10 +174,9 @@ const IMPORTED_PASSWORD: &str = "비밀번호는열글자이상";
 
 #[tokio::test]
 async fn an_imported_hash_is_replaced_by_one_of_the_configured_work_after_a_login() {
-    let (app, user) = TestApp::with_user("imported").await;
-    if app.skip_unless_local() {
+    let Some((app, user)) = TestApp::with_local_user("imported").await else {
         return;
-    }
+    };
     app.sql(&format!(
         "UPDATE users SET password_hash = '{IMPORTED_HASH}' WHERE id = '{}'",
         user.id
@@ -302,10 +297,9 @@ async fn read_until_closed(mut socket: TcpStream, wait: Duration) -> Option<Stri
 
 #[tokio::test]
 async fn a_request_head_that_does_not_arrive_in_10_seconds_is_408_and_closed() {
-    let app = TestApp::spawn().await;
-    if app.skip_unless_local() {
+    let Some(app) = TestApp::spawn_local().await else {
         return;
-    }
+    };
     let mut socket = TcpStream::connect(socket_address(&app)).await.unwrap();
     socket
         .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n")
@@ -324,10 +318,9 @@ async fn a_request_head_that_does_not_arrive_in_10_seconds_is_408_and_closed() {
 
 #[tokio::test]
 async fn a_request_body_that_stalls_for_10_seconds_is_408_and_closed() {
-    let (app, user) = TestApp::with_user("trickle").await;
-    if app.skip_unless_local() {
+    let Some((app, user)) = TestApp::with_local_user("trickle").await else {
         return;
-    }
+    };
     let mut socket = TcpStream::connect(socket_address(&app)).await.unwrap();
     let head = format!(
         "POST /posts HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
@@ -362,10 +355,9 @@ async fn long_uris_and_header_sections_get_414_and_431_with_the_error_body() {
 
 #[tokio::test]
 async fn a_thousand_slow_clients_neither_lock_out_a_real_one_nor_stay_open() {
-    let app = TestApp::spawn().await;
-    if app.skip_unless_local() {
+    let Some(app) = TestApp::spawn_local().await else {
         return;
-    }
+    };
     let address = socket_address(&app);
     let mut slow = Vec::new();
     for n in 0..1000 {

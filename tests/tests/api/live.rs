@@ -133,11 +133,7 @@ async fn a_user_may_hold_five_streams_and_the_sixth_is_429_until_one_closes() {
     }
     let bearer = format!("Bearer {}", alice.token);
     let sixth = app
-        .send(
-            app.client
-                .get(app.url("/me/notifications/stream"))
-                .bearer_auth(&alice.token),
-        )
+        .get("/me/notifications/stream", Some(&alice.token))
         .await;
     sixth.error(429);
     assert!(sixth.header("retry-after").is_some());
@@ -162,20 +158,13 @@ async fn a_user_may_hold_five_streams_and_the_sixth_is_429_until_one_closes() {
 
 #[tokio::test]
 async fn the_process_limit_answers_503() {
-    let app = TestApp::spawn_with(&[("MINIFB_MAX_STREAMS", "1")]).await;
-    if app.skip_unless_local() {
+    let Some(app) = TestApp::spawn_with(&[("MINIFB_MAX_STREAMS", "1")]).await else {
         return;
-    }
+    };
     let alice = app.user("alice").await;
     let bob = app.user("bob").await;
     let _held = app.stream_of(&alice, None).await;
-    let refused = app
-        .send(
-            app.client
-                .get(app.url("/me/notifications/stream"))
-                .bearer_auth(&bob.token),
-        )
-        .await;
+    let refused = app.get("/me/notifications/stream", Some(&bob.token)).await;
     refused.error(503);
     assert!(refused.header("retry-after").is_some());
 }
@@ -209,10 +198,9 @@ async fn the_token_may_come_in_the_query_and_a_bad_one_is_401() {
 
 #[tokio::test]
 async fn the_stream_ends_with_token_expired_when_the_token_expires() {
-    let (app, alice) = TestApp::with_user("alice").await;
-    if app.skip_unless_local() {
+    let Some((app, alice)) = TestApp::with_local_user("alice").await else {
         return;
-    }
+    };
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -239,10 +227,9 @@ async fn the_stream_ends_with_token_expired_when_the_token_expires() {
 
 #[tokio::test]
 async fn an_idle_stream_gets_keep_alive_comments() {
-    let app = TestApp::spawn_with(&[("MINIFB_STREAM_KEEPALIVE", "1")]).await;
-    if app.skip_unless_local() {
+    let Some(app) = TestApp::spawn_with(&[("MINIFB_STREAM_KEEPALIVE", "1")]).await else {
         return;
-    }
+    };
     let alice = app.user("alice").await;
     let mut stream = app.stream_of(&alice, None).await;
     for _ in 0..2 {

@@ -9,10 +9,9 @@ async fn health_and_ready_answer_200_while_the_database_is_up() {
 
 #[tokio::test]
 async fn a_lost_database_is_503_with_retry_after_not_500() {
-    let app = TestApp::spawn().await;
-    if app.skip_unless_local() {
+    let Some(app) = TestApp::spawn_local().await else {
         return;
-    }
+    };
     app.lose_database().await;
 
     let started = std::time::Instant::now();

@@ -1,8 +1,8 @@
 //! Safe retries: `Idempotency-Key` on `POST /posts` and
 //! `POST /posts/{id}/comments`.
 
-use minifb_tests::{TestApp, User, count_statuses, item_ids};
-use serde_json::json;
+use minifb_tests::{Reply, TestApp, User, count_statuses, item_ids};
+use serde_json::{Value, json};
 
 async fn my_post_ids(app: &TestApp, user: &User) -> Vec<i64> {
     let page = app.get("/me/timeline?limit=100", Some(&user.token)).await;
@@ -10,24 +10,39 @@ async fn my_post_ids(app: &TestApp, user: &User) -> Vec<i64> {
     item_ids(&page.body)
 }
 
+/// Sends the same keyed create twice, as a client's retry would.
+async fn sent_twice(
+    app: &TestApp,
+    path: &str,
+    user: &User,
+    key: &[u8],
+    body: Value,
+) -> (Reply, Reply) {
+    let first = app.post_keyed(path, user, key, body.clone()).await;
+    let repeat = app.post_keyed(path, user, key, body).await;
+    (first, repeat)
+}
+
+/// The reply is the recorded answer of an earlier request, again.
+fn assert_replayed(reply: &Reply) {
+    assert_eq!(
+        reply.header("idempotent-replayed"),
+        Some("true"),
+        "{reply:?}"
+    );
+}
+
 #[tokio::test]
 async fn a_repeated_post_creates_nothing_and_gets_the_first_answer_again() {
     let (app, alice) = TestApp::with_user("retry").await;
     let body = json!({ "content": "only once" });
 
-    let first = app
-        .post_keyed("/posts", &alice, b"key-1", body.clone())
-        .await;
-    let repeat = app.post_keyed("/posts", &alice, b"key-1", body).await;
+    let (first, repeat) = sent_twice(&app, "/posts", &alice, b"key-1", body).await;
 
     first.assert_status(201);
     assert_eq!(first.header("idempotent-replayed"), None, "{first:?}");
     repeat.assert_status(201);
-    assert_eq!(
-        repeat.header("idempotent-replayed"),
-        Some("true"),
-        "{repeat:?}"
-    );
+    assert_replayed(&repeat);
     assert_eq!(repeat.text, first.text);
     assert_eq!(repeat.header("content-type"), first.header("content-type"));
     assert_eq!(
@@ -42,15 +57,10 @@ async fn a_repeated_comment_creates_nothing_even_after_its_post_is_deleted() {
     let path = format!("/posts/{post}/comments");
     let body = json!({ "content": "nice" });
 
-    let first = app.post_keyed(&path, &bob, b"c-1", body.clone()).await;
-    let repeat = app.post_keyed(&path, &bob, b"c-1", body.clone()).await;
+    let (first, repeat) = sent_twice(&app, &path, &bob, b"c-1", body.clone()).await;
 
     first.assert_status(201);
-    assert_eq!(
-        repeat.header("idempotent-replayed"),
-        Some("true"),
-        "{repeat:?}"
-    );
+    assert_replayed(&repeat);
     assert_eq!((repeat.status, &repeat.text), (first.status, &first.text));
     assert_eq!(app.comment_count(post).await, 1);
     let notified = app.notifications(&alice, "").await;
@@ -154,10 +164,9 @@ async fn without_a_key_every_post_creates() {
 
 #[tokio::test]
 async fn a_first_attempt_that_failed_with_a_5xx_leaves_nothing_behind() {
-    let (app, alice) = TestApp::with_user("fails").await;
-    if app.skip_unless_local() {
+    let Some((app, alice)) = TestApp::with_local_user("fails").await else {
         return;
-    }
+    };
     app.sql(
         "CREATE FUNCTION refuse_post() RETURNS trigger LANGUAGE plpgsql AS \
          $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$",
@@ -186,10 +195,9 @@ async fn a_first_attempt_that_failed_with_a_5xx_leaves_nothing_behind() {
 /// meanwhile, and a replay once the first has been answered.
 #[tokio::test]
 async fn a_repeat_while_the_first_is_in_flight_is_409() {
-    let (app, alice) = TestApp::with_user("inflight").await;
-    if app.skip_unless_local() {
+    let Some((app, alice)) = TestApp::with_local_user("inflight").await else {
         return;
-    }
+    };
     let body = json!({ "content": "slow" });
     let lock = app.hold_lock("LOCK TABLE posts IN SHARE MODE").await;
     let (first, meanwhile) = tokio::join!(
@@ -207,7 +215,7 @@ async fn a_repeat_while_the_first_is_in_flight_is_409() {
 
     meanwhile.assert_error(409, "still being processed");
     first.assert_status(201);
-    assert_eq!(afterwards.header("idempotent-replayed"), Some("true"));
+    assert_replayed(&afterwards);
     assert_eq!(afterwards.text, first.text);
     assert_eq!(my_post_ids(&app, &alice).await.len(), 1);
 }
@@ -248,10 +256,9 @@ async fn forty_identical_requests_at_once_create_one_post() {
 /// at start and then hourly) deletes the old rows.
 #[tokio::test]
 async fn keys_older_than_24_hours_are_forgotten_and_purged() {
-    let (app, alice) = TestApp::with_user("expiry").await;
-    if app.skip_unless_local() {
+    let Some((app, alice)) = TestApp::with_local_user("expiry").await else {
         return;
-    }
+    };
     let body = json!({ "content": "yesterday" });
     for key in [b"old-1", b"old-2"] {
         app.post_keyed("/posts", &alice, key, body.clone())

@@ -406,13 +406,15 @@ impl TestApp {
         !self.is_local()
     }
 
-    /// The back-office token, or `None` (the test skipped, saying so)
-    /// against a server whose token the suite was not given.
-    pub fn admin_token_or_skip(&self) -> Option<&str> {
-        if self.admin_token.is_none() {
+    /// A server and its back-office token, or `None` (the test skipped,
+    /// saying so) against a server whose token the suite was not given.
+    pub async fn with_admin_token() -> Option<(Self, String)> {
+        let app = Self::spawn().await;
+        let Some(token) = app.admin_token.clone() else {
             eprintln!("skipped: set MINIFB_TEST_ADMIN_TOKEN to test the back office");
-        }
-        self.admin_token.as_deref()
+            return None;
+        };
+        Some((app, token))
     }
 
     /// The full URL of `path`.
@@ -1011,6 +1013,12 @@ impl TestApp {
     pub async fn react(&self, user: &User, target: &Target, kind: impl Serialize) -> Reply {
         let body = json!({ "type": kind });
         self.put(&target.reaction_path(), user.bearer(), body).await
+    }
+
+    /// Adds `user`'s reaction of `kind` to `target`, asserting it is new
+    /// (201).
+    pub async fn add_reaction(&self, user: &User, target: &Target, kind: impl Serialize) {
+        self.react(user, target, kind).await.assert_status(201);
     }
 
     /// Withdraws the reaction of whoever `token` belongs to from `target`.

@@ -5,8 +5,7 @@ use minifb_tests::{TestApp, stat};
 
 #[tokio::test]
 async fn back_office_routes_need_the_admin_token_not_a_users() {
-    let app = TestApp::spawn().await;
-    let Some(token) = app.admin_token_or_skip() else {
+    let Some((app, token)) = TestApp::with_admin_token().await else {
         return;
     };
     let user = app.user("notadmin").await;
@@ -17,22 +16,21 @@ async fn back_office_routes_need_the_admin_token_not_a_users() {
         app.get(path, Some("wrong-token-wrong-token-wrong-token!!"))
             .await
             .error(401);
-        app.get(path, Some(token)).await.assert_status(200);
+        app.get(path, Some(&token)).await.assert_status(200);
     }
 }
 
 #[tokio::test]
 async fn service_stats_count_users_and_posts_exactly() {
-    let app = TestApp::spawn().await;
-    let Some(token) = app.admin_token_or_skip() else {
+    let Some((app, token)) = TestApp::with_admin_token().await else {
         return;
     };
-    let before = app.get("/admin/stats/service", Some(token)).await;
+    let before = app.get("/admin/stats/service", Some(&token)).await;
     before.assert_status(200);
 
     let user = app.user("counted").await;
     app.posts_by(&user, 3).await;
-    let after = app.get("/admin/stats/service", Some(token)).await;
+    let after = app.get("/admin/stats/service", Some(&token)).await;
 
     let delta = |key: &str| after.body[key].as_i64().unwrap() - before.body[key].as_i64().unwrap();
     assert_eq!(delta("total_users"), 1);
@@ -47,8 +45,7 @@ async fn service_stats_count_users_and_posts_exactly() {
 
 #[tokio::test]
 async fn server_stats_count_by_route_template_and_unmatched_under_one_label() {
-    let app = TestApp::spawn().await;
-    let Some(token) = app.admin_token_or_skip() else {
+    let Some((app, token)) = TestApp::with_admin_token().await else {
         return;
     };
     let user = app.user("stats").await;
@@ -66,7 +63,7 @@ async fn server_stats_count_by_route_template_and_unmatched_under_one_label() {
     app.delete("/auth/signup", None).await.error(405);
 
     let stats = app
-        .server_stats_until(token, |s| {
+        .server_stats_until(&token, |s| {
             stat(s, "by_endpoint", "GET /posts/{id}") >= 3
                 && stat(s, "by_endpoint", "GET (unmatched)") >= 5
         })
@@ -135,13 +132,12 @@ async fn server_stats_survive_a_restart() {
 
 #[tokio::test]
 async fn metrics_are_prometheus_text_with_routes_and_pool_gauges() {
-    let app = TestApp::spawn().await;
-    let Some(token) = app.admin_token_or_skip() else {
+    let Some((app, token)) = TestApp::with_admin_token().await else {
         return;
     };
     app.get("/health", None).await.assert_status(200);
 
-    let reply = app.get("/metrics", Some(token)).await;
+    let reply = app.get("/metrics", Some(&token)).await;
 
     reply.assert_content_type("text/plain");
     for line in reply

@@ -16,8 +16,7 @@ async fn the_admin_page_renders_the_dashboard_in_headless_chromium() {
         eprintln!("skipped: Chromium is not installed (apt-get install chromium)");
         return;
     };
-    let app = TestApp::spawn().await;
-    let Some(token) = app.admin_token_or_skip() else {
+    let Some((app, token)) = TestApp::with_admin_token().await else {
         return;
     };
     let user = app.user("browser").await;

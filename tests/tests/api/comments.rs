@@ -42,14 +42,15 @@ async fn commenting_returns_201_with_the_full_comment_shape() {
 #[tokio::test]
 async fn comments_are_listed_oldest_first_to_anyone() {
     let (app, alice, bob, post_id) = TestApp::with_alices_post_and_bob().await;
-    let first = app.comment_on(post_id, &bob, "first").await;
-    let second = app.comment_on(post_id, &alice, "second").await;
-    let third = app.comment_on(post_id, &bob, "third").await;
+    let mut written = Vec::new();
+    for (author, content) in [(&bob, "first"), (&alice, "second"), (&bob, "third")] {
+        written.push(app.comment_on(post_id, author, content).await);
+    }
 
     let anonymous = app.comments(post_id, None).await;
     let as_bob = app.comments(post_id, Some(&bob)).await;
 
-    assert_eq!(item_ids(&anonymous), [first, second, third]);
+    assert_eq!(item_ids(&anonymous), written);
     assert_eq!(anonymous["next_cursor"], Value::Null);
     assert_eq!(anonymous["items"][1]["content"], "second");
     assert_eq!(anonymous["items"][1]["post_id"], post_id);

@@ -207,12 +207,8 @@ async fn the_token_of_a_removed_account_is_401_invalid_token_on_all_its_own_data
     let alices_post = app.post_by(&alice, "mine").await;
     let bobs_comment = app.comment_on(bobs_post, &bob, "bob's").await;
     let alices_comment = app.comment_on(bobs_post, &alice, "alice's").await;
-    app.react(&alice, &Target::post(bobs_post), 1)
-        .await
-        .assert_status(201);
-    app.react(&bob, &Target::post(alices_post), 2)
-        .await
-        .assert_status(201);
+    app.add_reaction(&alice, &Target::post(bobs_post), 1).await;
+    app.add_reaction(&bob, &Target::post(alices_post), 2).await;
     // Removed by an operator: the token stays well-formed and unexpired.
     let removed = app
         .sql(&format!("DELETE FROM users WHERE id = '{}'", alice.id))
@@ -295,25 +291,30 @@ async fn read_until_closed(mut socket: TcpStream, wait: Duration) -> Option<Stri
     Some(String::from_utf8_lossy(&received).into_owned())
 }
 
-#[tokio::test]
-async fn a_request_head_that_does_not_arrive_in_10_seconds_is_408_and_closed() {
-    let Some(app) = TestApp::spawn_local().await else {
-        return;
-    };
-    let mut socket = TcpStream::connect(socket_address(&app)).await.unwrap();
-    socket
-        .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n")
-        .await
-        .unwrap();
+/// Sends `sent` and no more on a connection of its own, which the server
+/// must close with a 408 (within 20 s, once `deadline` has passed); returns
+/// the answer's body.
+async fn timed_out(app: &TestApp, sent: &[u8], deadline: &str) -> serde_json::Value {
+    let mut socket = TcpStream::connect(socket_address(app)).await.unwrap();
+    socket.write_all(sent).await.unwrap();
 
     let answer = read_until_closed(socket, Duration::from_secs(20))
         .await
-        .expect("closed after its deadline");
+        .unwrap_or_else(|| panic!("closed after {deadline}"));
 
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
     let body = answer.split_once("\r\n\r\n").map(|(_, body)| body);
     let body: serde_json::Value = serde_json::from_str(body.unwrap_or("")).unwrap();
     assert_eq!(body["result"], "Request Timeout");
+    body
+}
+
+#[tokio::test]
+async fn a_request_head_that_does_not_arrive_in_10_seconds_is_408_and_closed() {
+    let Some(app) = TestApp::spawn_local().await else {
+        return;
+    };
+    timed_out(&app, b"GET /health HTTP/1.1\r\nHost: x\r\n", "its deadline").await;
 }
 
 #[tokio::test]
@@ -321,22 +322,14 @@ async fn a_request_body_that_stalls_for_10_seconds_is_408_and_closed() {
     let Some((app, user)) = TestApp::with_local_user("trickle").await else {
         return;
     };
-    let mut socket = TcpStream::connect(socket_address(&app)).await.unwrap();
     let head = format!(
         "POST /posts HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
          Content-Type: application/json\r\nContent-Length: 40\r\n\r\n{{\"content\":",
         user.token
     );
-    socket.write_all(head.as_bytes()).await.unwrap();
 
-    let answer = read_until_closed(socket, Duration::from_secs(20))
-        .await
-        .expect("closed after the body stalled");
+    let body = timed_out(&app, head.as_bytes(), "the body stalled").await;
 
-    assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
-    let body = answer.split_once("\r\n\r\n").map(|(_, body)| body);
-    let body: serde_json::Value = serde_json::from_str(body.unwrap_or("")).unwrap();
-    assert_eq!(body["result"], "Request Timeout");
     assert!(body["hint"].as_str().unwrap().contains("stalled"), "{body}");
 }
 

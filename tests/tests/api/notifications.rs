@@ -92,7 +92,7 @@ async fn reacting_to_a_comment_notifies_nobody() {
 async fn changing_a_reaction_does_not_notify_again() {
     let (app, alice, bob, post_id) = TestApp::with_alices_post_and_bob().await;
     let post = Target::post(post_id);
-    app.react(&bob, &post, 1).await.assert_status(201);
+    app.add_reaction(&bob, &post, 1).await;
 
     for changed in [3, 3, 1] {
         app.react(&bob, &post, changed).await.assert_status(200);
@@ -107,7 +107,7 @@ async fn changing_a_reaction_does_not_notify_again() {
 async fn withdrawing_a_reaction_withdraws_its_unread_notification() {
     let (app, alice, bob, post_id) = TestApp::with_alices_post_and_bob().await;
     let post = Target::post(post_id);
-    app.react(&bob, &post, 2).await.assert_status(201);
+    app.add_reaction(&bob, &post, 2).await;
     app.react(&bob, &post, 5).await.assert_status(200);
     let withdrawn_id = item_ids(&app.notifications(&alice, "").await)[0];
 
@@ -118,7 +118,7 @@ async fn withdrawing_a_reaction_withdraws_its_unread_notification() {
     assert_no_notifications(&after);
     let mark = app.mark_read(withdrawn_id, alice.bearer()).await;
     mark.error(404);
-    app.react(&bob, &post, 2).await.assert_status(201);
+    app.add_reaction(&bob, &post, 2).await;
     let renewed = app.notifications(&alice, "").await;
     assert_eq!(notification_types(&renewed), [2], "{renewed}");
 }
@@ -147,7 +147,7 @@ async fn a_read_notification_is_not_withdrawn() {
     let (app, alice, bob, post_id) = TestApp::with_alices_post_and_bob().await;
     let comment_id = app.comment_on(post_id, &bob, "comment").await;
     let post = Target::post(post_id);
-    app.react(&bob, &post, 1).await.assert_status(201);
+    app.add_reaction(&bob, &post, 1).await;
     app.mark_all_read(alice.bearer()).await.assert_status(204);
 
     let deleted = app.delete_comment(comment_id, bob.bearer()).await;
@@ -166,9 +166,7 @@ async fn a_read_notification_is_not_withdrawn() {
 async fn notifications_are_newest_first_and_the_unread_filter_keeps_unread_ones() {
     let (app, alice, bob, post_id) = TestApp::with_alices_post_and_bob().await;
     app.comment_on(post_id, &bob, "first").await;
-    app.react(&bob, &Target::post(post_id), 3)
-        .await
-        .assert_status(201);
+    app.add_reaction(&bob, &Target::post(post_id), 3).await;
     app.comment_on(post_id, &bob, "second").await;
     let all = app.notifications(&alice, "").await;
     let ids = item_ids(&all);
@@ -213,9 +211,7 @@ async fn the_unread_filter_takes_only_true_or_false() {
 #[tokio::test]
 async fn marking_a_notification_read_is_204_and_idempotent_and_404_for_anyone_else() {
     let (app, alice, bob, post_id) = TestApp::with_alices_post_and_bob().await;
-    app.react(&bob, &Target::post(post_id), 1)
-        .await
-        .assert_status(201);
+    app.add_reaction(&bob, &Target::post(post_id), 1).await;
     let id = item_ids(&app.notifications(&alice, "").await)[0];
     let cases = [
         ("by someone else", &bob, 404, false),
@@ -256,9 +252,7 @@ async fn read_all_marks_only_my_notifications_read() {
     let (app, alice, bob, post_id) = TestApp::with_alices_post_and_bob().await;
     let bobs = app.post_by(&bob, "bob's").await;
     app.comment_on(post_id, &bob, "hi alice").await;
-    app.react(&bob, &Target::post(post_id), 5)
-        .await
-        .assert_status(201);
+    app.add_reaction(&bob, &Target::post(post_id), 5).await;
     app.comment_on(bobs, &alice, "hi bob").await;
 
     let reply = app.mark_all_read(alice.bearer()).await;
@@ -285,8 +279,8 @@ async fn deleting_a_post_removes_its_comments_reactions_and_notifications() {
     let bobs_comment = app.comment_on(doomed, &bob, "on doomed").await;
     let alices_comment = Target::comment(doomed, app.comment_on(doomed, &alice, "mine").await);
     let doomed_post = Target::post(doomed);
-    app.react(&bob, &doomed_post, 2).await.assert_status(201);
-    app.react(&bob, &alices_comment, 4).await.assert_status(201);
+    app.add_reaction(&bob, &doomed_post, 2).await;
+    app.add_reaction(&bob, &alices_comment, 4).await;
     let kept_comment = app.comment_on(kept, &bob, "on kept").await;
     let before = app.notifications(&alice, "").await;
     assert_eq!(notification_types(&before), [1, 2, 1], "{before}");
@@ -349,8 +343,8 @@ async fn unread_count_stays_exact_under_every_write() {
     };
 
     let comment = app.comment_on(post_id, &bob, "one").await;
-    app.react(&bob, &post, 2).await.assert_status(201);
-    app.react(&carol, &post, 3).await.assert_status(201);
+    app.add_reaction(&bob, &post, 2).await;
+    app.add_reaction(&carol, &post, 3).await;
     app.comment_on(doomed, &carol, "on doomed").await;
     exact(4).await;
     let newest = item_ids(&app.notifications(&alice, "").await)[0];

@@ -17,7 +17,7 @@ use minifb_application::social::ports::CommentOwners;
 use minifb_domain::{Password, PasswordHash, PostId};
 use serde_json::json;
 use support::{
-    JWT_SECRET, Ports, app, assert_error, call, call_as, request, send, signed_in, user,
+    JWT_SECRET, Ports, Reply, app, assert_error, call, call_as, request, send, signed_in, user,
 };
 
 #[tokio::test]
@@ -399,27 +399,25 @@ impl http_body::Body for SilentBody {
     }
 }
 
-/// `POST /posts` whose body says it has 20 bytes and sends none.
-fn post_with_a_silent_body() -> axum::http::Request<Body> {
-    signed_in(Method::POST, "/posts", "alice")
+/// A deadline short enough to pass while a test waits.
+const SHORT: Duration = Duration::from_millis(50);
+
+/// What the app answers to a `POST /posts` whose body says it has 20 bytes
+/// and sends none, once `shorten` has cut one of its deadlines.
+async fn answer_to_a_silent_body(shorten: impl FnOnce(&mut HttpConfig)) -> Reply {
+    let mut config = HttpConfig::default();
+    shorten(&mut config);
+    let request = signed_in(Method::POST, "/posts", "alice")
         .header(header::CONTENT_TYPE, "application/json")
         .header(header::CONTENT_LENGTH, "20")
         .body(Body::new(SilentBody))
-        .unwrap()
+        .unwrap();
+    send(Ports::default().app_with(&config), request).await
 }
 
 #[tokio::test]
 async fn a_body_that_stalls_is_408_and_the_connection_is_closed() {
-    let config = HttpConfig {
-        body_stall: Duration::from_millis(50),
-        ..HttpConfig::default()
-    };
-
-    let reply = send(
-        Ports::default().app_with(&config),
-        post_with_a_silent_body(),
-    )
-    .await;
+    let reply = answer_to_a_silent_body(|config| config.body_stall = SHORT).await;
 
     assert!(assert_error(&reply, StatusCode::REQUEST_TIMEOUT).contains("stalled"));
     assert_eq!(reply.headers[header::CONNECTION], "close");
@@ -427,16 +425,7 @@ async fn a_body_that_stalls_is_408_and_the_connection_is_closed() {
 
 #[tokio::test]
 async fn a_request_over_its_deadline_is_503_with_retry_after() {
-    let config = HttpConfig {
-        request_timeout: Duration::from_millis(50),
-        ..HttpConfig::default()
-    };
-
-    let reply = send(
-        Ports::default().app_with(&config),
-        post_with_a_silent_body(),
-    )
-    .await;
+    let reply = answer_to_a_silent_body(|config| config.request_timeout = SHORT).await;
 
     assert!(assert_error(&reply, StatusCode::SERVICE_UNAVAILABLE).contains("not answered within"));
     assert!(reply.has(header::RETRY_AFTER));

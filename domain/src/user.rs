@@ -17,19 +17,7 @@ impl UserId {
 
     pub fn parse(value: impl Into<String>) -> Result<Self, ValidationError> {
         let value = value.into();
-        if value.contains('\0') {
-            return Err(ValidationError::new("id", Rule::Nul));
-        }
-        let length = value.chars().count();
-        if !(Self::MIN_CHARS..=Self::MAX_CHARS).contains(&length) {
-            return Err(ValidationError::new(
-                "id",
-                Rule::Length {
-                    min: Self::MIN_CHARS,
-                    max: Self::MAX_CHARS,
-                },
-            ));
-        }
+        check_text("id", &value, Self::MIN_CHARS, Self::MAX_CHARS, false)?;
         if !value
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))

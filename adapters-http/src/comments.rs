@@ -16,8 +16,8 @@ use crate::auth::{AuthUser, Caller, MaybeAuthUser};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Id, Json, Query};
 use crate::openapi::{
-    self, BadId, BadIdOrContent, Deleted, KeyInProgress, KeyReused, NoSuchComment, NoSuchPost,
-    Unavailable,
+    self, BadId, BadIdOrContent, BadIdOrPage, Deleted, KeyInProgress, KeyReused, NoSuchComment,
+    NoSuchPost, Unavailable,
 };
 use crate::pagination::{PageBody, PageQuery};
 use crate::retries::{self, RetryKey};
@@ -80,8 +80,7 @@ async fn create_comment(
     params(Id<PostId>, PageQuery),
     responses(
         (status = 200, description = "A page of comments, oldest first; `my_reaction` is the caller's.", body = PageBody<CommentBody>),
-        (status = 400, description = "A bad id, `limit` or `cursor`, or an unknown query parameter.", body = ErrorBody),
-        NoSuchPost, Unavailable,
+        BadIdOrPage, NoSuchPost, Unavailable,
     ),
 )]
 async fn list_comments(

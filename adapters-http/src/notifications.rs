@@ -13,7 +13,7 @@ use crate::AppState;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Id, Query};
-use crate::openapi::{self, BadId, Unavailable};
+use crate::openapi::{self, BadId, NoSuchNotification, Unavailable};
 use crate::pagination::{PageBody, page_request};
 use crate::views::NotificationBody;
 
@@ -94,8 +94,7 @@ async fn list_notifications(
     params(Id<NotificationId>),
     responses(
         (status = 204, description = "Read."),
-        (status = 404, description = "The caller has no notification with this id.", body = ErrorBody),
-        BadId, Unavailable,
+        BadId, NoSuchNotification, Unavailable,
     ),
 )]
 async fn mark_read(

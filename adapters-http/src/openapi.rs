@@ -270,7 +270,8 @@ fn retry_after() -> utoipa::openapi::Header {
 
 /// Declares types that stand for one answer in a `responses(...)` list:
 /// its status and its response. Answers that several operations share are
-/// written once, here.
+/// written once, here, and so are the members of their families (a bad id
+/// or page, no such item) so that each family reads alike.
 macro_rules! answers {
     ($($(#[$doc:meta])* $name:ident = $status:literal, $response:expr;)+) => {$(
         $(#[$doc])*
@@ -302,6 +303,10 @@ answers! {
     BadIdOrContent = "400", error_only("A bad id, or `content` breaks its rule.");
     /// 400 for a list without a path id.
     BadPage = "400", error_only("A bad `limit` or `cursor`, or an unknown query parameter.");
+    /// 400 for a list under a numeric path id.
+    BadIdOrPage = "400", error_only(
+        "A bad id, `limit` or `cursor`, or an unknown query parameter.",
+    );
     /// 400 for a reaction's `PUT`.
     BadReaction = "400", error_only("A bad id, or `type` is not an integer from 1 to 5.");
     /// 400 for the routes that read `{ refresh_token }`.
@@ -312,6 +317,8 @@ answers! {
     NoSuchPost = "404", error_only("No such post.");
     /// 404 for the routes about one comment.
     NoSuchComment = "404", error_only("No such comment.");
+    /// 404 for the routes about one of the caller's notifications.
+    NoSuchNotification = "404", error_only("The caller has no notification with this id.");
     /// 409 of a create whose `Idempotency-Key` is in use by a request still
     /// being processed.
     KeyInProgress = "409", error_only(

@@ -74,8 +74,10 @@ async fn a_post_whose_author_the_store_no_longer_has_answers_caller_gone() {
 #[tokio::test]
 async fn my_timeline_after_my_account_was_removed_answers_caller_gone() {
     let mut ports = without_callers();
-    let list = ports.posts.expect_list_by_owner();
-    list.returning(|_, _, _| Ok(None));
+    ports
+        .posts
+        .expect_list_by_owner()
+        .returning(|_, _, _| Ok(None));
 
     let result = ports
         .into_service()

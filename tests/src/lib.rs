@@ -272,6 +272,7 @@ fn excerpt(text: &str) -> String {
     let start: String = text.chars().take(MAX).collect();
     format!("{start}… ({} bytes)", text.len())
 }
+
 /// The suite's HTTP client: never through a proxy.
 fn http_client() -> reqwest::Client {
     reqwest::Client::builder().no_proxy().build().unwrap()

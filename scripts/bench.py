@@ -11,7 +11,8 @@ on the statements of one feed request as the database's ceiling, and writes
 target/bench/summary.json and a Markdown table. Standard library only.
 
 Environment: BENCH_DURATION (seconds per scenario, 20), BENCH_WARMUP
-(seconds, 5), BENCH_CONNECTIONS (32).
+(seconds, 5), BENCH_CONNECTIONS (32), BENCH_ONLY (comma-separated scenario
+names to run; all when unset).
 """
 
 import argparse
@@ -363,7 +364,15 @@ class Bench:
             "AND query NOT ILIKE '%pg_stat_statements%'")
         return int(value)
 
+    def wanted(self, name):
+        """Whether BENCH_ONLY (comma-separated names; all when unset) asks
+        for the scenario."""
+        only = os.environ.get("BENCH_ONLY")
+        return not only or name in only.split(",")
+
     def scenario(self, name, requests, extra=None):
+        if not self.wanted(name):
+            return
         script = self.lua(name, requests)
         log(f"{name}: warm-up {self.warmup} s, then {self.duration} s at {self.connections} connections")
         self.wrk_result(self.wrk(script, self.warmup, self.connections))
@@ -450,6 +459,8 @@ class Bench:
         return parse_logged_statements(text)
 
     def db_ceiling(self):
+        if not self.wanted("db_ceiling"):
+            return
         statements = self.db_statements
         if not statements:
             log("db_ceiling: no statement of the feed request was found in the log; skipped")

@@ -357,16 +357,16 @@ def main():
         )
         tokens = [access_token(f"idle{u:06d}") for u in range(1, users + 1) for _ in range(PER_USER)]
         tokens = tokens[: args.streams]
-        # Let what the latency run allocated settle, then the baseline.
-        time.sleep(2)
+        # The latency run's stream is gone once B has noticed (at its next
+        # keep-alive, within 15 s): then the baseline.
+        poll("B closing the latency run's stream", lambda: open_streams(b) == 0, timeout=60, every=0.5)
         rss_0 = b.rss_kib()
         opened_at = time.perf_counter()
         selector, streams = open_idle_streams(b, tokens)
         open_seconds = time.perf_counter() - opened_at
         drain(selector, 5)
         rss_n = b.rss_kib()
-        status, stats = b.request("GET", "/admin/stats/server", token=ADMIN_TOKEN)
-        open_streams = stats.get("open_streams") if status == 200 else None
+        streams_on_b = open_streams(b)
         for sock in streams:
             sock.close()
         drain(selector, 0)
@@ -398,7 +398,8 @@ def main():
             },
             "load_average_before": load_before,
             "idle_streams": len(streams),
-            "open_streams_reported_by_b": open_streams,
+            "open_streams_reported_by_b": streams_on_b,
+            "commit": commit(),
             "seconds_to_open_streams": open_seconds,
             "rss_kib": {"no_streams": rss_0, "with_streams": rss_n},
             "kib_per_idle_stream": per_stream,
@@ -416,6 +417,16 @@ def main():
         except subprocess.CalledProcessError as error:
             print(error.stderr, file=sys.stderr)
         shutil.rmtree(work, ignore_errors=True)
+
+
+def open_streams(server):
+    status, stats = server.request("GET", "/admin/stats/server", token=ADMIN_TOKEN)
+    return stats["open_streams"] if status == 200 else None
+
+
+def commit():
+    result = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return result.stdout.strip() or None
 
 
 def cpu_model():

@@ -194,6 +194,15 @@ impl Server {
         None
     }
 
+    /// Polls until the process exits, within 15 s, and asserts status 0.
+    async fn exits_with_success(&mut self) {
+        let status = self
+            .exited_within(Duration::from_secs(15))
+            .await
+            .expect("the server exits once its requests are done");
+        assert!(status.success(), "{status}");
+    }
+
     /// A request to this process, for what [`Server::send`] does not read
     /// (response headers, a body read as a stream).
     fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
@@ -442,6 +451,15 @@ async fn half_a_post(address: &str, token: &str, content: &str) -> (TcpStream, V
     (socket, rest.to_vec())
 }
 
+/// Sends the rest of a [`half_a_post`] body: the answer, a 201.
+async fn finish_half_post(mut socket: TcpStream, rest: &[u8]) -> String {
+    socket.write_all(rest).await.unwrap();
+    let mut answer = String::new();
+    socket.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 201 "), "{answer}");
+    answer
+}
+
 #[derive(QueryableByName)]
 struct Count {
     #[diesel(sql_type = Text)]
@@ -511,18 +529,11 @@ async fn sigterm_under_load_finishes_accepted_requests_and_flushes_statistics() 
     }
 
     // The requests in flight are finished and answered in full.
-    for (mut socket, rest) in in_flight {
-        socket.write_all(&rest).await.unwrap();
-        let mut answer = String::new();
-        socket.read_to_string(&mut answer).await.unwrap();
-        assert!(answer.starts_with("HTTP/1.1 201 "), "{answer}");
+    for (socket, rest) in in_flight {
+        let answer = finish_half_post(socket, &rest).await;
         assert!(answer.contains("\"content\":\"in flight "), "{answer}");
     }
-    let status = server
-        .exited_within(Duration::from_secs(15))
-        .await
-        .expect("the server exits once its requests are done");
-    assert!(status.success(), "{status}");
+    server.exits_with_success().await;
 
     let answered = answered.lock().unwrap().clone();
     assert!(
@@ -839,12 +850,12 @@ impl LiveStream {
         loop {
             if let Some(start) = self.received.find("event: notification\n") {
                 let frame = &self.received[start..];
-                if let Some(data) = frame.find("data: ") {
-                    if let Some(end) = frame[data..].find('\n') {
-                        let value = serde_json::from_str(&frame[data + 6..data + end]).unwrap();
-                        self.received = frame[data + end..].to_owned();
-                        return value;
-                    }
+                if let Some(data) = frame.find("data: ")
+                    && let Some(end) = frame[data..].find('\n')
+                {
+                    let value = serde_json::from_str(&frame[data + 6..data + end]).unwrap();
+                    self.received = frame[data + end..].to_owned();
+                    return value;
                 }
             }
             assert!(self.read_until(deadline).await, "the stream ended");
@@ -988,7 +999,7 @@ async fn sigterm_ends_open_streams_first_then_drains() {
     for _ in 0..3 {
         streams.push(LiveStream::open(&server, "/me/notifications/stream", &bearer).await);
     }
-    let (mut in_flight, rest) = half_a_post(server.address(), &alice, "in flight").await;
+    let (in_flight, rest) = half_a_post(server.address(), &alice, "in flight").await;
 
     server.signal("TERM");
     for stream in &mut streams {
@@ -1000,15 +1011,8 @@ async fn sigterm_ends_open_streams_first_then_drains() {
     }
     // The streams are gone but the process still finishes what it accepted.
     assert!(server.child.try_wait().unwrap().is_none());
-    in_flight.write_all(&rest).await.unwrap();
-    let mut answer = String::new();
-    in_flight.read_to_string(&mut answer).await.unwrap();
-    assert!(answer.starts_with("HTTP/1.1 201 "), "{answer}");
-    let status = server
-        .exited_within(Duration::from_secs(15))
-        .await
-        .expect("the server exits once its requests are done");
-    assert!(status.success(), "{status}");
+    finish_half_post(in_flight, &rest).await;
+    server.exits_with_success().await;
 }
 
 /// `?access_token=` on the stream route is never written to the log, at
@@ -1052,8 +1056,7 @@ async fn the_access_token_query_parameter_is_never_logged() {
 
     // The log is complete once the process has said it stopped.
     server.signal("INT");
-    let status = server.exited_within(Duration::from_secs(15)).await;
-    assert!(status.is_some_and(|status| status.success()), "{status:?}");
+    server.exits_with_success().await;
     server.wait_for_log("\"stopped\"", 1).await;
     let log = server.log.lock().unwrap().join("\n");
     assert!(

@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 PG_DIR := data/pg
 
-.PHONY: run test build db-start db-stop bench clean-data openapi fuzz audit coverage
+.PHONY: run test build db-start db-stop bench bench-live cluster cluster-stop clean-data openapi fuzz audit coverage
 
 ## Build, start a private PostgreSQL under ./data/pg unless DATABASE_URL is
 ## set, migrate and serve on MINIFB_BIND (default 127.0.0.1:8080).
@@ -17,6 +17,22 @@ test:
 ## see docs/performance.md.
 bench:
 	@scripts/bench.sh
+
+## Live-notification delivery across two processes and the memory of idle
+## streams (scripts/live-bench.py; docs/performance.md).
+bench-live:
+	cargo build --release -p minifb-server
+	@python3 scripts/live-bench.py
+
+## Three release minifb-server processes on one PostgreSQL (./data/cluster-pg
+## unless DATABASE_URL is set) behind nginx on 127.0.0.1:8080 (CLUSTER_PORT);
+## returns with everything running in the background (README, "Deployment").
+cluster:
+	@scripts/cluster.sh start
+
+## Stop what `make cluster` started: nginx, the servers, its PostgreSQL.
+cluster-stop:
+	@scripts/cluster.sh stop
 
 ## schemathesis over /openapi.json, every phase (stateful included).
 fuzz:

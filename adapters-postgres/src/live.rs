@@ -206,6 +206,14 @@ impl PgNotificationHub {
         *backoff = Duration::from_millis(100);
         tracing::info!("live-notification listener is listening");
         if after_loss {
+            // What cost this connection (a database restart) cost the idle
+            // pooled ones too, and checkouts do not ping: without this the
+            // catch-up below would draw them, fail, and end every stream.
+            let stale = self.inner.pool.retain(|_, _| false).removed.len();
+            tracing::info!(
+                stale,
+                "idle pooled connections dropped after the listener's loss"
+            );
             // Whatever was committed while nobody listened is read back.
             self.dispatch_all(&NotificationChange::Missed);
         }

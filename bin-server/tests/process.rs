@@ -104,10 +104,17 @@ struct Server {
     child: Child,
     base: String,
     client: reqwest::Client,
+    /// Every line the process has written, stdout and stderr.
+    log: Arc<Mutex<Vec<String>>>,
 }
 
 impl Server {
     fn start(cluster: &Cluster) -> Self {
+        Self::start_with(cluster, &[])
+    }
+
+    /// [`Server::start`] with more (or other) environment variables.
+    fn start_with(cluster: &Cluster, env: &[(&str, &str)]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_minifb-server"))
             .current_dir(&cluster.work)
             .env("DATABASE_URL", cluster.url())
@@ -118,20 +125,31 @@ impl Server {
             .env("MINIFB_ADMIN_TOKEN", ADMIN_TOKEN)
             .env("MINIFB_PASSWORD_ITERATIONS", "1000")
             .env("MINIFB_MAIL_OUTBOX", cluster.work.join("outbox.jsonl"))
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        // The log's "minifb is serving" line names the address; the rest
-        // of the log is read and dropped so the pipe never fills.
+        // The log's "minifb is serving" line names the address; every line
+        // is kept (so that tests can read the log) and the pipes never fill.
+        let log = Arc::new(Mutex::new(Vec::new()));
         let (address, received) = mpsc::channel();
         let stdout = child.stdout.take().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let kept = Arc::clone(&log);
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 let parsed: Value = serde_json::from_str(&line).unwrap_or_default();
                 if let Some(found) = parsed["fields"]["address"].as_str() {
                     address.send(found.to_owned()).ok();
                 }
+                kept.lock().unwrap().push(line);
+            }
+        });
+        let kept = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                kept.lock().unwrap().push(line);
             }
         });
         let address = received
@@ -141,7 +159,14 @@ impl Server {
             child,
             base: format!("http://{address}"),
             client: reqwest::Client::builder().no_proxy().build().unwrap(),
+            log,
         }
+    }
+
+    /// How many lines of the log so far contain `text`.
+    fn logged(&self, text: &str) -> usize {
+        let log = self.log.lock().unwrap();
+        log.iter().filter(|line| line.contains(text)).count()
     }
 
     fn address(&self) -> &str {
@@ -167,6 +192,15 @@ impl Server {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         None
+    }
+
+    /// Polls until the process exits, within 15 s, and asserts status 0.
+    async fn exits_with_success(&mut self) {
+        let status = self
+            .exited_within(Duration::from_secs(15))
+            .await
+            .expect("the server exits once its requests are done");
+        assert!(status.success(), "{status}");
     }
 
     /// A request to this process, for what [`Server::send`] does not read
@@ -417,6 +451,15 @@ async fn half_a_post(address: &str, token: &str, content: &str) -> (TcpStream, V
     (socket, rest.to_vec())
 }
 
+/// Sends the rest of a [`half_a_post`] body: the answer, a 201.
+async fn finish_half_post(mut socket: TcpStream, rest: &[u8]) -> String {
+    socket.write_all(rest).await.unwrap();
+    let mut answer = String::new();
+    socket.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 201 "), "{answer}");
+    answer
+}
+
 #[derive(QueryableByName)]
 struct Count {
     #[diesel(sql_type = Text)]
@@ -486,18 +529,11 @@ async fn sigterm_under_load_finishes_accepted_requests_and_flushes_statistics() 
     }
 
     // The requests in flight are finished and answered in full.
-    for (mut socket, rest) in in_flight {
-        socket.write_all(&rest).await.unwrap();
-        let mut answer = String::new();
-        socket.read_to_string(&mut answer).await.unwrap();
-        assert!(answer.starts_with("HTTP/1.1 201 "), "{answer}");
+    for (socket, rest) in in_flight {
+        let answer = finish_half_post(socket, &rest).await;
         assert!(answer.contains("\"content\":\"in flight "), "{answer}");
     }
-    let status = server
-        .exited_within(Duration::from_secs(15))
-        .await
-        .expect("the server exits once its requests are done");
-    assert!(status.success(), "{status}");
+    server.exits_with_success().await;
 
     let answered = answered.lock().unwrap().clone();
     assert!(
@@ -569,13 +605,23 @@ impl Pair {
 }
 
 impl Server {
+    /// `POST /auth/login` with `body`: status, answer and `Retry-After`.
+    async fn attempt_login(&self, body: &Value) -> (u16, Value, Option<String>) {
+        self.send(
+            reqwest::Method::POST,
+            "/auth/login",
+            None,
+            Some(body.clone()),
+        )
+        .await
+        .unwrap()
+    }
+
     /// Logs `id` in: the access and the refresh token.
     async fn login(&self, id: &str) -> (String, String) {
-        let body = json!({ "id": id, "password": PASSWORD });
         let (status, answer, _) = self
-            .send(reqwest::Method::POST, "/auth/login", None, Some(body))
-            .await
-            .unwrap();
+            .attempt_login(&json!({ "id": id, "password": PASSWORD }))
+            .await;
         assert_eq!(status, 200, "{answer}");
         (
             answer["access_token"].as_str().unwrap().to_owned(),
@@ -652,21 +698,14 @@ fn health_requests(stats: &Value) -> i64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_processes_report_statistics_summed_over_both() {
     let pair = Pair::start();
-    for _ in 0..4 {
-        let (status, _, _) = pair
-            .first
-            .send(reqwest::Method::GET, "/health", None, None)
-            .await
-            .unwrap();
-        assert_eq!(status, 200);
-    }
-    for _ in 0..6 {
-        let (status, _, _) = pair
-            .second
-            .send(reqwest::Method::GET, "/health", None, None)
-            .await
-            .unwrap();
-        assert_eq!(status, 200);
+    for (server, requests) in [(&pair.first, 4), (&pair.second, 6)] {
+        for _ in 0..requests {
+            let (status, _, _) = server
+                .send(reqwest::Method::GET, "/health", None, None)
+                .await
+                .unwrap();
+            assert_eq!(status, 200);
+        }
     }
 
     // Each process answers with what is flushed plus its own pending
@@ -704,30 +743,14 @@ async fn the_login_limit_is_shared_by_two_processes() {
     let wrong = json!({ "id": "alice", "password": "wrong horse battery" });
     for _ in 0..5 {
         for server in [&pair.first, &pair.second] {
-            let (status, answer, _) = server
-                .send(
-                    reqwest::Method::POST,
-                    "/auth/login",
-                    None,
-                    Some(wrong.clone()),
-                )
-                .await
-                .unwrap();
+            let (status, answer, _) = server.attempt_login(&wrong).await;
             assert_eq!(status, 401, "{answer}");
         }
     }
 
     let right = json!({ "id": "alice", "password": PASSWORD });
     for server in [&pair.first, &pair.second] {
-        let (status, answer, retry_after) = server
-            .send(
-                reqwest::Method::POST,
-                "/auth/login",
-                None,
-                Some(right.clone()),
-            )
-            .await
-            .unwrap();
+        let (status, answer, retry_after) = server.attempt_login(&right).await;
         assert_eq!(status, 429, "{answer}");
         assert!(retry_after.is_some());
     }
@@ -767,4 +790,280 @@ async fn an_idempotency_key_is_honoured_by_the_other_process() {
         .unwrap();
     assert_eq!(status, 200);
     assert_eq!(timeline["items"].as_array().unwrap().len(), 1, "{timeline}");
+}
+
+/// A `GET /me/notifications/stream` read off a raw socket, so that the test
+/// sees exactly what the process sends and when the stream ends.
+struct LiveStream {
+    socket: TcpStream,
+    received: String,
+}
+
+impl LiveStream {
+    /// Opens `path` (the stream route, perhaps with a query) with `headers`
+    /// and reads the answer up to the stream's `retry:` line.
+    async fn open(server: &Server, path: &str, headers: &str) -> Self {
+        let mut socket = TcpStream::connect(server.address()).await.unwrap();
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nhost: {}\r\naccept: text/event-stream\r\n{headers}\r\n",
+            server.address()
+        );
+        socket.write_all(request.as_bytes()).await.unwrap();
+        let mut stream = Self {
+            socket,
+            received: String::new(),
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !stream.received.contains("retry:") {
+            assert!(
+                stream.read_until(deadline).await,
+                "the stream closed: {}",
+                stream.received
+            );
+        }
+        assert!(
+            stream.received.starts_with("HTTP/1.1 200 "),
+            "{}",
+            stream.received
+        );
+        stream
+    }
+
+    /// Reads what arrives before `deadline`; false at the end of the stream.
+    async fn read_until(&mut self, deadline: Instant) -> bool {
+        let mut buffer = [0u8; 4096];
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, self.socket.read(&mut buffer)).await {
+            Ok(Ok(0) | Err(_)) => false,
+            Ok(Ok(n)) => {
+                self.received
+                    .push_str(&String::from_utf8_lossy(&buffer[..n]));
+                true
+            }
+            Err(_) => panic!("nothing more arrived in time: {}", self.received),
+        }
+    }
+
+    /// The `data` of the next `event: notification`, within `limit`.
+    async fn notification(&mut self, limit: Duration) -> Value {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(start) = self.received.find("event: notification\n") {
+                let frame = &self.received[start..];
+                if let Some(data) = frame.find("data: ")
+                    && let Some(end) = frame[data..].find('\n')
+                {
+                    let value = serde_json::from_str(&frame[data + 6..data + end]).unwrap();
+                    self.received = frame[data + end..].to_owned();
+                    return value;
+                }
+            }
+            assert!(self.read_until(deadline).await, "the stream ended");
+        }
+    }
+
+    /// How long until the process ends the stream (the chunked body's last
+    /// chunk, then the connection closes), at most `limit`.
+    async fn ends_within(&mut self, limit: Duration) -> Duration {
+        let started = Instant::now();
+        while self.read_until(started + limit).await {}
+        assert!(
+            self.received.ends_with("0\r\n\r\n"),
+            "the stream was cut rather than ended: {:?}",
+            self.received
+        );
+        started.elapsed()
+    }
+}
+
+impl Server {
+    /// `author` posts; the post's id.
+    async fn post(&self, author: &str) -> i64 {
+        let body = json!({ "content": "comment on this" });
+        let (status, post, _) = self
+            .send(reqwest::Method::POST, "/posts", Some(author), Some(body))
+            .await
+            .unwrap();
+        assert_eq!(status, 201, "{post}");
+        post["id"].as_i64().unwrap()
+    }
+
+    /// `commenter` comments on `post`, retrying 503s (a database on its way
+    /// back) for up to 30 s: the comment's id.
+    async fn comment(&self, commenter: &str, post: i64) -> i64 {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let body = json!({ "content": "a comment" });
+            let path = format!("/posts/{post}/comments");
+            let (status, comment, _) = self
+                .send(reqwest::Method::POST, &path, Some(commenter), Some(body))
+                .await
+                .unwrap();
+            if status == 201 {
+                return comment["id"].as_i64().unwrap();
+            }
+            assert!(
+                status == 503 && Instant::now() < deadline,
+                "{status} {comment}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Polls the log until `text` is in `lines` lines of it.
+    async fn wait_for_log(&self, text: &str, lines: usize) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.logged(text) < lines {
+            assert!(Instant::now() < deadline, "never logged {lines}× {text:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+const LISTENING: &str = "live-notification listener is listening";
+
+/// PostgreSQL restarted under an open stream: the stream stays open, the
+/// listener reconnects, and a comment written as soon as the database is
+/// back reaches the stream. Then the listener alone loses its connection
+/// and cannot make a new one (the database refuses new connections) while
+/// a comment is written through a pooled connection: once it reconnects,
+/// the stream catches that comment up from the database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn live_notifications_survive_a_database_restart() {
+    let cluster = Cluster::start();
+    let server = Server::start(&cluster);
+    let (alice, bob) = (server.user("alice").await, server.user("bobby").await);
+    let post = server.post(&alice).await;
+    let mut stream = LiveStream::open(
+        &server,
+        "/me/notifications/stream",
+        &format!("authorization: Bearer {alice}\r\n"),
+    )
+    .await;
+    server.wait_for_log(LISTENING, 1).await;
+
+    cluster.stop();
+    cluster.restart();
+    let during = server.comment(&bob, post).await;
+    let caught_up = server.logged(LISTENING) == 1;
+    let event = stream.notification(Duration::from_secs(20)).await;
+    assert_eq!(event["notification"]["comment_id"], during, "{event}");
+    server.wait_for_log(LISTENING, 2).await;
+    eprintln!(
+        "the comment written right after the restart was {}",
+        if caught_up {
+            "committed before the listener reconnected, and caught up"
+        } else {
+            "delivered live"
+        }
+    );
+
+    // From another database: one cannot refuse connections to one's own.
+    let mut db = PgConnection::establish(&cluster.pg(&["url", "template1"])).unwrap();
+    let refuse = |db: &mut PgConnection, allow: bool| {
+        diesel::sql_query(format!(
+            "ALTER DATABASE postgres WITH ALLOW_CONNECTIONS {allow}"
+        ))
+        .execute(db)
+        .unwrap();
+    };
+    refuse(&mut db, false);
+    let terminated = number(
+        &mut db,
+        "SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity \
+         WHERE query LIKE 'LISTEN%' AND pid <> pg_backend_pid()",
+    );
+    assert_eq!(terminated, 1, "one listening connection");
+    server
+        .wait_for_log("live-notification listener lost its connection", 2)
+        .await;
+    let missed = server.comment(&bob, post).await;
+    assert_eq!(server.logged(LISTENING), 2, "the listener is still away");
+    refuse(&mut db, true);
+    let event = stream.notification(Duration::from_secs(20)).await;
+    assert_eq!(event["notification"]["comment_id"], missed, "{event}");
+    assert_eq!(event["unread_count"], 2, "{event}");
+    assert_eq!(server.logged(LISTENING), 3);
+}
+
+/// SIGTERM: open streams end at once (cleanly, with the body's last chunk)
+/// while a request already in flight is still finished, then the process
+/// exits 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigterm_ends_open_streams_first_then_drains() {
+    let cluster = Cluster::start();
+    let mut server = Server::start(&cluster);
+    let alice = server.user("alice").await;
+    let bearer = format!("authorization: Bearer {alice}\r\n");
+    let mut streams = Vec::new();
+    for _ in 0..3 {
+        streams.push(LiveStream::open(&server, "/me/notifications/stream", &bearer).await);
+    }
+    let (in_flight, rest) = half_a_post(server.address(), &alice, "in flight").await;
+
+    server.signal("TERM");
+    for stream in &mut streams {
+        let took = stream.ends_within(Duration::from_secs(5)).await;
+        assert!(
+            took < Duration::from_secs(2),
+            "the stream ended after {took:?}"
+        );
+    }
+    // The streams are gone but the process still finishes what it accepted.
+    assert!(server.child.try_wait().unwrap().is_none());
+    finish_half_post(in_flight, &rest).await;
+    server.exits_with_success().await;
+}
+
+/// `?access_token=` on the stream route is never written to the log, at
+/// debug level, whether the stream is served, refused for a bad token or
+/// refused for an unknown parameter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_access_token_query_parameter_is_never_logged() {
+    let cluster = Cluster::start();
+    let mut server = Server::start_with(&cluster, &[("RUST_LOG", "debug")]);
+    let (alice, bob) = (server.user("alice").await, server.user("bobby").await);
+    let post = server.post(&alice).await;
+
+    let mut stream = LiveStream::open(
+        &server,
+        &format!("/me/notifications/stream?access_token={alice}"),
+        "",
+    )
+    .await;
+    let comment = server.comment(&bob, post).await;
+    let event = stream.notification(Duration::from_secs(10)).await;
+    assert_eq!(event["notification"]["comment_id"], comment, "{event}");
+    drop(stream);
+
+    // A token that does not verify, and a valid one with a parameter the
+    // route refuses.
+    let forged = format!("{alice}x");
+    for (query, expected) in [
+        (format!("access_token={forged}"), 401),
+        (format!("access_token={alice}&bogus=1"), 400),
+    ] {
+        let response = server
+            .request(
+                reqwest::Method::GET,
+                &format!("/me/notifications/stream?{query}"),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), expected, "{query}");
+    }
+
+    // The log is complete once the process has said it stopped.
+    server.signal("INT");
+    server.exits_with_success().await;
+    server.wait_for_log("\"stopped\"", 1).await;
+    let log = server.log.lock().unwrap().join("\n");
+    assert!(
+        log.contains("/me/notifications/stream"),
+        "the requests are logged"
+    );
+    // The token's signature is the part no other log line could hold.
+    let signature = alice.rsplit('.').next().unwrap();
+    assert!(!log.contains(signature), "the access token is in the log");
 }

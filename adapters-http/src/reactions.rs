@@ -6,8 +6,9 @@ use axum::Json as JsonBody;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use minifb_application::social::ReactionTarget;
 use minifb_application::social::ports::ReactionChange;
-use minifb_domain::{CommentId, PostId, ReactionKind};
+use minifb_domain::{CommentId, PostId, ReactionKind, UserId};
 use serde::Deserialize;
 use utoipa::openapi::RefOr;
 use utoipa::{IntoResponses, OpenApi, ToSchema};
@@ -112,8 +113,7 @@ async fn react_to_post(
     Id(id): Id<PostId>,
     Json(request): Json<ReactionRequest>,
 ) -> Result<Reply, ApiError> {
-    let kind = ReactionKind::parse(request.kind)?;
-    Ok(state.social.react_to_post(&user_id, id, kind).await?.into())
+    react(&state, &user_id, ReactionTarget::Post(id), request).await
 }
 
 /// Withdraws the caller's reaction on a post, and the notification it caused
@@ -131,8 +131,7 @@ async fn withdraw_post_reaction(
     AuthUser(user_id): AuthUser,
     Id(id): Id<PostId>,
 ) -> Result<StatusCode, ApiError> {
-    state.social.withdraw_post_reaction(&user_id, id).await?;
-    Ok(StatusCode::NO_CONTENT)
+    withdraw(&state, &user_id, ReactionTarget::Post(id)).await
 }
 
 /// Sets the caller's reaction on a comment (no notification).
@@ -147,12 +146,7 @@ async fn react_to_comment(
     Id(id): Id<CommentId>,
     Json(request): Json<ReactionRequest>,
 ) -> Result<Reply, ApiError> {
-    let kind = ReactionKind::parse(request.kind)?;
-    Ok(state
-        .social
-        .react_to_comment(&user_id, id, kind)
-        .await?
-        .into())
+    react(&state, &user_id, ReactionTarget::Comment(id), request).await
 }
 
 /// Withdraws the caller's reaction on a comment.
@@ -169,6 +163,26 @@ async fn withdraw_comment_reaction(
     AuthUser(user_id): AuthUser,
     Id(id): Id<CommentId>,
 ) -> Result<StatusCode, ApiError> {
-    state.social.withdraw_comment_reaction(&user_id, id).await?;
+    withdraw(&state, &user_id, ReactionTarget::Comment(id)).await
+}
+
+/// Puts the caller's reaction of the requested kind on `target`.
+async fn react(
+    state: &AppState,
+    user_id: &UserId,
+    target: ReactionTarget,
+    request: ReactionRequest,
+) -> Result<Reply, ApiError> {
+    let kind = ReactionKind::parse(request.kind)?;
+    Ok(state.social.react(user_id, target, kind).await?.into())
+}
+
+/// Removes the caller's reaction from `target`: 204.
+async fn withdraw(
+    state: &AppState,
+    user_id: &UserId,
+    target: ReactionTarget,
+) -> Result<StatusCode, ApiError> {
+    state.social.withdraw_reaction(user_id, target).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -14,9 +14,9 @@ use minifb_domain::{
 use crate::StoreError;
 use crate::ports::UserRepository;
 use ports::{
-    CommentCreation, CommentRepository, CommentView, IdempotencyRepository, NewComment,
-    NotificationRepository, NotificationView, PageRequest, PostReaction, PostRepository, PostView,
-    ReactionChange, ReactionRepository,
+    CommentCreation, CommentOwners, CommentRepository, CommentView, IdempotencyRepository,
+    NewComment, NotificationRepository, NotificationView, PageRequest, PostReaction,
+    PostRepository, PostView, ReactionChange, ReactionRepository,
 };
 pub use retries::Created;
 
@@ -86,6 +86,43 @@ impl SocialError {
     }
 }
 
+/// A write or lookup that answers whether it found its target: `missing`
+/// when it did not.
+fn found(found: bool, missing: SocialError) -> Result<(), SocialError> {
+    if found { Ok(()) } else { Err(missing) }
+}
+
+/// A permission check: [`SocialError::Forbidden`] unless `allowed`.
+fn allowed(allowed: bool) -> Result<(), SocialError> {
+    found(allowed, SocialError::Forbidden)
+}
+
+/// What a reaction is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReactionTarget {
+    Post(PostId),
+    Comment(CommentId),
+}
+
+impl ReactionTarget {
+    /// The answer when the target does not exist.
+    fn missing(self) -> SocialError {
+        match self {
+            Self::Post(id) => SocialError::PostNotFound(id),
+            Self::Comment(id) => SocialError::CommentNotFound(id),
+        }
+    }
+}
+
+impl std::fmt::Display for ReactionTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Post(id) => write!(f, "post {id}"),
+            Self::Comment(id) => write!(f, "comment {id}"),
+        }
+    }
+}
+
 /// A page of items and the key to continue after, if there is more.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Page<T> {
@@ -137,10 +174,8 @@ impl SocialService {
     }
 
     pub async fn post(&self, id: PostId, viewer: Option<UserId>) -> Result<PostView, SocialError> {
-        self.posts
-            .find(id, viewer)
-            .await?
-            .ok_or(SocialError::PostNotFound(id))
+        let post = self.posts.find(id, viewer).await?;
+        post.ok_or(SocialError::PostNotFound(id))
     }
 
     /// Only the owner edits a post.
@@ -150,30 +185,22 @@ impl SocialService {
         id: PostId,
         content: PostContent,
     ) -> Result<PostView, SocialError> {
-        let result: Result<PostView, SocialError> = async {
-            self.check_post_owner(user_id, id).await?;
-            self.posts
-                .update(id, content, user_id)
-                .await?
-                .ok_or(SocialError::PostNotFound(id))
-        }
-        .await;
-        self.for_caller(user_id, result).await
+        let update = async {
+            allowed(self.post_owner(id).await? == *user_id)?;
+            let updated = self.posts.update(id, content, user_id).await?;
+            updated.ok_or(SocialError::PostNotFound(id))
+        };
+        self.for_caller(user_id, update).await
     }
 
     /// Only the owner deletes a post; its comments, reactions and
     /// notifications go with it.
     pub async fn delete_post(&self, user_id: &UserId, id: PostId) -> Result<(), SocialError> {
-        let result: Result<(), SocialError> = async {
-            self.check_post_owner(user_id, id).await?;
-            if self.posts.delete(id).await? {
-                Ok(())
-            } else {
-                Err(SocialError::PostNotFound(id))
-            }
-        }
-        .await;
-        self.for_caller(user_id, result).await
+        let delete = async {
+            allowed(self.post_owner(id).await? == *user_id)?;
+            found(self.posts.delete(id).await?, SocialError::PostNotFound(id))
+        };
+        self.for_caller(user_id, delete).await
     }
 
     /// Settles a use case on the caller's own data: when it found nothing,
@@ -183,9 +210,9 @@ impl SocialService {
     async fn for_caller<T>(
         &self,
         caller: &UserId,
-        result: Result<T, SocialError>,
+        work: impl Future<Output = Result<T, SocialError>>,
     ) -> Result<T, SocialError> {
-        match result {
+        match work.await {
             Err(error) if error.may_mean_caller_gone() && !self.caller_exists(caller).await? => {
                 Err(SocialError::CallerGone)
             }
@@ -197,19 +224,25 @@ impl SocialService {
         Ok(self.users.find(caller).await?.is_some())
     }
 
-    async fn check_post_owner(&self, user_id: &UserId, id: PostId) -> Result<(), SocialError> {
-        if self.post_owner(id).await? == *user_id {
-            Ok(())
-        } else {
-            Err(SocialError::Forbidden)
-        }
+    async fn post_owner(&self, id: PostId) -> Result<UserId, SocialError> {
+        let owner = self.posts.owner_of(id).await?;
+        owner.ok_or(SocialError::PostNotFound(id))
     }
 
-    async fn post_owner(&self, id: PostId) -> Result<UserId, SocialError> {
-        self.posts
-            .owner_of(id)
-            .await?
-            .ok_or(SocialError::PostNotFound(id))
+    /// Whom an act of `actor` on the post notifies: its owner, unless the
+    /// owner is the actor.
+    async fn owner_to_notify(
+        &self,
+        post_id: PostId,
+        actor: &UserId,
+    ) -> Result<Option<UserId>, SocialError> {
+        let owner = self.post_owner(post_id).await?;
+        Ok((owner != *actor).then_some(owner))
+    }
+
+    async fn comment_owners(&self, id: CommentId) -> Result<CommentOwners, SocialError> {
+        let owners = self.comments.owners(id).await?;
+        owners.ok_or(SocialError::CommentNotFound(id))
     }
 
     /// Everyone's posts, newest first.
@@ -229,11 +262,8 @@ impl SocialService {
         page: PageRequest,
         viewer: Option<UserId>,
     ) -> Result<Page<PostView>, SocialError> {
-        let rows = self
-            .posts
-            .list_by_owner(user_id, page, viewer)
-            .await?
-            .ok_or_else(|| SocialError::UserNotFound(user_id.to_string()))?;
+        let rows = self.posts.list_by_owner(user_id, page, viewer).await?;
+        let rows = rows.ok_or_else(|| SocialError::UserNotFound(user_id.to_string()))?;
         Ok(Page::cut(rows, page, |post| post.id.get()))
     }
 
@@ -243,8 +273,8 @@ impl SocialService {
         caller: &UserId,
         page: PageRequest,
     ) -> Result<Page<PostView>, SocialError> {
-        let result = self.timeline(caller, page, Some(caller.clone())).await;
-        self.for_caller(caller, result).await
+        let timeline = self.timeline(caller, page, Some(caller.clone()));
+        self.for_caller(caller, timeline).await
     }
 
     /// Comments on a post notify its owner, unless they wrote it.
@@ -254,25 +284,19 @@ impl SocialService {
         post_id: PostId,
         content: CommentContent,
     ) -> Result<CommentView, SocialError> {
-        let result: Result<CommentView, SocialError> = async {
-            let owner = self.post_owner(post_id).await?;
-            let notify = (owner != *user_id).then_some(owner);
-            match self
-                .comments
-                .create(NewComment {
-                    post_id,
-                    author_id: user_id.clone(),
-                    content,
-                    notify,
-                })
-                .await?
-            {
+        let create = async {
+            let comment = NewComment {
+                notify: self.owner_to_notify(post_id, user_id).await?,
+                post_id,
+                author_id: user_id.clone(),
+                content,
+            };
+            match self.comments.create(comment).await? {
                 CommentCreation::Created(comment) => Ok(comment),
                 CommentCreation::PostGone => Err(SocialError::PostNotFound(post_id)),
             }
-        }
-        .await;
-        self.for_caller(user_id, result).await
+        };
+        self.for_caller(user_id, create).await
     }
 
     /// A post's comments, oldest first.
@@ -282,11 +306,8 @@ impl SocialService {
         page: PageRequest,
         viewer: Option<UserId>,
     ) -> Result<Page<CommentView>, SocialError> {
-        let rows = self
-            .comments
-            .list(post_id, page, viewer)
-            .await?
-            .ok_or(SocialError::PostNotFound(post_id))?;
+        let rows = self.comments.list(post_id, page, viewer).await?;
+        let rows = rows.ok_or(SocialError::PostNotFound(post_id))?;
         Ok(Page::cut(rows, page, |comment| comment.id.get()))
     }
 
@@ -297,125 +318,79 @@ impl SocialService {
         id: CommentId,
         content: CommentContent,
     ) -> Result<CommentView, SocialError> {
-        let result: Result<CommentView, SocialError> = async {
-            let owners = self
-                .comments
-                .owners(id)
-                .await?
-                .ok_or(SocialError::CommentNotFound(id))?;
-            if owners.author_id != *user_id {
-                return Err(SocialError::Forbidden);
-            }
-            self.comments
-                .update(id, content, user_id)
-                .await?
-                .ok_or(SocialError::CommentNotFound(id))
-        }
-        .await;
-        self.for_caller(user_id, result).await
+        let update = async {
+            allowed(self.comment_owners(id).await?.author_id == *user_id)?;
+            let updated = self.comments.update(id, content, user_id).await?;
+            updated.ok_or(SocialError::CommentNotFound(id))
+        };
+        self.for_caller(user_id, update).await
     }
 
     /// Its author or the post's owner deletes a comment.
     pub async fn delete_comment(&self, user_id: &UserId, id: CommentId) -> Result<(), SocialError> {
-        let result: Result<(), SocialError> = async {
-            let owners = self
-                .comments
-                .owners(id)
-                .await?
-                .ok_or(SocialError::CommentNotFound(id))?;
-            if owners.author_id != *user_id && owners.post_owner_id != *user_id {
-                return Err(SocialError::Forbidden);
-            }
-            if self.comments.delete(id).await? {
-                Ok(())
-            } else {
-                Err(SocialError::CommentNotFound(id))
-            }
-        }
-        .await;
-        self.for_caller(user_id, result).await
+        let delete = async {
+            let owners = self.comment_owners(id).await?;
+            allowed(owners.author_id == *user_id || owners.post_owner_id == *user_id)?;
+            let deleted = self.comments.delete(id).await?;
+            found(deleted, SocialError::CommentNotFound(id))
+        };
+        self.for_caller(user_id, delete).await
     }
 
-    /// A first reaction notifies the post's owner, unless they reacted.
-    pub async fn react_to_post(
+    /// Puts the caller's reaction on a post or a comment. A first reaction
+    /// on a post notifies its owner, unless they reacted; one on a comment
+    /// notifies nobody.
+    pub async fn react(
         &self,
         user_id: &UserId,
-        post_id: PostId,
+        target: ReactionTarget,
         kind: ReactionKind,
     ) -> Result<ReactionChange, SocialError> {
-        let result: Result<ReactionChange, SocialError> = async {
-            let owner = self.post_owner(post_id).await?;
-            let notify = (owner != *user_id).then_some(owner);
-            self.reactions
-                .put_on_post(PostReaction {
-                    post_id,
-                    user_id: user_id.clone(),
-                    kind,
-                    notify,
-                })
-                .await?
-                .ok_or(SocialError::PostNotFound(post_id))
-        }
-        .await;
-        self.for_caller(user_id, result).await
+        let react = async {
+            let change = match target {
+                ReactionTarget::Post(post_id) => {
+                    let notify = self.owner_to_notify(post_id, user_id).await?;
+                    let user_id = user_id.clone();
+                    let reaction = PostReaction {
+                        post_id,
+                        user_id,
+                        kind,
+                        notify,
+                    };
+                    self.reactions.put_on_post(reaction).await?
+                }
+                ReactionTarget::Comment(comment_id) => {
+                    let reactions = &self.reactions;
+                    reactions.put_on_comment(comment_id, user_id, kind).await?
+                }
+            };
+            change.ok_or(target.missing())
+        };
+        self.for_caller(user_id, react).await
     }
 
-    pub async fn withdraw_post_reaction(
+    /// Removes the caller's reaction from a post or a comment that exists.
+    pub async fn withdraw_reaction(
         &self,
         user_id: &UserId,
-        post_id: PostId,
+        target: ReactionTarget,
     ) -> Result<(), SocialError> {
-        let result: Result<(), SocialError> = async {
-            self.post_owner(post_id).await?;
-            if self.reactions.delete_on_post(post_id, user_id).await? {
-                Ok(())
-            } else {
-                Err(SocialError::ReactionNotFound(format!("post {post_id}")))
-            }
-        }
-        .await;
-        self.for_caller(user_id, result).await
-    }
-
-    pub async fn react_to_comment(
-        &self,
-        user_id: &UserId,
-        comment_id: CommentId,
-        kind: ReactionKind,
-    ) -> Result<ReactionChange, SocialError> {
-        let result: Result<ReactionChange, SocialError> = async {
-            self.reactions
-                .put_on_comment(comment_id, user_id, kind)
-                .await?
-                .ok_or(SocialError::CommentNotFound(comment_id))
-        }
-        .await;
-        self.for_caller(user_id, result).await
-    }
-
-    pub async fn withdraw_comment_reaction(
-        &self,
-        user_id: &UserId,
-        comment_id: CommentId,
-    ) -> Result<(), SocialError> {
-        let result: Result<(), SocialError> = async {
-            if !self.comments.exists(comment_id).await? {
-                return Err(SocialError::CommentNotFound(comment_id));
-            }
-            if self
-                .reactions
-                .delete_on_comment(comment_id, user_id)
-                .await?
-            {
-                Ok(())
-            } else {
-                Err(SocialError::ReactionNotFound(format!(
-                    "comment {comment_id}"
-                )))
-            }
-        }
-        .await;
-        self.for_caller(user_id, result).await
+        let withdraw = async {
+            let deleted = match target {
+                ReactionTarget::Post(post_id) => {
+                    self.post_owner(post_id).await?;
+                    self.reactions.delete_on_post(post_id, user_id).await?
+                }
+                ReactionTarget::Comment(comment_id) => {
+                    found(self.comments.exists(comment_id).await?, target.missing())?;
+                    self.reactions
+                        .delete_on_comment(comment_id, user_id)
+                        .await?
+                }
+            };
+            found(deleted, SocialError::ReactionNotFound(target.to_string()))
+        };
+        self.for_caller(user_id, withdraw).await
     }
 
     /// The caller's notifications, newest first, with the unread count.
@@ -425,11 +400,8 @@ impl SocialService {
         unread_only: bool,
         page: PageRequest,
     ) -> Result<NotificationPage, SocialError> {
-        let listing = self
-            .notifications
-            .list(user_id, unread_only, page)
-            .await?
-            .ok_or(SocialError::CallerGone)?;
+        let listing = self.notifications.list(user_id, unread_only, page).await?;
+        let listing = listing.ok_or(SocialError::CallerGone)?;
         Ok(NotificationPage {
             page: Page::cut(listing.rows, page, |n| n.id.get()),
             unread_count: listing.unread_count,
@@ -442,15 +414,11 @@ impl SocialService {
         user_id: &UserId,
         id: NotificationId,
     ) -> Result<(), SocialError> {
-        let result: Result<(), SocialError> = async {
-            if self.notifications.mark_read(user_id, id).await? {
-                Ok(())
-            } else {
-                Err(SocialError::NotificationNotFound(id))
-            }
-        }
-        .await;
-        self.for_caller(user_id, result).await
+        let mark = async {
+            let marked = self.notifications.mark_read(user_id, id).await?;
+            found(marked, SocialError::NotificationNotFound(id))
+        };
+        self.for_caller(user_id, mark).await
     }
 
     /// Nothing to mark is fine, unless the caller's account is gone.

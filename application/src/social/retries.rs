@@ -7,6 +7,8 @@
 //! successful create is remembered: a request that failed created nothing,
 //! so its repeat is judged afresh against the state of the moment.
 
+use std::future::ready;
+
 use minifb_domain::{CommentContent, PostContent, PostId};
 
 use super::ports::{
@@ -56,7 +58,7 @@ impl SocialService {
                 return match self.retries.find(&user_id, &request.key).await? {
                     Some(recorded) => replay(&fingerprint, recorded),
                     None => {
-                        self.for_caller(&user_id, Err(SocialError::PostNotFound(post_id)))
+                        self.for_caller(&user_id, ready(Err(SocialError::PostNotFound(post_id))))
                             .await
                     }
                 };
@@ -79,7 +81,7 @@ impl SocialService {
             Keyed::Taken(recorded) => replay(&fingerprint, recorded),
             Keyed::InProgress => Err(SocialError::KeyInProgress),
         };
-        self.for_caller(&user_id, result).await
+        self.for_caller(&user_id, ready(result)).await
     }
 }
 

@@ -10,7 +10,7 @@ use super::{
     reaction,
 };
 use crate::social::ports::{CommentCreation, CommentView, PostView, ReactionChange};
-use crate::social::{SocialError, SocialService};
+use crate::social::{ReactionTarget, SocialError, SocialService};
 use crate::testing::{SocialPorts, assert_matches};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,6 +105,14 @@ impl Act {
         }
     }
 
+    /// What a reaction act is on.
+    fn target(self) -> ReactionTarget {
+        match self {
+            Act::ReactToComment | Act::WithdrawCommentReaction => ReactionTarget::Comment(COMMENT),
+            _ => ReactionTarget::Post(POST),
+        }
+    }
+
     /// Does it as `caller`. What the service returns must be what the
     /// repository wrote.
     pub(super) async fn by(self, service: &SocialService, caller: &str) -> Result<(), SocialError> {
@@ -125,21 +133,17 @@ impl Act {
                 let viewer = Some(caller.clone());
                 service.comments(POST, page(20, None), viewer).await?;
             }
-            Act::ReactToPost => {
-                service.react_to_post(caller, POST, kind(1)).await?;
+            Act::ReactToPost | Act::ReactToComment => {
+                service.react(caller, self.target(), kind(1)).await?;
             }
-            Act::WithdrawPostReaction => service.withdraw_post_reaction(caller, POST).await?,
+            Act::WithdrawPostReaction | Act::WithdrawCommentReaction => {
+                service.withdraw_reaction(caller, self.target()).await?
+            }
             Act::DeleteComment => service.delete_comment(caller, COMMENT).await?,
             Act::EditComment => {
                 let content = comment_content("edited");
                 let comment = service.update_comment(caller, COMMENT, content).await?;
                 assert_eq!(comment, edited_comment());
-            }
-            Act::ReactToComment => {
-                service.react_to_comment(caller, COMMENT, kind(1)).await?;
-            }
-            Act::WithdrawCommentReaction => {
-                service.withdraw_comment_reaction(caller, COMMENT).await?;
             }
         }
         Ok(())

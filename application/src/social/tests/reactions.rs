@@ -7,6 +7,7 @@ use super::acts::Act::{
 };
 use super::acts::{Act, Write};
 use super::{COMMENT, POST, id, kind, reaction};
+use crate::social::ReactionTarget;
 use crate::social::SocialError;
 use crate::social::ports::ReactionChange::{self, Changed, Created, Unchanged};
 use crate::testing::{SocialPorts, assert_matches, table};
@@ -36,14 +37,16 @@ async fn answers_as_the_repository_says(label: &str, (act, change): (Act, Reacti
         let put = ports.reactions.expect_put_on_post();
         put.times(1).returning(move |_| Ok(Some(stored.clone())));
         let service = ports.into_service();
-        service.react_to_post(&id("Bob1"), POST, kind(4)).await
+        service
+            .react(&id("Bob1"), ReactionTarget::Post(POST), kind(4))
+            .await
     } else {
         let put = ports.reactions.expect_put_on_comment();
         put.times(1)
             .returning(move |_, _, _| Ok(Some(stored.clone())));
         let service = ports.into_service();
         service
-            .react_to_comment(&id("Alice"), COMMENT, kind(5))
+            .react(&id("Alice"), ReactionTarget::Comment(COMMENT), kind(5))
             .await
     };
 

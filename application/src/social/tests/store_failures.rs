@@ -3,6 +3,7 @@
 
 use super::{COMMENT, POST, comment_content, id, kind, page};
 use crate::StoreError;
+use crate::social::ReactionTarget;
 use crate::social::{SocialError, SocialService};
 use crate::testing::{SocialPorts, assert_matches, table};
 
@@ -90,7 +91,9 @@ async fn fail(service: &SocialService, failing: Failing) -> Result<(), SocialErr
             service.create_comment(alice, POST, content).await?;
         }
         Failing::ReactionWrite => {
-            service.react_to_comment(alice, COMMENT, kind(1)).await?;
+            service
+                .react(alice, ReactionTarget::Comment(COMMENT), kind(1))
+                .await?;
         }
         Failing::UnreadCount => {
             service.notifications(alice, false, page(20, None)).await?;

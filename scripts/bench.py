@@ -483,13 +483,17 @@ class Bench:
         log_prefix = os.path.join(self.work, "pgbench")
         pgbench = os.path.join(self.args.pg_bindir, "pgbench")
         base = [pgbench, "-n", "-M", "prepared", "-c", str(self.connections), "-j", "2", "-f", script] + defines
+        # The server's sessions use generic plans (adapters-postgres/src/pool.rs);
+        # pgbench's run the statements the same way.
+        env = dict(os.environ, PGOPTIONS="-c plan_cache_mode=force_generic_plan")
+        self.context["db_ceiling_session"] = env["PGOPTIONS"]
         subprocess.run(base + ["-T", str(self.warmup), self.args.database_url],
-                       check=True, capture_output=True, text=True)
+                       check=True, capture_output=True, text=True, env=env)
         self.reset_statements()
         with Monitor(self.args.server_pid, self.args.pg_dir) as monitor:
             run = subprocess.run(base + ["-T", str(self.duration), "-l", f"--log-prefix={log_prefix}",
                                          self.args.database_url],
-                                 capture_output=True, text=True)
+                                 capture_output=True, text=True, env=env)
         if run.returncode != 0:
             raise SystemExit(f"pgbench failed:\n{run.stdout}\n{run.stderr}")
         calls = self.statements()
@@ -542,8 +546,19 @@ class Bench:
             "ratios": ratios,
             "context": dict(self.context, duration_s=self.duration, warmup_s=self.warmup,
                             connections=self.connections, scale=self.args.scale, seed=self.args.seed,
+                            sched_autogroup=read_autogroup(),
                             db_pool_size=int(os.environ.get("MINIFB_DB_POOL_SIZE", str(max(4, 2 * (os.cpu_count() or 2)))))),
         }
+
+
+def read_autogroup():
+    """Whether the kernel's scheduler autogroups were on during the run
+    (None where the setting does not exist)."""
+    try:
+        with open("/proc/sys/kernel/sched_autogroup_enabled") as f:
+            return f.read().strip() == "1"
+    except OSError:
+        return None
 
 
 def sql_literal(value):

@@ -483,17 +483,13 @@ class Bench:
         log_prefix = os.path.join(self.work, "pgbench")
         pgbench = os.path.join(self.args.pg_bindir, "pgbench")
         base = [pgbench, "-n", "-M", "prepared", "-c", str(self.connections), "-j", "2", "-f", script] + defines
-        # The server's sessions use generic plans (adapters-postgres/src/pool.rs);
-        # pgbench's run the statements the same way.
-        env = dict(os.environ, PGOPTIONS="-c plan_cache_mode=force_generic_plan")
-        self.context["db_ceiling_session"] = env["PGOPTIONS"]
         subprocess.run(base + ["-T", str(self.warmup), self.args.database_url],
-                       check=True, capture_output=True, text=True, env=env)
+                       check=True, capture_output=True, text=True)
         self.reset_statements()
         with Monitor(self.args.server_pid, self.args.pg_dir) as monitor:
             run = subprocess.run(base + ["-T", str(self.duration), "-l", f"--log-prefix={log_prefix}",
                                          self.args.database_url],
-                                 capture_output=True, text=True, env=env)
+                                 capture_output=True, text=True)
         if run.returncode != 0:
             raise SystemExit(f"pgbench failed:\n{run.stdout}\n{run.stderr}")
         calls = self.statements()

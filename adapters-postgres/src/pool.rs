@@ -30,8 +30,7 @@ pub struct PoolSettings {
     pub statement_timeout: Duration,
 }
 
-/// Builds a pool; each new connection first sets its `statement_timeout`
-/// and generic plans for prepared statements.
+/// Builds a pool; each new connection first sets its `statement_timeout`.
 ///
 /// A connection is handed out again without a round trip to the database
 /// (deadpool's default, `Verified`, runs `SELECT 1` at every checkout, one
@@ -48,15 +47,7 @@ pub fn connect(database_url: &str, settings: PoolSettings) -> anyhow::Result<Poo
         },
     );
     let timeout_ms = settings.statement_timeout.as_millis().max(1);
-    // Generic plans: Diesel prepares each statement once per connection,
-    // and with PostgreSQL's default (`auto`) every page query with a bound
-    // `LIMIT` was planned again at every execution (a generic plan's
-    // estimate for an unknown limit always lost to the custom one), half
-    // of PostgreSQL's CPU under load. Every hot statement is keyed on an
-    // index whose plan does not depend on the values (docs/explain.md,
-    // "Generic plans").
-    let set_timeout =
-        format!("SET statement_timeout = {timeout_ms}; SET plan_cache_mode = force_generic_plan");
+    let set_timeout = format!("SET statement_timeout = {timeout_ms}");
     Pool::builder(manager)
         .max_size(settings.max_size)
         .wait_timeout(Some(settings.wait))
@@ -67,13 +58,13 @@ pub fn connect(database_url: &str, settings: PoolSettings) -> anyhow::Result<Poo
             let set_timeout = set_timeout.clone();
             Box::pin(async move {
                 conn.interact(move |conn| {
-                    use diesel::connection::SimpleConnection;
-                    conn.batch_execute(&set_timeout)
+                    use diesel::RunQueryDsl;
+                    diesel::sql_query(set_timeout).execute(conn)
                 })
                 .await
                 .map_err(|e| HookError::Message(format!("connection setup failed: {e}").into()))?
                 .map_err(|e| {
-                    HookError::Message(format!("could not set up the session: {e}").into())
+                    HookError::Message(format!("could not set statement_timeout: {e}").into())
                 })?;
                 Ok(())
             })

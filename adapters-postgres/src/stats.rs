@@ -4,7 +4,6 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::Text;
 use diesel::upsert::excluded;
 use minifb_application::StoreError;
 use minifb_application::stats::{
@@ -12,7 +11,7 @@ use minifb_application::stats::{
 };
 
 use crate::pool::{Pool, run};
-use crate::schema::{post_counts_by_quarter, request_counts, service_counters};
+use crate::schema::request_counts;
 use crate::views::unreadable;
 
 /// Both totals of the last hours in one statement over a range scan of the
@@ -28,6 +27,24 @@ const REQUEST_TOTALS: &str = "\
 /// The label of the day's post buckets among the counters' rows (no
 /// counter has this name).
 const TODAY: &str = "posts since";
+
+/// Each counter's total over its shards, and the posts since `$1` (a local
+/// midnight: a multiple of 15 minutes in every zone, so whole buckets cover
+/// the day exactly) labelled `$2`, [`TODAY`].
+const SERVICE_TOTALS: &str = "\
+    SELECT name, CAST(sum(value) AS bigint) AS total FROM service_counters GROUP BY name \
+    UNION ALL \
+    SELECT CAST($2 AS text), CAST(coalesce(sum(posts), 0) AS bigint) \
+    FROM post_counts_by_quarter WHERE quarter >= $1";
+
+/// A row of [`SERVICE_TOTALS`].
+#[derive(QueryableByName)]
+struct CounterTotal {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    total: i64,
+}
 
 /// A row of [`REQUEST_TOTALS`]: `endpoint` is set in the per-endpoint set,
 /// `minute` in the per-minute one.
@@ -72,33 +89,28 @@ impl PgStatsRepository {
 #[async_trait]
 impl StatsRepository for PgStatsRepository {
     /// Sums 16 shard rows per counter and at most 96 quarter-hour buckets
-    /// per day, read in one statement (`UNION ALL`, the buckets labelled
-    /// [`TODAY`]): the cost does not grow with the number of users or
-    /// posts.
+    /// (each in shards) per day in one statement, [`SERVICE_TOTALS`]: the
+    /// cost does not grow with the number of users or posts, and three rows
+    /// come back.
     async fn service_totals(&self, since: DateTime<Utc>) -> Result<ServiceTotals, StoreError> {
-        run(&self.pool, move |conn| {
-            // `since` is a local midnight: a multiple of 15 minutes in
-            // every zone, so whole buckets cover the day exactly.
-            let today = post_counts_by_quarter::table
-                .filter(post_counts_by_quarter::quarter.ge(since))
-                .select((TODAY.into_sql::<Text>(), post_counts_by_quarter::posts));
-            let rows: Vec<(String, i64)> = service_counters::table
-                .select((service_counters::name, service_counters::value))
-                .union_all(today)
-                .load(conn)?;
-            let total = |name: &str| -> i64 {
-                rows.iter()
-                    .filter(|(label, _)| label == name)
-                    .map(|(_, value)| value)
-                    .sum()
-            };
-            Ok(ServiceTotals {
-                users: total("users"),
-                posts: total("posts"),
-                posts_since: total(TODAY),
-            })
+        let rows: Vec<CounterTotal> = run(&self.pool, move |conn| {
+            diesel::sql_query(SERVICE_TOTALS)
+                .bind::<diesel::sql_types::Timestamptz, _>(since)
+                .bind::<diesel::sql_types::Text, _>(TODAY)
+                .load(conn)
         })
-        .await
+        .await?;
+        let total = |name: &str| -> i64 {
+            rows.iter()
+                .filter(|row| row.name == name)
+                .map(|row| row.total)
+                .sum()
+        };
+        Ok(ServiceTotals {
+            users: total("users"),
+            posts: total("posts"),
+            posts_since: total(TODAY),
+        })
     }
 
     async fn add_request_counts(&self, counts: Vec<RequestCount>) -> Result<(), StoreError> {

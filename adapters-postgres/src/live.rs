@@ -31,7 +31,7 @@ use minifb_application::live::{
     FeedSubscription, NotificationChange, NotificationFeed, NotificationPublisher, ReadIds,
     SubscribeError,
 };
-use minifb_domain::{NotificationId, UserId};
+use minifb_domain::{NotificationId, UserId, UserKey};
 use serde::Deserialize;
 use tokio::sync::{broadcast, mpsc, watch};
 
@@ -73,7 +73,8 @@ impl Payload {
             ("r", PayloadIds::All(all)) if all == "all" => NotificationChange::Read(ReadIds::All),
             _ => return None,
         };
-        Some((self.u.to_ascii_lowercase(), change))
+        // Keyed as subscriptions are: by the id's case-folded key.
+        Some((UserKey::claimed(&self.u).as_str().to_owned(), change))
     }
 }
 

@@ -58,6 +58,16 @@ fn unread_of<'a>(user_id: &'a str) -> _ {
         .select(users::unread_notifications)
 }
 
+/// The user's notifications with their actors. Spelled out: `user_id` and
+/// `actor_id` both reference `users`, so the schema has no `joinable!` for
+/// the pair.
+#[diesel::dsl::auto_type]
+fn notifications_of<'a>(user_id: &'a str) -> _ {
+    notifications::table
+        .inner_join(users::table.on(users::id.eq(notifications::actor_id)))
+        .filter(notifications::user_id.eq(user_id))
+}
+
 // `users` a second time, for the recipient's unread count: the page joins
 // `users` for the actors already.
 diesel::alias!(users as recipients: Recipients);
@@ -90,16 +100,13 @@ impl NotificationRepository for PgNotificationRepository {
     ) -> Result<Option<NotificationListing>, StoreError> {
         let user_id = user_id.to_string();
         let listing = run(&self.pool, move |conn| {
-            // Spelled out: `user_id` and `actor_id` both reference users,
-            // so the schema has no `joinable!` for the pair. The unread
-            // count is an uncorrelated subquery (one lookup per statement).
+            // The unread count is an uncorrelated subquery (one lookup per
+            // statement).
             let unread = recipients
                 .filter(recipients.field(users::id).eq(&user_id))
                 .select(recipients.field(users::unread_notifications))
                 .single_value();
-            let mut query = notifications::table
-                .inner_join(users::table.on(users::id.eq(notifications::actor_id)))
-                .filter(notifications::user_id.eq(&user_id))
+            let mut query = notifications_of(&user_id)
                 .select((NotificationViewRow::as_select(), unread))
                 .order(notifications::id.desc())
                 .limit(i64::from(page.limit) + 1)
@@ -184,9 +191,7 @@ impl NotificationRepository for PgNotificationRepository {
     ) -> Result<Vec<NotificationView>, StoreError> {
         let user_id = user_id.to_string();
         let rows = run(&self.pool, move |conn| {
-            notifications::table
-                .inner_join(users::table.on(users::id.eq(notifications::actor_id)))
-                .filter(notifications::user_id.eq(user_id))
+            notifications_of(&user_id)
                 .filter(notifications::id.gt(after))
                 .select(NotificationViewRow::as_select())
                 .order(notifications::id.asc())
@@ -205,9 +210,7 @@ impl NotificationRepository for PgNotificationRepository {
         let user_id = user_id.to_string();
         let ids: Vec<i64> = ids.iter().map(|id| id.get()).collect();
         let rows = run(&self.pool, move |conn| {
-            notifications::table
-                .inner_join(users::table.on(users::id.eq(notifications::actor_id)))
-                .filter(notifications::user_id.eq(user_id))
+            notifications_of(&user_id)
                 .filter(notifications::id.eq_any(ids))
                 .select(NotificationViewRow::as_select())
                 .order(notifications::id.asc())

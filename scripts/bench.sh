@@ -10,6 +10,8 @@
 #   BENCH_SEED      seed of the data set (default 2026)
 #   BENCH_DURATION  seconds per scenario (default 20)
 #   BENCH_WARMUP    seconds of warm-up before each scenario (default 5)
+#   BENCH_ROUNDS    rounds of feed_first and feed_during_logins, which
+#                   alternate and report medians (default 3)
 #   BENCH_AUTOGROUP `on` leaves the kernel's scheduler autogroups as they
 #                   are (by default a root run turns them off for the run)
 set -euo pipefail
@@ -45,9 +47,9 @@ with_server bench release "$pg_dir" --stats
 # The kernel's scheduler autogroups (a desktop feature, on by default in
 # Debian's kernel) share the CPU equally between terminal sessions, and
 # pg_ctl starts PostgreSQL in a session of its own: the server's threads
-# would then compete with PostgreSQL's as one group against another, and
-# the hashing threads' lowered priority would only count inside the
-# server. On a server machine the processes are peers; the bench makes
+# would then compete with PostgreSQL's as one group against another, the
+# server's many threads sharing what PostgreSQL's few are given. On a
+# server machine the processes are peers; the bench makes
 # them so for its run (as root) and restores the setting afterwards.
 # docs/performance.md has the figures with and without.
 autogroup=/proc/sys/kernel/sched_autogroup_enabled

@@ -8,14 +8,16 @@
 //! limit for a permit gets [`HashError::Busy`] (HTTP 503).
 //!
 //! The hashing threads are a small rayon pool of their own, not tokio's
-//! blocking pool, because they run at the lowest scheduling priority
-//! (nice 19 on Linux): when the CPUs are idle a hash runs at full speed,
-//! when readers keep them busy the readers come first and a hash takes the
-//! time that is left. tokio's blocking threads also run every database call
-//! (deadpool's `interact`), and a thread's priority, once lowered, cannot
-//! be raised again without privileges, so hashing needs threads of its own
-//! (tokio's documentation of `spawn_blocking` points CPU-bound work to
-//! rayon for the same reason: a pool sized for the work).
+//! blocking pool, which runs every database call (deadpool's `interact`):
+//! a login storm then takes at most its own threads, never the ones that
+//! serve reads (tokio's documentation of `spawn_blocking` points CPU-bound
+//! work to rayon for the same reason: a pool sized for the work).
+//!
+//! They run at normal priority. Lowered ones (nice 19, or Linux's
+//! `SCHED_IDLE`) were measured with `make bench` on Linux 6.18: while a
+//! login storm kept one of them busy, threads that serve reads waited for
+//! the CPU for up to seconds (feed p99 0.8 to 2.5 s against 23 to 25 ms at
+//! normal priority); docs/performance.md has the figures.
 //!
 //! Hashes are Werkzeug's `pbkdf2:sha256` (the format is the domain's
 //! [`PasswordHash`]); a check always costs at least the configured rounds,
@@ -32,7 +34,6 @@ use rand::Rng;
 use rand::distr::Alphanumeric;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
-use thread_priority::ThreadPriority;
 use tokio::sync::{Semaphore, oneshot};
 
 /// PBKDF2-HMAC-SHA256 of `password` with `salt` (its UTF-8 bytes).
@@ -60,12 +61,6 @@ fn verify_padded(password: &str, hash: &PasswordHash, min_rounds: u32) -> bool {
     computed.ct_eq(hash.digest()).into()
 }
 
-/// Lowers the calling thread's scheduling priority as far as it goes.
-/// Best effort: where the system refuses, hashes run at normal priority.
-fn lower_priority() {
-    let _ = thread_priority::set_current_thread_priority(ThreadPriority::Min);
-}
-
 /// PBKDF2-HMAC-SHA256 with a fixed number of rounds for new hashes.
 pub struct Pbkdf2Hasher {
     iterations: u32,
@@ -76,14 +71,13 @@ pub struct Pbkdf2Hasher {
 }
 
 impl Pbkdf2Hasher {
-    /// `threads` hashes run at once, on threads of their own at the lowest
-    /// priority; a request waits at most `max_wait` for its turn.
+    /// `threads` hashes run at once, on threads of their own; a request
+    /// waits at most `max_wait` for its turn.
     pub fn new(iterations: u32, threads: usize, max_wait: Duration) -> Result<Self, HashError> {
         let threads = threads.max(1);
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .thread_name(|i| format!("minifb-hash-{i}"))
-            .start_handler(|_| lower_priority())
             // A job that panics drops its reply, which its caller sees as a
             // failure; the pool and the process go on.
             .panic_handler(drop)
@@ -251,34 +245,16 @@ mod tests {
         assert!(matches!(result, Err(HashError::Busy)));
     }
 
-    /// The nice value of the calling thread, from `/proc/thread-self/stat`
-    /// (the 19th field; the 2nd, the name, may hold spaces but ends at the
-    /// last `)`).
-    #[cfg(target_os = "linux")]
-    fn own_nice() -> i32 {
-        let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
-        let fields: Vec<&str> = stat
-            .rsplit_once(')')
-            .unwrap()
-            .1
-            .split_whitespace()
-            .collect();
-        fields[16].parse().unwrap()
-    }
-
-    #[cfg(target_os = "linux")]
     #[tokio::test]
-    async fn hashes_run_on_their_own_threads_at_the_lowest_priority() {
+    async fn hashes_run_on_their_own_threads() {
         let hasher = Pbkdf2Hasher::new(1_000, 1, Duration::from_secs(5)).unwrap();
 
-        let (name, nice) = hasher
-            .run(|| (std::thread::current().name().map(str::to_owned), own_nice()))
+        let name = hasher
+            .run(|| std::thread::current().name().map(str::to_owned))
             .await
             .unwrap();
 
         assert_eq!(name.as_deref(), Some("minifb-hash-0"));
-        assert_eq!(nice, 19);
-        assert_eq!(own_nice(), 0, "the caller's thread keeps its priority");
     }
 
     #[tokio::test]

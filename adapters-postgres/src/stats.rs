@@ -3,7 +3,9 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use diesel::dsl::sum;
 use diesel::prelude::*;
+use diesel::sql_types::{Nullable, Numeric, Text};
 use diesel::upsert::excluded;
 use minifb_application::StoreError;
 use minifb_application::stats::{
@@ -11,7 +13,7 @@ use minifb_application::stats::{
 };
 
 use crate::pool::{Pool, run};
-use crate::schema::request_counts;
+use crate::schema::{post_counts_by_quarter, request_counts, service_counters};
 use crate::views::unreadable;
 
 /// Both totals of the last hours in one statement over a range scan of the
@@ -28,23 +30,12 @@ const REQUEST_TOTALS: &str = "\
 /// counter has this name).
 const TODAY: &str = "posts since";
 
-/// Each counter's total over its shards, and the posts since `$1` (a local
-/// midnight: a multiple of 15 minutes in every zone, so whole buckets cover
-/// the day exactly) labelled `$2`, [`TODAY`].
-const SERVICE_TOTALS: &str = "\
-    SELECT name, CAST(sum(value) AS bigint) AS total FROM service_counters GROUP BY name \
-    UNION ALL \
-    SELECT CAST($2 AS text), CAST(coalesce(sum(posts), 0) AS bigint) \
-    FROM post_counts_by_quarter WHERE quarter >= $1";
-
-/// A row of [`SERVICE_TOTALS`].
-#[derive(QueryableByName)]
-struct CounterTotal {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    name: String,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    total: i64,
-}
+// `sum` of bigints is numeric in PostgreSQL; `int8(numeric)` is its cast
+// back, as a function so that the statement stays Diesel's own (kept
+// prepared per connection, unlike `sql_query`).
+diesel::define_sql_function!(
+    fn int8(x: Nullable<Numeric>) -> Nullable<BigInt>
+);
 
 /// A row of [`REQUEST_TOTALS`]: `endpoint` is set in the per-endpoint set,
 /// `minute` in the per-minute one.
@@ -89,21 +80,30 @@ impl PgStatsRepository {
 #[async_trait]
 impl StatsRepository for PgStatsRepository {
     /// Sums 16 shard rows per counter and at most 96 quarter-hour buckets
-    /// (each in shards) per day in one statement, [`SERVICE_TOTALS`]: the
-    /// cost does not grow with the number of users or posts, and three rows
-    /// come back.
+    /// (each in shards) per day in one statement: each counter's total over
+    /// its shards, then the posts since `since` (a local midnight: a
+    /// multiple of 15 minutes in every zone, so whole buckets cover the
+    /// day exactly) labelled [`TODAY`]. The cost does not grow with the
+    /// number of users or posts, three rows come back, and the statement is
+    /// prepared once per connection.
     async fn service_totals(&self, since: DateTime<Utc>) -> Result<ServiceTotals, StoreError> {
-        let rows: Vec<CounterTotal> = run(&self.pool, move |conn| {
-            diesel::sql_query(SERVICE_TOTALS)
-                .bind::<diesel::sql_types::Timestamptz, _>(since)
-                .bind::<diesel::sql_types::Text, _>(TODAY)
-                .load(conn)
+        let rows: Vec<(String, Option<i64>)> = run(&self.pool, move |conn| {
+            let counters = service_counters::table
+                .group_by(service_counters::name)
+                .select((service_counters::name, int8(sum(service_counters::value))));
+            let today = post_counts_by_quarter::table
+                .filter(post_counts_by_quarter::quarter.ge(since))
+                .select((
+                    TODAY.into_sql::<Text>(),
+                    int8(sum(post_counts_by_quarter::posts)),
+                ));
+            counters.union_all(today).load(conn)
         })
         .await?;
         let total = |name: &str| -> i64 {
             rows.iter()
-                .filter(|row| row.name == name)
-                .map(|row| row.total)
+                .filter(|(row, _)| row == name)
+                .filter_map(|(_, total)| *total)
                 .sum()
         };
         Ok(ServiceTotals {

@@ -14,7 +14,7 @@ use anyhow::Context;
 use axum::http::HeaderValue;
 use minifb_adapters_crypto::{Pbkdf2Hasher, RandomSecrets};
 use minifb_adapters_http::{
-    AppState, HttpConfig, JwtKeys, RequestCounter, ServerStatsService, admin_token_digest,
+    AppState, HttpConfig, JwtKeys, RequestCounter, ServerStatsService, Shared, admin_token_digest,
 };
 use minifb_adapters_mail::{OutboxMailer, SmtpMailer};
 use minifb_adapters_postgres as pg;
@@ -73,10 +73,9 @@ impl Server {
             config.access_token_ttl,
         ));
         let limiter = pg::PgAttemptLimiter::new(pool.clone(), pg::Limits::default());
-        // Half the CPUs hash at once (at least one), at the lowest
-        // priority: a login storm then leaves the CPUs to readers first,
-        // and logins wait for their turn instead (the hash strength is
-        // unchanged).
+        // Half the CPUs hash at once (at least one): a login storm then
+        // leaves the other half to readers, and logins wait for their turn
+        // instead (the hash strength is unchanged).
         let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
         let threads = (cpus / 2).max(1);
         let accounts = AccountService {
@@ -112,7 +111,7 @@ impl Server {
             repository: stats_repository.clone(),
             counter: Arc::new(RequestCounter::default()),
         };
-        let state = AppState {
+        let state = AppState::new(Shared {
             accounts,
             social,
             stats: StatsService {
@@ -125,7 +124,7 @@ impl Server {
             jwt,
             health: Arc::new(pg::PgHealthCheck::new(pool.clone())),
             admin_token_digest: admin_token_digest(&config.admin_token.value),
-        };
+        });
         let http = HttpConfig {
             cors_origins: config
                 .cors_origins

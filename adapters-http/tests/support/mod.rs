@@ -14,7 +14,7 @@ use axum::http::request::Builder;
 use axum::http::{HeaderMap, HeaderName, Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use minifb_adapters_http::{
-    AppState, HttpConfig, JwtKeys, ServerStatsService, admin_token_digest, router,
+    AppState, HttpConfig, JwtKeys, ServerStatsService, Shared, admin_token_digest, router,
 };
 use minifb_application::ports::{AccessTokenIssuer, MockHealthCheck};
 use minifb_application::stats::{MockStatsRepository, StatsService};
@@ -56,7 +56,7 @@ pub struct Ports {
 impl Ports {
     pub fn state(self) -> AppState {
         let stats = Arc::new(self.stats);
-        AppState {
+        AppState::new(Shared {
             accounts: self.accounts.into_service(),
             social: self.social.into_service(),
             stats: StatsService {
@@ -77,7 +77,7 @@ impl Ports {
             jwt: keys(),
             health: Arc::new(self.health),
             admin_token_digest: admin_token_digest(ADMIN_TOKEN),
-        }
+        })
     }
 
     /// The router with the default settings (no CORS origins).

@@ -15,9 +15,10 @@
 //!
 //! They run at normal priority. Lowered ones (nice 19, or Linux's
 //! `SCHED_IDLE`) were measured with `make bench` on Linux 6.18: while a
-//! login storm kept one of them busy, threads that serve reads waited for
-//! the CPU for up to seconds (feed p99 0.8 to 2.5 s against 23 to 25 ms at
-//! normal priority); docs/performance.md has the figures.
+//! login storm kept one of them busy, threads that serve reads, and
+//! PostgreSQL's, often waited for a CPU for up to seconds (feed p99 over
+//! 0.6 s in five of seven runs, against 21.5 to 51 ms in all but one of 22
+//! rounds at normal priority); docs/performance.md has the figures.
 //!
 //! Hashes are Werkzeug's `pbkdf2:sha256` (the format is the domain's
 //! [`PasswordHash`]); a check always costs at least the configured rounds,

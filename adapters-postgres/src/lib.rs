@@ -15,6 +15,7 @@ mod comments;
 mod limits;
 mod live;
 mod notifications;
+mod page_limit;
 pub mod pool;
 mod posts;
 mod reactions;

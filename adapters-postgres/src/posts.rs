@@ -9,6 +9,7 @@ use minifb_application::social::ports::{PageRequest, PostRepository, PostView};
 use minifb_domain::{PostContent, PostId, UserId, UserKey};
 
 use crate::accounts::{lower, user_exists};
+use crate::page_limit::limited;
 use crate::pool::{Pool, run};
 use crate::schema::{posts, users};
 use crate::views::{PostViewRow, post_views, stored_user_id, views};
@@ -200,10 +201,7 @@ fn load_posts_page(
     page: PageRequest,
     owner_key: Option<&UserKey>,
 ) -> QueryResult<Vec<PostViewRow>> {
-    let mut query = post_views(viewer)
-        .order(posts::id.desc())
-        .limit(i64::from(page.limit) + 1)
-        .into_boxed();
+    let mut query = post_views(viewer).order(posts::id.desc()).into_boxed();
     if let Some(key) = owner_key {
         let owner = owners
             .filter(lower(owners.field(users::id)).eq(key.as_str()))
@@ -214,5 +212,5 @@ fn load_posts_page(
     if let Some(after) = page.after {
         query = query.filter(posts::id.lt(after));
     }
-    query.load(conn)
+    limited(query, page.limit.saturating_add(1)).load(conn)
 }

@@ -64,6 +64,7 @@ pub use telemetry::prometheus;
 pub struct AppState(Arc<Shared>);
 
 impl AppState {
+    /// The services and settings, shared from now on.
     pub fn new(shared: Shared) -> Self {
         Self(Arc::new(shared))
     }

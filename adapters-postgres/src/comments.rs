@@ -207,7 +207,7 @@ impl CommentRepository for PgCommentRepository {
             let mut query = comment_views(viewer)
                 .filter(comments::post_id.eq(post_id.get()))
                 .order(comments::id.asc())
-                .limit(i64::from(page.limit) + 1)
+                .limit(i64::from(page.rows_to_fetch()))
                 .into_boxed();
             if let Some(after) = page.after {
                 query = query.filter(comments::id.gt(after));

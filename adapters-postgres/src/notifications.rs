@@ -109,7 +109,7 @@ impl NotificationRepository for PgNotificationRepository {
             let mut query = notifications_of(&user_id)
                 .select((NotificationViewRow::as_select(), unread))
                 .order(notifications::id.desc())
-                .limit(i64::from(page.limit) + 1)
+                .limit(i64::from(page.rows_to_fetch()))
                 .into_boxed();
             if unread_only {
                 query = query.filter(not(notifications::read));

@@ -212,5 +212,5 @@ fn load_posts_page(
     if let Some(after) = page.after {
         query = query.filter(posts::id.lt(after));
     }
-    limited(query, page.limit.saturating_add(1)).load(conn)
+    limited(query, page.rows_to_fetch()).load(conn)
 }

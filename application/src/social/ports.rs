@@ -90,6 +90,14 @@ pub struct PageRequest {
     pub after: Option<i64>,
 }
 
+impl PageRequest {
+    /// How many rows a repository fetches for the page: its limit and one
+    /// more, whose presence says that a next page exists.
+    pub fn rows_to_fetch(&self) -> u32 {
+        self.limit.saturating_add(1)
+    }
+}
+
 /// Who owns a comment and the post it is on: what permission checks need.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommentOwners {

@@ -5,10 +5,11 @@
 //! statuses); this module only says what the store keeps: counts per
 //! minute, endpoint and status, added to by every process.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Duration, DurationRound, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
 use crate::StoreError;
@@ -70,15 +71,17 @@ impl RequestTotals {
 pub struct ServiceTotals {
     pub users: i64,
     pub posts: i64,
-    pub posts_since: i64,
+    /// Posts created within the day asked for.
+    pub posts_today: i64,
 }
 
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait StatsRepository: Send + Sync {
-    /// Users, posts, and posts created at or after `since`; read from
-    /// counters, never by counting whole tables.
-    async fn service_totals(&self, since: DateTime<Utc>) -> Result<ServiceTotals, StoreError>;
+    /// Users, posts, and posts created within `day` (from its start,
+    /// included, to its end, excluded); read from counters, never by
+    /// counting whole tables.
+    async fn service_totals(&self, day: Range<DateTime<Utc>>) -> Result<ServiceTotals, StoreError>;
 
     /// Adds these counts to the stored ones (rows of other processes
     /// included), in one statement.
@@ -113,33 +116,39 @@ impl StatsService {
         let now = Utc::now();
         let totals = self
             .repository
-            .service_totals(start_of_day(now, self.timezone))
+            .service_totals(day_of(now, self.timezone))
             .await?;
         Ok(ServiceStats {
             total_users: totals.users,
             total_posts: totals.posts,
-            posts_today: totals.posts_since,
+            posts_today: totals.posts_today,
             generated_at: now,
         })
     }
 }
 
-/// Midnight of `now`'s day in `zone`, in UTC. On the rare day whose
-/// midnight does not exist (a DST jump at 00:00) the day starts at the
-/// first instant that does.
-pub fn start_of_day(now: DateTime<Utc>, zone: Tz) -> DateTime<Utc> {
-    let local_date = now.with_timezone(&zone).date_naive();
+/// `now`'s day in `zone`, from its local midnight to the next one, in UTC
+/// (23 or 25 hours on the days clocks change).
+pub fn day_of(now: DateTime<Utc>, zone: Tz) -> Range<DateTime<Utc>> {
+    let date = now.with_timezone(&zone).date_naive();
+    let end = date
+        .succ_opt()
+        .map_or(now + Duration::days(1), |next| start_of(next, zone));
+    start_of(date, zone)..end
+}
+
+/// Midnight of `date` in `zone`, in UTC. On the rare day whose midnight
+/// does not exist (a DST jump at 00:00) the day starts at the first instant
+/// that does.
+fn start_of(date: NaiveDate, zone: Tz) -> DateTime<Utc> {
     let mut time = NaiveTime::MIN;
     for _ in 0..4 {
-        if let Some(start) = zone
-            .from_local_datetime(&local_date.and_time(time))
-            .earliest()
-        {
+        if let Some(start) = zone.from_local_datetime(&date.and_time(time)).earliest() {
             return start.with_timezone(&Utc);
         }
         time += Duration::minutes(30);
     }
-    now.duration_trunc(Duration::days(1)).unwrap_or(now)
+    date.and_time(NaiveTime::MIN).and_utc()
 }
 
 #[cfg(test)]
@@ -148,38 +157,57 @@ mod tests {
     use crate::testing::instant as at;
 
     #[test]
-    fn today_starts_at_local_midnight() {
+    fn today_runs_from_local_midnight_to_the_next() {
         let now = at("2026-11-26T20:30:00Z");
-        assert_eq!(start_of_day(now, Tz::UTC), at("2026-11-26T00:00:00Z"));
+        let day = |zone| day_of(now, zone);
+        assert_eq!(
+            day(Tz::UTC),
+            at("2026-11-26T00:00:00Z")..at("2026-11-27T00:00:00Z")
+        );
         // 05:30 on the 27th in Seoul (UTC+9).
         assert_eq!(
-            start_of_day(now, chrono_tz::Asia::Seoul),
-            at("2026-11-26T15:00:00Z")
+            day(chrono_tz::Asia::Seoul),
+            at("2026-11-26T15:00:00Z")..at("2026-11-27T15:00:00Z")
         );
         // 15:30 on the 26th in New York (UTC-5).
         assert_eq!(
-            start_of_day(now, chrono_tz::America::New_York),
-            at("2026-11-26T05:00:00Z")
+            day(chrono_tz::America::New_York),
+            at("2026-11-26T05:00:00Z")..at("2026-11-27T05:00:00Z")
         );
         // Kathmandu is UTC+5:45.
         assert_eq!(
-            start_of_day(now, chrono_tz::Asia::Kathmandu),
-            at("2026-11-26T18:15:00Z")
+            day(chrono_tz::Asia::Kathmandu),
+            at("2026-11-26T18:15:00Z")..at("2026-11-27T18:15:00Z")
+        );
+    }
+
+    #[test]
+    fn days_when_clocks_change_last_23_or_25_hours() {
+        let new_york = chrono_tz::America::New_York;
+        // 8 March 2026: 02:00 EST becomes 03:00 EDT.
+        assert_eq!(
+            day_of(at("2026-03-08T12:00:00Z"), new_york),
+            at("2026-03-08T05:00:00Z")..at("2026-03-09T04:00:00Z")
+        );
+        // 1 November 2026: 02:00 EDT becomes 01:00 EST.
+        assert_eq!(
+            day_of(at("2026-11-01T12:00:00Z"), new_york),
+            at("2026-11-01T04:00:00Z")..at("2026-11-02T05:00:00Z")
         );
     }
 
     #[tokio::test]
-    async fn service_stats_count_posts_since_local_midnight() {
+    async fn service_stats_count_the_posts_of_the_local_day() {
         let mut repository = MockStatsRepository::new();
-        let expected_since = start_of_day(Utc::now(), chrono_tz::Asia::Seoul);
+        let today = day_of(Utc::now(), chrono_tz::Asia::Seoul);
         repository
             .expect_service_totals()
-            .withf(move |since| *since == expected_since)
+            .withf(move |day| *day == today)
             .returning(|_| {
                 Ok(ServiceTotals {
                     users: 3,
                     posts: 10,
-                    posts_since: 2,
+                    posts_today: 2,
                 })
             });
         let service = StatsService {

@@ -4,8 +4,7 @@ use minifb_server::{Config, LogFormat, Server, shutdown_signal};
 use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::EnvFilter;
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     dotenvy::dotenv().ok();
     let config = match Config::from_env() {
         Ok(config) => config,
@@ -15,8 +14,26 @@ async fn main() -> anyhow::Result<()> {
         }
     };
     let _flush_logs_on_exit = init_logging(config.log_format);
-    let server = Server::build(&config).await?;
-    server.run(shutdown_signal()).await
+    runtime(&config)?.block_on(async {
+        let server = Server::build(&config).await?;
+        server.run(shutdown_signal()).await
+    })
+}
+
+/// Tokio's multi-threaded runtime (one worker per CPU), with as many
+/// blocking threads as database connections. Diesel calls, each holding a
+/// pooled connection, are all the blocking work there is (hashing has
+/// threads of its own), so no more than that many can ever run at once.
+/// Tokio's default cap (512) let the pool grow to some twenty threads that
+/// took turns, each cold, for four connections' calls; capped, the same
+/// few stay busy: `service_stats` 7,700 to 8,000 → 9,600 to 10,100
+/// requests/s and the feed 4,300 to 4,500 → 4,800 to 5,500 with wrk on
+/// this 2-core machine (docs/performance.md, change 17).
+fn runtime(config: &Config) -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(config.pool_size)
+        .build()
 }
 
 /// Logs go to stdout through a writer thread of their own: a request logs

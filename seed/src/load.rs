@@ -218,7 +218,9 @@ fn secondary_indexes(
 
 /// The back office's totals: users and posts into shard 0 of
 /// `service_counters` (added to what the migration put there), and posts
-/// per quarter hour, bucketed by the schema's own `minifb_quarter`; each
+/// per quarter hour, bucketed by the schema's own `minifb_quarter`, written
+/// oldest first as a running service appends them (so that the day's
+/// buckets share a page or two, not one page each as in hash order); each
 /// user's unread notifications (the triggers that keep it are off here).
 fn set_statistics(tx: &mut postgres::Transaction<'_>, dataset: &Dataset) -> anyhow::Result<()> {
     let sizes = dataset.sizes();
@@ -231,7 +233,7 @@ fn set_statistics(tx: &mut postgres::Transaction<'_>, dataset: &Dataset) -> anyh
     }
     tx.batch_execute(
         "INSERT INTO post_counts_by_quarter (quarter, shard, posts)
-         SELECT minifb_quarter(created_at), 0, count(*) FROM posts GROUP BY 1
+         SELECT minifb_quarter(created_at), 0, count(*) FROM posts GROUP BY 1 ORDER BY 1
          ON CONFLICT (quarter, shard) DO UPDATE
              SET posts = post_counts_by_quarter.posts + EXCLUDED.posts;
          SELECT setval(pg_get_serial_sequence('posts', 'id'), max(id)) FROM posts HAVING count(*) > 0;

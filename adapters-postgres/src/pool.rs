@@ -43,9 +43,10 @@ pub struct PoolSettings {
 /// filtered on the user, where the generic plan reads the user's own index
 /// (0.07 against 0.18 ms). docs/performance.md has the figures. A generic
 /// plan estimates a range bound by a parameter at a third of the table, so
-/// a request that reads a range gives both ends (the day's posts in
-/// `stats.rs`); only the hourly sweeps of expired rows (request counts,
-/// attempt windows, idempotency keys) may read their pruned tables whole.
+/// a statement that needs an index for a range gives both ends (the day's
+/// posts in `stats.rs`); one-sided ranges are left only on tables pruned to
+/// about what they ask for (the last day's request counts) and in the
+/// hourly sweeps of expired rows, which may read their tables whole.
 const SESSION_SETUP: &str = "SET plan_cache_mode = force_generic_plan";
 
 /// Builds a pool; each new connection first sets its `statement_timeout`

@@ -705,6 +705,13 @@ impl TestApp {
 /// The database under a server started here, for what HTTP cannot arrange
 /// (time passing, an operator's edit, data another implementation wrote).
 impl TestApp {
+    /// The URL of this server's database, when the server was started here.
+    pub fn database_url(&self) -> Option<&str> {
+        self.database
+            .as_deref()
+            .map(|database| database.url.as_str())
+    }
+
     /// Runs one SQL statement on this server's database and returns how
     /// many rows it touched.
     pub async fn sql(&self, statement: &str) -> usize {

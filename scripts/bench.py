@@ -134,6 +134,16 @@ class Api:
         except urllib.error.HTTPError as error:
             return error.code, error.read().decode(errors="replace")
 
+    def pool_size(self, admin_token):
+        """The server's own database pool size, from its /metrics."""
+        request = urllib.request.Request(self.base + "/metrics")
+        request.add_header("Authorization", f"Bearer {admin_token}")
+        with urllib.request.urlopen(request, timeout=60) as response:
+            for line in response.read().decode().splitlines():
+                if line.startswith("db_pool_max_size "):
+                    return int(float(line.split()[1]))
+        return None
+
     def login(self, user_id):
         for _ in range(20):
             status, body = self.call("POST", "/auth/login", {"id": user_id, "password": PASSWORD})
@@ -584,7 +594,7 @@ class Bench:
             "context": dict(self.context, duration_s=self.duration, warmup_s=self.warmup,
                             connections=self.connections, scale=self.args.scale, seed=self.args.seed,
                             sched_autogroup=read_autogroup(),
-                            db_pool_size=int(os.environ.get("MINIFB_DB_POOL_SIZE", str(max(4, 2 * (os.cpu_count() or 2)))))),
+                            db_pool_size=self.api.pool_size(self.args.admin_token)),
         }
 
 

@@ -182,18 +182,15 @@ fn secret(value: Option<String>, name: &str) -> anyhow::Result<Secret> {
     }
 }
 
-/// Four per CPU, from 4 to 32: enough connections that PostgreSQL stays
-/// busy while some wait on the network or on a preempted thread, few enough
-/// that requests queue for a connection in order instead of being
-/// preempted half-way through a query, and that three processes fit
-/// PostgreSQL's default `max_connections` (100). Measured on 2 cores with
-/// the runtime's blocking threads capped at the pool size: 8 served more
-/// than 4 and kept the feed's p99 during a login storm within 1.2 to 1.3
-/// times its p99 alone (4: 1.4 to 2.3); 16 once put p99 at up to 100 times
-/// p50 (`docs/performance.md`, changes 2 and 19).
+/// Twice the CPUs, at least 4: enough connections to keep PostgreSQL busy
+/// while others wait on the network, few enough that, with the server, the
+/// database and a load generator sharing the cores, requests queue for a
+/// connection in order instead of being preempted half-way through a query
+/// (16 connections on 2 cores put p99 at up to 100 times p50; 4 removed the
+/// tail; see `docs/performance.md`).
 pub fn default_pool_size() -> u64 {
     let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
-    u64::try_from(cpus.saturating_mul(4).clamp(4, 32)).unwrap_or(4)
+    u64::try_from(cpus.saturating_mul(2).max(4)).unwrap_or(4)
 }
 
 #[cfg(test)]

@@ -22,8 +22,10 @@ fn main() -> anyhow::Result<()> {
 
 /// Tokio's multi-threaded runtime (one worker per CPU), with as many
 /// blocking threads as database connections. Diesel calls, each holding a
-/// pooled connection, are all the blocking work there is (hashing has
-/// threads of its own), so no more than that many can ever run at once.
+/// pooled connection, are nearly all the blocking work there is, so no
+/// more than that many run at once; hashing has threads of its own, and
+/// the mail outbox's file writes (`tokio::fs`), a few per password reset,
+/// wait for a free thread behind them.
 /// Tokio's default cap (512) let the pool grow to some twenty threads that
 /// took turns, each cold, for four connections' calls; capped, the same
 /// few stay busy: `service_stats` 7,700 to 8,000 → 9,600 to 10,100

@@ -121,24 +121,25 @@ class Api:
     def __init__(self, base):
         self.base = base
 
-    def call(self, method, path, body=None, token=None):
+    def request(self, method, path, body=None, token=None):
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(self.base + path, data=data, method=method)
         if data is not None:
             request.add_header("Content-Type", "application/json")
         if token:
             request.add_header("Authorization", f"Bearer {token}")
+        return urllib.request.urlopen(request, timeout=60)
+
+    def call(self, method, path, body=None, token=None):
         try:
-            with urllib.request.urlopen(request, timeout=60) as response:
+            with self.request(method, path, body, token) as response:
                 return response.status, json.loads(response.read() or b"null")
         except urllib.error.HTTPError as error:
             return error.code, error.read().decode(errors="replace")
 
     def pool_size(self, admin_token):
         """The server's own database pool size, from its /metrics."""
-        request = urllib.request.Request(self.base + "/metrics")
-        request.add_header("Authorization", f"Bearer {admin_token}")
-        with urllib.request.urlopen(request, timeout=60) as response:
+        with self.request("GET", "/metrics", token=admin_token) as response:
             for line in response.read().decode().splitlines():
                 if line.startswith("db_pool_max_size "):
                     return int(float(line.split()[1]))

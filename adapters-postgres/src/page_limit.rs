@@ -1,20 +1,19 @@
 //! A page's `LIMIT` written into the statement's text instead of bound.
 //!
-//! PostgreSQL plans a prepared statement again at every execution for as
-//! long as its custom plans look cheaper than its generic plan, and a
-//! generic plan cannot know a bound `LIMIT`, so a page statement with one
-//! was planned at every request: 0.17 ms of planning for 0.10 ms of
-//! execution for the feed. With the limit in the text, PostgreSQL settles
-//! on one generic plan after five executions (its default
-//! `plan_cache_mode = auto`), the same plan as the custom ones. A page holds
-//! 1 to 101 rows, so this costs at most that many prepared statements per
-//! list and connection.
+//! Every pooled connection plans a statement once, for any values
+//! (`plan_cache_mode = force_generic_plan`, see `pool.rs`), and a generic
+//! plan cannot know a bound `LIMIT`: PostgreSQL then assumes a tenth of the
+//! rows. For the first page of the feed, which no condition narrows, that
+//! is a tenth of all posts, and the plan read the table (13.6 pages/s at
+//! 1,000,000 posts, docs/performance.md change 7). With the limit in the
+//! text, the generic plan is the indexed one the custom plans chose. A page
+//! holds 1 to 101 rows, so this costs at most that many prepared statements
+//! per list and connection.
 //!
-//! Used for the pages of posts (the feed and the timelines). Comment pages
-//! keep a bound limit: with the limit in the text, PostgreSQL chose a
-//! generic plan for them that served 35% fewer pages per second; the
-//! notifications page was no faster either way. The measurements are in
-//! docs/performance.md.
+//! Used for the pages of posts (the feed and the timelines). Comment and
+//! notification pages are narrowed to one post or one user, so a tenth of
+//! their estimate is still a short scan of the same index; their generic
+//! plans with a bound limit were checked (docs/performance.md, change 15).
 
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};

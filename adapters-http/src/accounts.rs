@@ -22,7 +22,7 @@ use crate::AppState;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ClientAddr, Json, Query, UserPath, double_option};
-use crate::openapi::{self, BadRefreshBody, RateLimited, Unavailable};
+use crate::openapi::{self, BadRefreshBody, RateLimited, SignUpsLimited, Unavailable};
 use crate::time;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -218,14 +218,15 @@ impl TryFrom<SignUpRequest> for SignUp {
         (status = 201, description = "The new account; sent with `Cache-Control: no-store`.", body = MeBody),
         (status = 400, description = "A field breaks its rule, is missing or unknown.", body = ErrorBody),
         (status = 409, description = "The id is taken, letter case ignored.", body = ErrorBody),
-        Unavailable,
+        SignUpsLimited, Unavailable,
     ),
 )]
 async fn sign_up(
     State(state): State<AppState>,
+    ClientAddr(address): ClientAddr,
     Json(request): Json<SignUpRequest>,
 ) -> Result<(StatusCode, NoStore<MeBody>), ApiError> {
-    let user = state.accounts.sign_up(request.try_into()?).await?;
+    let user = state.accounts.sign_up(request.try_into()?, address).await?;
     Ok((StatusCode::CREATED, NoStore(user.into())))
 }
 

@@ -118,12 +118,10 @@ impl ApiError {
         }
     }
 
-    pub fn too_many_requests(retry_after: u64) -> Self {
-        Self::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            format!("too many failed attempts; retry in {retry_after} seconds"),
-        )
-        .with_header(RETRY_AFTER, HeaderValue::from(retry_after))
+    /// 429 with `Retry-After`; `hint` says which limit and for how long.
+    pub fn too_many_requests(hint: String, retry_after: u64) -> Self {
+        Self::new(StatusCode::TOO_MANY_REQUESTS, hint)
+            .with_header(RETRY_AFTER, HeaderValue::from(retry_after))
     }
 
     pub fn unavailable(hint: impl Into<String>) -> Self {
@@ -240,7 +238,9 @@ impl From<AccountError> for ApiError {
             AccountError::UserNotFound(_) => Self::not_found(hint),
             AccountError::CallerGone => Self::caller_gone(),
             AccountError::IdTaken(_) => Self::new(StatusCode::CONFLICT, hint),
-            AccountError::RateLimited(retry) => Self::too_many_requests(retry.0),
+            AccountError::RateLimited(retry) | AccountError::SignUpsLimited(retry) => {
+                Self::too_many_requests(hint, retry.0)
+            }
             AccountError::Hashing(e) => e.into(),
             AccountError::Store(e) => e.into(),
             AccountError::Unknown(e) => Self::internal(e),

@@ -297,6 +297,11 @@ answers! {
         "Too many failed attempts for this id or from this client address (see the \
          operation's description); even a correct password waits for `Retry-After`.",
     );
+    /// 429 from the sign-up limit.
+    SignUpsLimited = "429", with_retry_after(
+        "Too many sign-ups from this client address: `MINIFB_SIGNUP_LIMIT` (default 25) per \
+         5 minutes, counted across every server process; try again after `Retry-After`.",
+    );
     /// 400 for a numeric id in the path, the only thing such a route reads.
     BadId = "400", error_only("The id is not ASCII digits of a 64-bit integer.");
     /// 400 for a route with a numeric id and a `{ content }` body.

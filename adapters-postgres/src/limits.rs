@@ -33,11 +33,30 @@ pub struct Limit {
 }
 
 /// The limits of the contract: 10 per account id per 5 minutes and 30 per
-/// client address per minute, for each kind of attempt.
+/// client address per minute, for each kind of attempt; 25 sign-ups per
+/// client address per 5 minutes (`None`: sign-ups are not limited).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     pub per_account: Limit,
     pub per_address: Limit,
+    pub sign_ups_per_address: Option<Limit>,
+}
+
+impl Limits {
+    /// The period of the sign-up limit.
+    pub const SIGN_UP_PERIOD: Duration = Duration::from_secs(5 * 60);
+
+    /// The contract's limits with `per_period` sign-ups per address, or
+    /// none when `None`.
+    pub fn with_sign_ups(per_period: Option<u32>) -> Self {
+        Self {
+            sign_ups_per_address: per_period.map(|limit| Limit {
+                limit,
+                period: Self::SIGN_UP_PERIOD,
+            }),
+            ..Self::default()
+        }
+    }
 }
 
 impl Default for Limits {
@@ -51,6 +70,10 @@ impl Default for Limits {
                 limit: 30,
                 period: Duration::from_secs(60),
             },
+            sign_ups_per_address: Some(Limit {
+                limit: 25,
+                period: Self::SIGN_UP_PERIOD,
+            }),
         }
     }
 }
@@ -161,14 +184,29 @@ impl PgAttemptLimiter {
         ]
     }
 
+    /// The sign-up key of `address`, or `None` when sign-ups are not
+    /// limited.
+    fn sign_up_key(&self, address: IpAddr) -> Option<Key> {
+        Some(Key {
+            scope: "sign_up/address",
+            key: address.to_string(),
+            limit: self.limits.sign_ups_per_address?,
+        })
+    }
+
     /// Deletes windows that ended long ago; run now and then, never on a
     /// request.
     pub async fn prune(&self) -> Result<usize, StoreError> {
-        let longest = self
-            .limits
-            .per_account
-            .period
-            .max(self.limits.per_address.period);
+        let longest = [
+            Some(self.limits.per_account),
+            Some(self.limits.per_address),
+            self.limits.sign_ups_per_address,
+        ]
+        .into_iter()
+        .flatten()
+        .map(|limit| limit.period)
+        .max()
+        .unwrap_or_default();
         let seconds = i64::try_from(longest.as_secs()).unwrap_or(i64::MAX);
         run(&self.pool, move |conn| {
             diesel::sql_query(
@@ -206,5 +244,22 @@ impl AttemptLimiter for PgAttemptLimiter {
             conn.transaction(|conn| keys.iter().try_for_each(|key| key.give_back(conn)))
         })
         .await
+    }
+
+    async fn admit_sign_up(&self, address: IpAddr) -> Admission {
+        let Some(key) = self.sign_up_key(address) else {
+            return Ok(Ok(()));
+        };
+        run(&self.pool, move |conn| {
+            conn.transaction(|conn| Ok(key.admit(conn)?.map_or(Ok(()), Err)))
+        })
+        .await
+    }
+
+    async fn forgive_sign_up(&self, address: IpAddr) -> StoreResult {
+        let Some(key) = self.sign_up_key(address) else {
+            return Ok(());
+        };
+        run(&self.pool, move |conn| key.give_back(conn)).await
     }
 }

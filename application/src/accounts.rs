@@ -44,6 +44,8 @@ pub enum AccountError {
     IdTaken(UserId),
     #[error("too many failed attempts; retry in {} seconds", .0.0)]
     RateLimited(RetryAfter),
+    #[error("too many sign-ups from this address; retry in {} seconds", .0.0)]
+    SignUpsLimited(RetryAfter),
     #[error(transparent)]
     Hashing(#[from] HashError),
     #[error(transparent)]
@@ -112,7 +114,27 @@ impl AccountService {
         Ok(self.users.find(id).await?.is_none())
     }
 
-    pub async fn sign_up(&self, sign_up: SignUp) -> Result<UserRecord, AccountError> {
+    /// Creates an account. Sign-ups from one client address are limited:
+    /// the sign-up counts from the moment it is admitted (before its hash
+    /// is made, so a burst cannot slip past the limit), and one that makes
+    /// no account is given back.
+    pub async fn sign_up(
+        &self,
+        sign_up: SignUp,
+        address: IpAddr,
+    ) -> Result<UserRecord, AccountError> {
+        self.limiter
+            .admit_sign_up(address)
+            .await?
+            .map_err(AccountError::SignUpsLimited)?;
+        let result = self.create_account(sign_up).await;
+        if result.is_err() {
+            self.limiter.forgive_sign_up(address).await?;
+        }
+        result
+    }
+
+    async fn create_account(&self, sign_up: SignUp) -> Result<UserRecord, AccountError> {
         let password_hash = self.hasher.hash(sign_up.password.clone()).await?;
         let id = sign_up.id.clone();
         match self

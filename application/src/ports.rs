@@ -280,6 +280,17 @@ pub trait AttemptLimiter: Send + Sync {
     /// Takes back an admitted attempt that succeeded, so that only failures
     /// use up the limit.
     async fn forgive(&self, kind: AttemptKind, account: &UserKey, address: IpAddr) -> StoreResult;
+
+    /// Counts a sign-up from `address` and admits it, or refuses it without
+    /// counting when the address is at its sign-up limit (by default 25 per
+    /// 5 minutes; a deployment may turn the limit off, and then every
+    /// sign-up is admitted without a trip to the store). Atomic and shared
+    /// by every process, like [`AttemptLimiter::admit`].
+    async fn admit_sign_up(&self, address: IpAddr) -> Admission;
+
+    /// Takes back an admitted sign-up that made no account, so that the
+    /// limit counts accounts made.
+    async fn forgive_sign_up(&self, address: IpAddr) -> StoreResult;
 }
 
 /// A message for a user's mailbox.

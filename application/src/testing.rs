@@ -280,11 +280,13 @@ impl SecretGenerator for CountingSecrets {
 pub struct MemoryLimiter {
     per_account: u32,
     per_address: u32,
-    counts: Mutex<HashMap<(AttemptKind, String), u32>>,
+    sign_ups_per_address: u32,
+    counts: Mutex<HashMap<(Option<AttemptKind>, String), u32>>,
 }
 
 impl Default for MemoryLimiter {
-    /// The contract's numbers: 10 per account, 30 per address.
+    /// The contract's numbers: 10 per account, 30 per address, 25 sign-ups
+    /// per address.
     fn default() -> Self {
         Self::new(10, 30)
     }
@@ -295,23 +297,47 @@ impl MemoryLimiter {
         Self {
             per_account,
             per_address,
+            sign_ups_per_address: 25,
             counts: Mutex::default(),
         }
+    }
+
+    /// At most `limit` sign-ups per address.
+    pub fn with_sign_ups(mut self, limit: u32) -> Self {
+        self.sign_ups_per_address = limit;
+        self
+    }
+
+    /// Sign-ups counted now (admitted and not given back) from `address`.
+    pub fn sign_ups(&self, address: IpAddr) -> u32 {
+        let counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        counts
+            .get(&Self::sign_up_key(address))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    fn sign_up_key(address: IpAddr) -> (Option<AttemptKind>, String) {
+        (None, format!("sign-up:{address}"))
     }
 
     /// Attempts counted now (admitted and not forgiven) on `account`.
     pub fn attempts(&self, kind: AttemptKind, account: &UserKey) -> u32 {
         let counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
         counts
-            .get(&(kind, format!("account:{}", account.as_str())))
+            .get(&(Some(kind), format!("account:{}", account.as_str())))
             .copied()
             .unwrap_or(0)
     }
 
-    fn keys(kind: AttemptKind, account: &UserKey, address: IpAddr) -> [(AttemptKind, String); 2] {
+    fn keys(
+        kind: AttemptKind,
+        account: &UserKey,
+        address: IpAddr,
+    ) -> [(Option<AttemptKind>, String); 2] {
         [
-            (kind, format!("account:{}", account.as_str())),
-            (kind, format!("address:{address}")),
+            (Some(kind), format!("account:{}", account.as_str())),
+            (Some(kind), format!("address:{address}")),
         ]
     }
 }
@@ -321,7 +347,7 @@ impl AttemptLimiter for MemoryLimiter {
     async fn admit(&self, kind: AttemptKind, account: &UserKey, address: IpAddr) -> Admission {
         let [account_key, address_key] = Self::keys(kind, account, address);
         let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
-        let full = |key: &(AttemptKind, String), limit: u32| {
+        let full = |key: &(Option<AttemptKind>, String), limit: u32| {
             counts.get(key).copied().unwrap_or(0) >= limit
         };
         if full(&account_key, self.per_account) || full(&address_key, self.per_address) {
@@ -339,6 +365,24 @@ impl AttemptLimiter for MemoryLimiter {
             if let Some(count) = counts.get_mut(&key) {
                 *count = count.saturating_sub(1);
             }
+        }
+        Ok(())
+    }
+
+    async fn admit_sign_up(&self, address: IpAddr) -> Admission {
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        let count = counts.entry(Self::sign_up_key(address)).or_insert(0);
+        if *count >= self.sign_ups_per_address {
+            return Ok(Err(RetryAfter(300)));
+        }
+        *count += 1;
+        Ok(Ok(()))
+    }
+
+    async fn forgive_sign_up(&self, address: IpAddr) -> StoreResult {
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = counts.get_mut(&Self::sign_up_key(address)) {
+            *count = count.saturating_sub(1);
         }
         Ok(())
     }

@@ -58,6 +58,9 @@ pub struct Config {
     /// Longest silence on a stream before a keep-alive comment
     /// (`MINIFB_STREAM_KEEPALIVE`, seconds, 1 to 15; tests shorten it).
     pub stream_keep_alive: Duration,
+    /// Sign-ups per client address per 5 minutes (`MINIFB_SIGNUP_LIMIT`);
+    /// `None` when it is `0` (no limit).
+    pub signup_limit: Option<u32>,
 }
 
 impl Config {
@@ -100,7 +103,16 @@ impl Config {
         let access_token_ttl = number("MINIFB_ACCESS_TOKEN_TTL", 15 * 60, 60..=86_400)?;
         let request_timeout = number("MINIFB_REQUEST_TIMEOUT", 30, 2..=3600)?;
         let max_connections = number("MINIFB_MAX_CONNECTIONS", 10_000, 1..=1_000_000)?;
-        let max_streams = number("MINIFB_MAX_STREAMS", 10_000, 0..=1_000_000)?;
+        // Streams must leave connections for everything else: by default
+        // half of them, and never all of them.
+        let max_streams = number("MINIFB_MAX_STREAMS", max_connections / 2, 0..=1_000_000)?;
+        if max_streams >= max_connections {
+            bail!(
+                "MINIFB_MAX_STREAMS ({max_streams}) must be below MINIFB_MAX_CONNECTIONS \
+                 ({max_connections}), or streams alone could take every connection"
+            );
+        }
+        let signup_limit = number("MINIFB_SIGNUP_LIMIT", 25, 0..=1_000_000)?;
         let stream_keep_alive = number("MINIFB_STREAM_KEEPALIVE", 15, 1..=15)?;
         Ok(Self {
             database_url,
@@ -130,6 +142,7 @@ impl Config {
             max_connections: usize::try_from(max_connections)?,
             max_streams: usize::try_from(max_streams)?,
             stream_keep_alive: Duration::from_secs(stream_keep_alive),
+            signup_limit: Some(u32::try_from(signup_limit)?).filter(|&n| n > 0),
         })
     }
 }
@@ -220,6 +233,51 @@ mod tests {
         assert_eq!(config.access_token_ttl, Duration::from_secs(900));
         assert_eq!(config.request_timeout, Duration::from_secs(30));
         assert_eq!(config.max_connections, 10_000);
+        assert_eq!(config.max_streams, 5_000);
+        assert_eq!(config.signup_limit, Some(25));
+    }
+
+    #[test]
+    fn streams_default_to_half_the_connections_and_never_take_them_all() {
+        let streams = |vars: &[(&str, &str)]| {
+            let mut all = vec![("DATABASE_URL", "x")];
+            all.extend_from_slice(vars);
+            config(&all).map(|c| c.max_streams)
+        };
+        assert_eq!(streams(&[("MINIFB_MAX_CONNECTIONS", "30")]).unwrap(), 15);
+        assert_eq!(
+            streams(&[
+                ("MINIFB_MAX_CONNECTIONS", "30"),
+                ("MINIFB_MAX_STREAMS", "29")
+            ])
+            .unwrap(),
+            29
+        );
+        for refused in ["30", "31"] {
+            let error = streams(&[
+                ("MINIFB_MAX_CONNECTIONS", "30"),
+                ("MINIFB_MAX_STREAMS", refused),
+            ])
+            .unwrap_err()
+            .to_string();
+            assert!(
+                error.contains("MINIFB_MAX_STREAMS") && error.contains("MINIFB_MAX_CONNECTIONS"),
+                "{refused}: {error}"
+            );
+        }
+        let error = streams(&[("MINIFB_MAX_STREAMS", "10000")]).unwrap_err();
+        assert!(error.to_string().contains("below"), "{error}");
+    }
+
+    #[test]
+    fn a_signup_limit_of_zero_turns_it_off() {
+        let limit = |value: &str| {
+            config(&[("DATABASE_URL", "x"), ("MINIFB_SIGNUP_LIMIT", value)]).map(|c| c.signup_limit)
+        };
+        assert_eq!(limit("0").unwrap(), None);
+        assert_eq!(limit("3").unwrap(), Some(3));
+        let error = limit("-1").unwrap_err().to_string();
+        assert!(error.contains("MINIFB_SIGNUP_LIMIT"), "{error}");
     }
 
     #[test]

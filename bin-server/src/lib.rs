@@ -72,7 +72,8 @@ impl Server {
             config.jwt_secret.value.as_bytes(),
             config.access_token_ttl,
         ));
-        let limiter = pg::PgAttemptLimiter::new(pool.clone(), pg::Limits::default());
+        let limiter =
+            pg::PgAttemptLimiter::new(pool.clone(), pg::Limits::with_sign_ups(config.signup_limit));
         // Half the CPUs hash at once (at least one): a login storm then
         // leaves the other half to readers, and logins wait for their turn
         // instead (the hash strength is unchanged).

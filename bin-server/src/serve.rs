@@ -17,6 +17,13 @@
 //!
 //! A stalled request body and the per-request deadline are the router's
 //! business (`adapters-http`), since they answer in the middle of a request.
+//!
+//! A head the HTTP parser cannot read (bytes HTTP does not allow, a URI over
+//! its 64 KiB, a head over [`MAX_PARSED_HEAD`]) never reaches the router:
+//! hyper answers it itself, with an empty body and no way to change it. The
+//! socket wrapper recognises that answer (a 4xx with `content-length: 0`,
+//! which the router never sends, since every error of ours has a body) and
+//! sends the same status with the contract's error body instead.
 
 use std::future::Future;
 use std::io;
@@ -69,13 +76,55 @@ impl ConnectionLimits {
 /// ones get the parser's own empty 431.
 const MAX_PARSED_HEAD: usize = 256 * 1024;
 
+/// The error body the contract gives every answer, for the answers written
+/// here rather than by the router.
+fn error_answer(status: hyper::StatusCode, hint: &str) -> Vec<u8> {
+    let body = serde_json::json!({
+        "result": status.canonical_reason().unwrap_or("Error"),
+        "hint": hint,
+    })
+    .to_string();
+    format!(
+        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\n\
+         connection: close\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// The contract's answer in place of the parser's own empty one, when
+/// `written` is such an answer.
+fn replace_parser_answer(written: &[u8]) -> Option<Vec<u8>> {
+    let head_end = written.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = std::str::from_utf8(&written[..head_end]).ok()?;
+    let mut lines = head.split("\r\n");
+    let status = lines.next()?.strip_prefix("HTTP/1.1 ")?.get(..3)?;
+    let status = hyper::StatusCode::from_bytes(status.as_bytes()).ok()?;
+    let empty = lines.any(|line| line.eq_ignore_ascii_case("content-length: 0"));
+    if !status.is_client_error() || !empty {
+        return None;
+    }
+    let hint = match status {
+        hyper::StatusCode::URI_TOO_LONG => "the URI is longer than 8 KiB",
+        hyper::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => {
+            "the request head is too large: the URI may be at most 8 KiB and the header \
+             section 16 KiB"
+        }
+        _ => {
+            "the request head is malformed: a byte HTTP does not allow (such as a NUL or a \
+             bare CR), an obsolete folded header, or a broken request line"
+        }
+    };
+    Some(error_answer(status, hint))
+}
+
 /// What the client sees when its head did not arrive in time.
-const HEAD_TIMEOUT_RESPONSE: &str = "HTTP/1.1 408 Request Timeout\r\n\
-    content-type: application/json\r\n\
-    connection: close\r\n\
-    content-length: 87\r\n\
-    \r\n\
-    {\"result\":\"Request Timeout\",\"hint\":\"the request head did not arrive within 10 seconds\"}";
+fn head_timeout_answer() -> Vec<u8> {
+    error_answer(
+        hyper::StatusCode::REQUEST_TIMEOUT,
+        "the request head did not arrive within 10 seconds",
+    )
+}
 
 /// Serves `router` on `listener` until `shutdown` completes, then lets every
 /// request in flight finish.
@@ -261,11 +310,16 @@ impl Connection {
         };
         let connection = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
+            // The watchdog keeps the head and idle deadlines; hyper's own
+            // head timeout (30 s from the end of the last answer) would
+            // close idle connections before the contract's 60 s.
+            .header_read_timeout(None)
             .max_buf_size(MAX_PARSED_HEAD)
             .serve_connection(
                 TokioIo::new(WatchedStream {
                     stream: Arc::clone(&stream),
                     watch: Arc::clone(&watch),
+                    replacing: None,
                 }),
                 service,
             );
@@ -294,7 +348,7 @@ async fn answer_head_timeout(stream: Arc<TcpStream>) {
         return;
     };
     let closing = async {
-        stream.write_all(HEAD_TIMEOUT_RESPONSE.as_bytes()).await?;
+        stream.write_all(&head_timeout_answer()).await?;
         stream.shutdown().await?;
         let mut sink = [0u8; 1024];
         loop {
@@ -361,6 +415,9 @@ impl http_body::Body for GuardedBody {
 struct WatchedStream {
     stream: Arc<TcpStream>,
     watch: Arc<Watch>,
+    /// The contract's answer being written in place of the parser's own,
+    /// and how many bytes of it are out.
+    replacing: Option<(Vec<u8>, usize)>,
 }
 
 impl AsyncRead for WatchedStream {
@@ -392,9 +449,25 @@ impl AsyncWrite for WatchedStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        if this.replacing.is_none() {
+            this.replacing = replace_parser_answer(buf).map(|answer| (answer, 0));
+        }
+        if let Some((answer, written)) = &mut this.replacing {
+            // The parser is told its answer went out once ours has.
+            while *written < answer.len() {
+                std::task::ready!(this.stream.poll_write_ready(cx))?;
+                match this.stream.try_write(&answer[*written..]) {
+                    Ok(n) => *written += n,
+                    Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(error) => return Poll::Ready(Err(error)),
+                }
+            }
+            return Poll::Ready(Ok(buf.len()));
+        }
         loop {
-            std::task::ready!(self.stream.poll_write_ready(cx))?;
-            match self.stream.try_write(buf) {
+            std::task::ready!(this.stream.poll_write_ready(cx))?;
+            match this.stream.try_write(buf) {
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
                 result => return Poll::Ready(result),
             }
@@ -415,13 +488,67 @@ impl AsyncWrite for WatchedStream {
 mod tests {
     use super::*;
 
+    /// Status line, headers and the parsed JSON body of an answer.
+    fn parse(answer: &[u8]) -> (String, serde_json::Value) {
+        let answer = std::str::from_utf8(answer).unwrap();
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+        assert!(
+            head.contains(&format!("content-length: {}", body.len())),
+            "{head}"
+        );
+        assert!(head.contains("connection: close"), "{head}");
+        (head.to_owned(), serde_json::from_str(body).unwrap())
+    }
+
     #[test]
     fn the_head_timeout_answer_is_well_formed() {
-        let (head, body) = HEAD_TIMEOUT_RESPONSE.split_once("\r\n\r\n").unwrap();
-        assert!(head.starts_with("HTTP/1.1 408 Request Timeout"));
-        assert!(head.contains(&format!("content-length: {}", body.len())));
-        let body: serde_json::Value = serde_json::from_str(body).unwrap();
+        let (head, body) = parse(&head_timeout_answer());
+        assert!(head.starts_with("HTTP/1.1 408 Request Timeout"), "{head}");
         assert_eq!(body["result"], "Request Timeout");
+    }
+
+    #[test]
+    fn the_parsers_empty_answers_get_the_error_body() {
+        let parser = |status: &str| {
+            format!(
+                "HTTP/1.1 {status}\r\ncontent-length: 0\r\ndate: Sun, 06 Dec 2026 18:00:00 GMT\r\n\r\n"
+            )
+        };
+        let cases = [
+            ("400 Bad Request", "Bad Request", "malformed"),
+            ("414 URI Too Long", "URI Too Long", "8 KiB"),
+            (
+                "431 Request Header Fields Too Large",
+                "Request Header Fields Too Large",
+                "16 KiB",
+            ),
+        ];
+        for (status, result, hint) in cases {
+            let answer = replace_parser_answer(parser(status).as_bytes()).unwrap();
+            let (head, body) = parse(&answer);
+            assert!(head.starts_with(&format!("HTTP/1.1 {status}")), "{head}");
+            assert_eq!(body["result"], result);
+            assert!(body["hint"].as_str().unwrap().contains(hint), "{body}");
+        }
+    }
+
+    #[test]
+    fn answers_of_the_router_are_left_alone() {
+        let untouched = [
+            "HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\ncontent-length: 40\r\n\r\n{}",
+            "HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n",
+            "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n",
+            "{\"result\":\"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n\"}",
+            "HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n",
+            "",
+        ];
+        for written in untouched {
+            assert_eq!(
+                replace_parser_answer(written.as_bytes()),
+                None,
+                "{written:?}"
+            );
+        }
     }
 
     #[tokio::test(start_paused = true)]

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod admin;
+mod attacks;
 mod authorization;
 mod browser;
 mod comments;

@@ -4,10 +4,10 @@ use std::sync::Arc;
 
 use minifb_domain::{Bio, DisplayName, Nickname, Password};
 
-use super::{Calls, PASSWORD, alice, alices_account, email, id, unavailable};
+use super::{Calls, HOME, PASSWORD, alice, alices_account, email, id, unavailable};
 use crate::accounts::{AccountError, SignUp};
 use crate::ports::{HashError, MockPasswordHasher, StoreError, UserCreation};
-use crate::testing::{AccountPorts, FastHasher, assert_matches, table};
+use crate::testing::{AccountPorts, FastHasher, MemoryLimiter, assert_matches, table};
 
 fn alices_sign_up() -> SignUp {
     SignUp {
@@ -33,7 +33,7 @@ async fn signing_up_stores_a_pbkdf2_hash_of_the_password_and_returns_the_record(
         }
     });
 
-    let result = ports.into_service().sign_up(alices_sign_up()).await;
+    let result = ports.into_service().sign_up(alices_sign_up(), HOME).await;
 
     assert_eq!(result.unwrap(), record);
     let new_user = created.only();
@@ -61,7 +61,7 @@ async fn signing_up_with_a_taken_id_answers_id_taken() {
         .times(1)
         .returning(|_| Ok(UserCreation::IdTaken));
 
-    let result = ports.into_service().sign_up(alices_sign_up()).await;
+    let result = ports.into_service().sign_up(alices_sign_up(), HOME).await;
 
     assert_matches!(result, Err(AccountError::IdTaken(id)) if id.as_ref() == "Alice");
 }
@@ -75,7 +75,7 @@ async fn signing_up_while_the_hashing_pool_is_busy_answers_busy_and_stores_nothi
         ..AccountPorts::default()
     };
 
-    let result = ports.into_service().sign_up(alices_sign_up()).await;
+    let result = ports.into_service().sign_up(alices_sign_up(), HOME).await;
 
     assert_matches!(result, Err(AccountError::Hashing(HashError::Busy)));
 }
@@ -89,12 +89,94 @@ async fn a_store_failure_during_sign_up_propagates_as_a_store_error() {
         .times(1)
         .returning(|_| Err(unavailable()));
 
-    let result = ports.into_service().sign_up(alices_sign_up()).await;
+    let result = ports.into_service().sign_up(alices_sign_up(), HOME).await;
 
     assert_matches!(
         result,
         Err(AccountError::Store(StoreError::Unavailable(reason))) if reason == "connection refused"
     );
+}
+
+#[tokio::test]
+async fn sign_ups_past_the_addresss_limit_are_refused_before_any_hash_is_made() {
+    let limiter = Arc::new(MemoryLimiter::default().with_sign_ups(2));
+    let mut ports = AccountPorts {
+        limiter: limiter.clone(),
+        ..AccountPorts::default()
+    };
+    // Two from home and one from elsewhere are hashed and stored; the
+    // third from home never reaches the hasher.
+    ports
+        .users
+        .expect_create()
+        .times(3)
+        .returning(|_| Ok(UserCreation::Created(alice())));
+    let mut hasher = MockPasswordHasher::new();
+    hasher
+        .expect_hash()
+        .times(3)
+        .returning(|password| Ok(FastHasher::hash_of(password.expose())));
+    ports.hasher = Arc::new(hasher);
+    let service = ports.into_service();
+    let elsewhere = "192.0.2.7".parse().unwrap();
+
+    let first = service.sign_up(alices_sign_up(), HOME).await;
+    let second = service.sign_up(alices_sign_up(), HOME).await;
+    let third = service.sign_up(alices_sign_up(), HOME).await;
+    let from_elsewhere = service.sign_up(alices_sign_up(), elsewhere).await;
+
+    assert!(first.is_ok() && second.is_ok());
+    assert_matches!(third, Err(AccountError::SignUpsLimited(_)));
+    assert!(from_elsewhere.is_ok());
+    assert_eq!(limiter.sign_ups(HOME), 2);
+    assert_eq!(limiter.sign_ups(elsewhere), 1);
+}
+
+/// How a sign-up fails to make an account.
+#[derive(Debug)]
+enum NoAccount {
+    IdTaken,
+    HashingBusy,
+    StoreDown,
+}
+
+// A sign-up that makes no account gives its admission back.
+table! { given_back {
+    a_taken_id_is_given_back: NoAccount::IdTaken;
+    a_busy_hashing_pool_is_given_back: NoAccount::HashingBusy;
+    a_store_outage_is_given_back: NoAccount::StoreDown;
+}}
+
+async fn given_back(label: &str, failure: NoAccount) {
+    let limiter = Arc::new(MemoryLimiter::default().with_sign_ups(1));
+    let mut ports = AccountPorts {
+        limiter: limiter.clone(),
+        ..AccountPorts::default()
+    };
+    match failure {
+        NoAccount::IdTaken => {
+            ports
+                .users
+                .expect_create()
+                .return_once(|_| Ok(UserCreation::IdTaken));
+        }
+        NoAccount::HashingBusy => {
+            let mut hasher = MockPasswordHasher::new();
+            hasher.expect_hash().return_once(|_| Err(HashError::Busy));
+            ports.hasher = Arc::new(hasher);
+        }
+        NoAccount::StoreDown => {
+            ports
+                .users
+                .expect_create()
+                .return_once(|_| Err(unavailable()));
+        }
+    }
+
+    let result = ports.into_service().sign_up(alices_sign_up(), HOME).await;
+
+    assert!(result.is_err(), "{label}");
+    assert_eq!(limiter.sign_ups(HOME), 0, "{label}");
 }
 
 // An id is free unless someone has it, whatever the letter case.

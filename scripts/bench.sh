@@ -38,6 +38,8 @@ cargo build --release --bin minifb-server --bin minifb-seed
 export MINIFB_ADMIN_TOKEN=bench-admin-token-0123456789abcdefghijkl
 export MINIFB_JWT_SECRET=bench-jwt-secret-0123456789abcdefghijklmnop
 export MINIFB_ACCESS_TOKEN_TTL=86400
+# The bench signs up its users from one address.
+export MINIFB_SIGNUP_LIMIT=0
 pg_dir="data/bench-$SCALE"
 mkdir -p "$pg_dir"
 . scripts/with-server.sh

@@ -99,6 +99,7 @@ class Server:
             MINIFB_ADMIN_TOKEN=ADMIN_TOKEN,
             MINIFB_ACCESS_TOKEN_TTL="86400",
             MINIFB_PASSWORD_ITERATIONS="1000",
+            MINIFB_SIGNUP_LIMIT="0",
             MINIFB_MAIL_OUTBOX=os.path.join(work, "outbox.jsonl"),
         )
         env.update(extra_env)

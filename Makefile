@@ -23,6 +23,7 @@ bench:
 bench-live:
 	cargo build --release -p minifb-server
 	@python3 scripts/live-bench.py
+	@python3 scripts/bench-table.py --live target/bench/live.json
 
 ## Three release minifb-server processes on one PostgreSQL (./data/cluster-pg
 ## unless DATABASE_URL is set) behind nginx on 127.0.0.1:8080 (CLUSTER_PORT);

@@ -595,8 +595,24 @@ class Bench:
             "context": dict(self.context, duration_s=self.duration, warmup_s=self.warmup,
                             connections=self.connections, scale=self.args.scale, seed=self.args.seed,
                             sched_autogroup=read_autogroup(),
-                            db_pool_size=self.api.pool_size(self.args.admin_token)),
+                            db_pool_size=self.api.pool_size(self.args.admin_token),
+                            commit=git_commit(),
+                            measured_at=time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime())),
         }
+
+
+def git_commit():
+    """The commit measured, `-dirty` when tracked files differ from it (None
+    outside a git work tree)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        head = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+        changed = subprocess.run(["git", "-C", root, "status", "--porcelain", "--untracked-files=no"],
+                                 capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + ("-dirty" if changed else "")
 
 
 def read_autogroup():

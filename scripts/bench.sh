@@ -4,7 +4,8 @@
 # data directory ./data/bench-<scale> is kept between runs, starts the
 # server, seeds with minifb-seed (or reuses a database seeded at the same
 # scale and seed), then scripts/bench.py drives wrk and pgbench and writes
-# target/bench/summary.json.
+# target/bench/summary.json, and scripts/bench-table.py writes its figures
+# into docs/performance.md.
 #
 #   BENCH_SCALE     data set size, 1 = 100k users and 1M posts (default 1)
 #   BENCH_SEED      seed of the data set (default 2026)
@@ -69,3 +70,6 @@ python3 scripts/bench.py \
     --base "$base" --database-url "$DATABASE_URL" --pg-bindir "$bindir" --pg-dir "$pg_dir" \
     --server-pid "$server_pid" --admin-token "$MINIFB_ADMIN_TOKEN" \
     --scale "$SCALE" --seed "$SEED" --out "$target/bench/summary.json"
+
+# The figures in docs/performance.md are this run's, written from its summary.
+python3 scripts/bench-table.py --summary "$target/bench/summary.json"

@@ -9,6 +9,8 @@ echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 echo "==> cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "==> scripts/bench-table.py (docs/performance.md's figures)"
+python3 -B scripts/test_bench_table.py
 
 pg_dir=$(mktemp -d /tmp/minifb-test-pg.XXXXXX)
 cleanup() { scripts/pg stop "$pg_dir" || true; rm -rf "$pg_dir"; }

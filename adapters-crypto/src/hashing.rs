@@ -13,12 +13,11 @@
 //! serve reads (tokio's documentation of `spawn_blocking` points CPU-bound
 //! work to rayon for the same reason: a pool sized for the work).
 //!
-//! They run at normal priority. Lowered ones (nice 19, or Linux's
-//! `SCHED_IDLE`) were measured with `make bench` on Linux 6.18: while a
-//! login storm kept one of them busy, threads that serve reads, and
-//! PostgreSQL's, often waited for a CPU for up to seconds (feed p99 over
-//! 0.6 s in five of seven runs, against 21.5 to 51 ms in all but one of 22
-//! rounds at normal priority); docs/performance.md has the figures.
+//! They run at normal priority. With lowered ones (nice, `SCHED_IDLE`,
+//! `SCHED_BATCH`, `SCHED_DEADLINE`), while a login storm kept one of them
+//! busy, threads that serve reads, and PostgreSQL's, waited for a CPU for
+//! up to seconds, or logins were capped at any load; docs/performance.md
+//! has the figures.
 //!
 //! Hashes are Werkzeug's `pbkdf2:sha256` (the format is the domain's
 //! [`PasswordHash`]); a check always costs at least the configured rounds,

@@ -59,7 +59,7 @@ pub use telemetry::prometheus;
 /// What the handlers share, behind one `Arc`: axum clones the state for
 /// every layer and extractor that asks for it, several times a request,
 /// and one reference count is cheaper to clone and drop than one per
-/// service (those clones were 2% of the server's CPU in `make bench`).
+/// service.
 #[derive(Clone)]
 pub struct AppState(Arc<Shared>);
 

@@ -4,8 +4,8 @@
 //! (`plan_cache_mode = force_generic_plan`, see `pool.rs`), and a generic
 //! plan cannot know a bound `LIMIT`: PostgreSQL then assumes a tenth of the
 //! rows. For the first page of the feed, which no condition narrows, that
-//! is a tenth of all posts, and the plan read the table (13.6 pages/s at
-//! 1,000,000 posts, docs/performance.md change 7). With the limit in the
+//! is a tenth of all posts, and the plan reads the table instead of the
+//! first rows of its index (docs/performance.md). With the limit in the
 //! text, the generic plan is the indexed one the custom plans chose. A page
 //! holds 1 to 101 rows, so this costs at most that many prepared statements
 //! per list and connection.
@@ -13,7 +13,8 @@
 //! Used for the pages of posts (the feed and the timelines). Comment and
 //! notification pages are narrowed to one post or one user, so a tenth of
 //! their estimate is still a short scan of the same index; their generic
-//! plans with a bound limit were checked (docs/performance.md, change 15).
+//! plans with a bound limit are the indexed ones (`docs/explain.md` shows
+//! them).
 
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};

@@ -37,11 +37,11 @@ pub struct PoolSettings {
 /// is run with should never change its plan. Left to choose
 /// (`plan_cache_mode = auto`), PostgreSQL plans again at every execution
 /// whenever the values' own plan looks cheaper than the generic one, and
-/// for the busiest keys it does: the notifications page of a user with
-/// 330,000 notifications was planned at every request (0.2 ms, more than
-/// running it) into a backward scan of the whole table's primary key that
-/// filtered on the user, where the generic plan reads the user's own index
-/// (0.07 against 0.18 ms). docs/performance.md has the figures. A generic
+/// for the busiest keys it does: the notifications page of a user who
+/// holds a large share of the table was planned at every request (longer
+/// than running it) into a backward scan of the whole table's primary key
+/// that filtered on the user, where the generic plan reads the user's own
+/// index. docs/performance.md has the figures. A generic
 /// plan estimates a range bound by a parameter at a third of the table, so
 /// a statement that needs an index for a range gives both ends (the day's
 /// posts in `stats.rs`); one-sided ranges are left only on tables pruned to

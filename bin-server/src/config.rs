@@ -199,8 +199,8 @@ fn secret(value: Option<String>, name: &str) -> anyhow::Result<Secret> {
 /// while others wait on the network, few enough that, with the server, the
 /// database and a load generator sharing the cores, requests queue for a
 /// connection in order instead of being preempted half-way through a query
-/// (16 connections on 2 cores put p99 at up to 100 times p50; 4 removed the
-/// tail; see `docs/performance.md`).
+/// (more connections than that lengthen the tail of every read; see
+/// `docs/performance.md`).
 pub fn default_pool_size() -> u64 {
     let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
     u64::try_from(cpus.saturating_mul(2).max(4)).unwrap_or(4)

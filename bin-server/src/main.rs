@@ -26,11 +26,10 @@ fn main() -> anyhow::Result<()> {
 /// more than that many run at once; hashing has threads of its own, and
 /// the mail outbox's file writes (`tokio::fs`), a few per password reset,
 /// wait for a free thread behind them.
-/// Tokio's default cap (512) let the pool grow to some twenty threads that
-/// took turns, each cold, for four connections' calls; capped, the same
-/// few stay busy: `service_stats` 7,700 to 8,000 → 9,600 to 10,100
-/// requests/s and the feed 4,300 to 4,500 → 4,800 to 5,500 with wrk on
-/// this 2-core machine (docs/performance.md, change 17).
+/// With tokio's default cap (512) the blocking pool grows to many more
+/// threads than connections, which take turns, each cold, at the same few
+/// calls: context switches and wake-ups a request. Capped, the same few
+/// threads stay busy (docs/performance.md has the figures).
 fn runtime(config: &Config) -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -1,0 +1,215 @@
+#!/usr/bin/env python3
+"""Writes the current figures into docs/performance.md from the benches' output.
+
+The section between `<!-- bench-table:start -->` and `<!-- bench-table:end -->`
+is rebuilt from target/bench/summary.json (scripts/bench.py's summary: the
+scenarios, the ratios, the context of the run), with each target and whether
+it holds; the section between `<!-- live-table:start -->` and
+`<!-- live-table:end -->` from target/bench/live.json (scripts/live-bench.py).
+Nothing else in the document changes, so the figures there are always a
+run's own and cannot drift from it.
+
+    python3 scripts/bench-table.py                      # every JSON file present
+    python3 scripts/bench-table.py --summary FILE       # only the make bench table
+    python3 scripts/bench-table.py --live FILE          # only the make bench-live table
+
+scripts/bench.sh runs it at the end of `make bench`, and the Makefile after
+`make bench-live`. Standard library only.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DOC = os.path.join(ROOT, "docs", "performance.md")
+SUMMARY = os.path.join(ROOT, "target", "bench", "summary.json")
+LIVE = os.path.join(ROOT, "target", "bench", "live.json")
+
+BENCH_MARKERS = ("<!-- bench-table:start -->", "<!-- bench-table:end -->")
+LIVE_MARKERS = ("<!-- live-table:start -->", "<!-- live-table:end -->")
+
+# The targets `make bench` is held to (ratios within one run): name in
+# summary.json's `ratios`, comparison, bound.
+RATIO_TARGETS = [
+    ("feed_deep_over_first_p50", "<=", 1.2),
+    ("timeline_deep_over_first_p50", "<=", 1.2),
+    ("notifications_over_feed_p50", "<=", 1.2),
+    ("feed_p99_logins_over_alone", "<=", 1.3),
+    ("feed_rps_over_db_ceiling", ">=", 0.8),
+    ("max_p99_over_p50_reads", "<=", 4),
+    ("service_stats_over_feed_p50", "<=", 0.5),
+    ("statements_per_read_request", "<=", 1),
+]
+# Peak resident memory of the server in every scenario, at scale 1.
+RSS_TARGET_KIB = 32 * 1024
+SIGNS = {"<=": "≤", ">=": "≥"}
+
+SCENARIO_COLUMNS = [
+    ("rps", "rps"),
+    ("p50_ms", "p50 ms"),
+    ("p99_ms", "p99 ms"),
+    ("errors", "errors"),
+    ("statements_per_request", "statements/request"),
+    ("rss_peak_kib", "RSS peak KiB"),
+    ("cpu_others", "CPU others"),
+]
+
+
+def cell(key, value):
+    if value is None:
+        return ""
+    if key == "cpu_others":
+        return f"{value:.0%}"
+    return str(value)
+
+
+def count(value):
+    """A count with thousands separators ("?" when not recorded)."""
+    return f"{value:,}" if isinstance(value, int) else "?" if value is None else str(value)
+
+
+def holds(value, op, bound):
+    if value is None:
+        return "not measured"
+    ok = value <= bound if op == "<=" else value >= bound
+    return "yes" if ok else "**no**"
+
+
+def scale_text(scale):
+    return str(int(scale)) if float(scale).is_integer() else str(scale)
+
+
+def when(data, path):
+    """The run's recorded time, or else when its file was written."""
+    recorded = data.get("measured_at")
+    if recorded:
+        return recorded
+    written = datetime.datetime.fromtimestamp(os.path.getmtime(path), datetime.timezone.utc)
+    return written.strftime("%Y-%m-%dT%H:%MZ") + " (file written)"
+
+
+def bench_table(summary, path):
+    ctx = summary.get("context", {})
+    scenarios = summary.get("scenarios", [])
+    by_name = {s["name"]: s for s in scenarios}
+    scale = ctx.get("scale")
+    lines = []
+    head = f"`BENCH_SCALE={scale_text(scale)} make bench`" if scale is not None else "`make bench`"
+    autogroup = {True: "on", False: "off"}.get(ctx.get("sched_autogroup"), "not known")
+    lines.append(
+        f"{head} at commit `{ctx.get('commit') or 'not recorded'}`, {when(ctx, path)}: "
+        f"{ctx.get('duration_s', '?')} s per scenario after {ctx.get('warmup_s', '?')} s of warm-up, "
+        f"{ctx.get('connections', '?')} connections, a pool of {ctx.get('db_pool_size', '?')} "
+        f"database connections, scheduler autogroups {autogroup}.")
+    if "posts" in ctx:
+        n = lambda key: count(ctx.get(key))
+        lines.append(
+            f"Data: {n('users')} users, {n('posts')} posts, {n('comments')} comments, "
+            f"{n('notifications')} notifications; the busiest author has {n('timeline_user_posts')} posts, "
+            f"the most notified user {n('notifications_user_count')} notifications "
+            f"({n('notifications_user_unread')} unread); depths: feed {n('feed_deep_depth')}, "
+            f"timeline {n('timeline_deep_depth')}.")
+    lines.append("")
+    lines.append("| scenario | " + " | ".join(title for _, title in SCENARIO_COLUMNS) + " |")
+    lines.append("| --- |" + " ---: |" * len(SCENARIO_COLUMNS))
+    for s in scenarios:
+        lines.append("| " + " | ".join([s["name"]] + [cell(k, s.get(k)) for k, _ in SCENARIO_COLUMNS]) + " |")
+    logins = by_name.get("feed_during_logins")
+    if logins and logins.get("logins_rps") is not None:
+        lines.append("")
+        lines.append(
+            f"During `feed_during_logins`, 8 connections logged in at {logins['logins_rps']}/s "
+            f"(p50 {logins.get('login_p50_ms')} ms, p99 {logins.get('login_p99_ms')} ms, "
+            f"{logins.get('login_errors')} errors).")
+    rounds = [s for s in scenarios if s.get("rounds")]
+    if rounds:
+        lines.append("Rounds (rps / p50 / p99; the rows above hold their medians): " + "; ".join(
+            f"`{s['name']}` " + ", ".join(f"{r.get('rps')} / {r.get('p50_ms')} / {r.get('p99_ms')}"
+                                          for r in s["rounds"]) for s in rounds) + ".")
+    lines.append("")
+    lines.append("| target | value | bound | holds? |")
+    lines.append("| --- | ---: | ---: | --- |")
+    ratios = summary.get("ratios", {})
+    for name, op, bound in RATIO_TARGETS:
+        value = ratios.get(name)
+        lines.append(f"| `{name}` | {cell(name, value)} | {SIGNS[op]} {bound} | {holds(value, op, bound)} |")
+    known = {name for name, _, _ in RATIO_TARGETS}
+    for name, value in ratios.items():
+        if name not in known:
+            lines.append(f"| `{name}` | {cell(name, value)} | | |")
+    rss = [s["rss_peak_kib"] for s in scenarios if s.get("rss_peak_kib") is not None]
+    peak = max(rss, default=None)
+    rss_holds = holds(peak, "<=", RSS_TARGET_KIB)
+    if peak is not None and scale is not None and float(scale) != 1:
+        rss_holds += " (the bound is for scale 1)"
+    lines.append(f"| largest RSS peak, KiB | {cell('rss', peak)} | ≤ {RSS_TARGET_KIB} | {rss_holds} |")
+    errors = sum(s.get("errors") or 0 for s in scenarios) if scenarios else None
+    lines.append(f"| errors, all scenarios | {cell('errors', errors)} | 0 | {holds(errors, '<=', 0)} |")
+    return lines
+
+
+def live_table(live, path):
+    d, w, e = live["delivery_ms"], live["write_response_ms"], live["event_after_response_ms"]
+    rss = live["rss_kib"]
+    return [
+        f"`make bench-live` at commit `{live.get('commit') or 'not recorded'}`, {when(live, path)}.",
+        "",
+        "| measure | value |",
+        "| --- | --- |",
+        f"| events (comment on A → `event: notification` on B) | {live['events']} |",
+        f"| delivery latency, median / p99 / max | {d['median']:.2f} / {d['p99']:.2f} / {d['max']:.2f} ms |",
+        f"| the write's response time, median / p99 | {w['median']:.2f} / {w['p99']:.2f} ms |",
+        f"| event after the write's response, median / p99 | {e['median']:.2f} / {e['p99']:.2f} ms |",
+        f"| B's VmRSS, no stream open | {rss['no_streams']} KiB |",
+        f"| B's VmRSS, {live['idle_streams']} idle streams open | {rss['with_streams']} KiB |",
+        f"| per idle stream | {live['kib_per_idle_stream']:.1f} KiB |",
+        f"| opening the idle streams | {live['seconds_to_open_streams']:.1f} s |",
+    ]
+
+
+def replace_between(text, markers, lines, doc):
+    start, end = markers
+    i, j = text.find(start), text.find(end)
+    if i < 0 or j < i:
+        raise SystemExit(f"bench-table: {doc} has no `{start}` ... `{end}` section")
+    return text[:i + len(start)] + "\n" + "\n".join(lines) + "\n" + text[j:]
+
+
+def load(path):
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--summary", help=f"make bench's summary (default {os.path.relpath(SUMMARY, ROOT)})")
+    parser.add_argument("--live", help=f"make bench-live's results (default {os.path.relpath(LIVE, ROOT)})")
+    parser.add_argument("--doc", default=DOC, help="the document to rewrite")
+    args = parser.parse_args(argv)
+
+    if args.summary is None and args.live is None:
+        inputs = [(p, m, f) for p, m, f in ((SUMMARY, BENCH_MARKERS, bench_table), (LIVE, LIVE_MARKERS, live_table))
+                  if os.path.exists(p)]
+        if not inputs:
+            raise SystemExit(f"bench-table: neither {SUMMARY} nor {LIVE} exists; run make bench or make bench-live")
+    else:
+        inputs = []
+        if args.summary is not None:
+            inputs.append((args.summary, BENCH_MARKERS, bench_table))
+        if args.live is not None:
+            inputs.append((args.live, LIVE_MARKERS, live_table))
+
+    with open(args.doc, encoding="utf-8") as f:
+        text = f.read()
+    for path, markers, render in inputs:
+        text = replace_between(text, markers, render(load(path), path), args.doc)
+        print(f"bench-table: {args.doc} updated from {path}", file=sys.stderr)
+    with open(args.doc, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,204 @@
+#!/usr/bin/env python3
+"""Tests of scripts/bench-table.py against a summary built by scripts/bench.py's
+own `Bench.summary` (so its shape is the one `make bench` writes) and a
+results file shaped like scripts/live-bench.py's.
+
+    python3 scripts/test_bench_table.py
+"""
+
+import contextlib
+import importlib.util
+import io
+import json
+import os
+import tempfile
+import types
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def load(name, file):
+    spec = importlib.util.spec_from_file_location(name, os.path.join(HERE, file))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+bench = load("bench", "bench.py")
+table = load("bench_table", "bench-table.py")
+
+
+def row(name, rps, p50, p99, statements=1.0, rss=28000, errors=0, **extra):
+    return dict({"name": name, "rps": rps, "p50_ms": p50, "p99_ms": p99, "p90_ms": p99, "max_ms": p99 * 2,
+                 "errors": errors, "statements_per_request": statements, "rss_peak_kib": rss,
+                 "cpu_bench": 0.97, "cpu_others": 0.03}, **extra)
+
+
+def summary(scale=1.0, feed_during_logins_p99=12.0, rss=28000):
+    """What bench.py's Bench.summary makes of these scenario rows."""
+    feed_rounds = [row("feed_first", 4800.0, 6.6, 8.8), row("feed_first", 4700.0, 6.7, 9.7)]
+    results = {
+        "feed_first": dict(row("feed_first", 4750.0, 6.65, 9.25), rounds=feed_rounds),
+        "feed_deep": row("feed_deep", 4400.0, 7.1, 10.5),
+        "timeline_heavy_first": row("timeline_heavy_first", 5900.0, 5.4, 7.6),
+        "timeline_heavy_deep": row("timeline_heavy_deep", 5300.0, 6.0, 8.4),
+        "post_detail": row("post_detail", 9400.0, 3.4, 6.1, rss=rss),
+        "comments_page": row("comments_page", 5600.0, 5.6, 8.1),
+        "notifications_page": row("notifications_page", 6300.0, 5.0, 9.0),
+        "write_mix": row("write_mix", 1700.0, 18.7, 23.5, statements=3.5),
+        "feed_during_logins": row("feed_during_logins", 4200.0, 7.4, feed_during_logins_p99, statements=1.01,
+                                  logins_rps=6.5, login_p50_ms=1220.0, login_p99_ms=1460.0, login_errors=0),
+        "service_stats": row("service_stats", 9800.0, 3.2, 6.2),
+        "db_ceiling": row("db_ceiling", 15400.0, 1.8, 4.4, rss=None),
+    }
+    stub = types.SimpleNamespace(
+        results=results,
+        context={"posts": 1_000_000, "users": 100_000, "comments": 1_000_000, "notifications": 3_999_961,
+                 "feed_deep_depth": 90_000, "timeline_user": "someone", "timeline_user_posts": 82_445,
+                 "timeline_deep_depth": 10_000, "notifications_user": "someone",
+                 "notifications_user_count": 322_356, "notifications_user_unread": 35_545},
+        duration=20, warmup=5, connections=32,
+        args=types.SimpleNamespace(scale=scale, seed=2026, admin_token="t"),
+        api=types.SimpleNamespace(pool_size=lambda token: 4),
+    )
+    return bench.Bench.summary(stub)
+
+
+LIVE = {
+    "machine": {"cpus": 2, "cpu": "x", "kernel": "y", "python": "3"},
+    "events": 1000,
+    "delivery_ms": {"median": 5.24, "p99": 18.11, "max": 48.1},
+    "write_response_ms": {"median": 4.43, "p99": 17.43, "max": 40.0},
+    "event_after_response_ms": {"median": 0.77, "p99": 6.37},
+    "load_average_before": [1.0, 1.0, 1.0],
+    "idle_streams": 5000,
+    "open_streams_reported_by_b": 5000,
+    "commit": "abc1234",
+    "seconds_to_open_streams": 11.1,
+    "rss_kib": {"no_streams": 20720, "with_streams": 151464},
+    "kib_per_idle_stream": 26.1,
+}
+
+DOC = """# Performance
+
+Before.
+
+<!-- bench-table:start -->
+Instructions for an empty table.
+<!-- bench-table:end -->
+
+Between.
+
+<!-- live-table:start -->
+<!-- live-table:end -->
+
+After.
+"""
+
+
+class BenchTable(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.TemporaryDirectory()
+        self.doc = os.path.join(self.dir.name, "performance.md")
+        with open(self.doc, "w") as f:
+            f.write(DOC)
+
+    def tearDown(self):
+        self.dir.cleanup()
+
+    def write(self, name, data):
+        path = os.path.join(self.dir.name, name)
+        with open(path, "w") as f:
+            json.dump(data, f)
+        return path
+
+    def rewrite(self, *argv):
+        with contextlib.redirect_stderr(io.StringIO()):
+            table.main(list(argv) + ["--doc", self.doc])
+        with open(self.doc) as f:
+            return f.read()
+
+    def assert_all_in(self, section, expected):
+        for line in expected:
+            with self.subTest(line=line):
+                self.assertIn(line, section)
+
+    def section(self, text, markers):
+        start, end = markers
+        return text[text.index(start) + len(start):text.index(end)]
+
+    def test_every_scenario_and_target_is_written_between_the_markers_only(self):
+        text = self.rewrite("--summary", self.write("summary.json", summary()))
+        section = self.section(text, table.BENCH_MARKERS)
+        self.assertNotIn("Instructions", section)
+        for name in bench.READ_SCENARIOS + ["write_mix", "feed_during_logins", "db_ceiling"]:
+            self.assertIn(f"| {name} |", section)
+        self.assert_all_in(section, [
+            "| feed_first | 4750.0 | 6.65 | 9.25 | 0 | 1.0 | 28000 | 3% |",
+            "`BENCH_SCALE=1 make bench` at commit `",
+            "a pool of 4 database connections",
+            "Data: 100,000 users, 1,000,000 posts",
+            "the busiest author has 82,445 posts",
+            "8 connections logged in at 6.5/s (p50 1220.0 ms",
+            "`feed_first` 4800.0 / 6.6 / 8.8, 4700.0 / 6.7 / 9.7",
+        ])
+        # Outside the markers nothing moves, the live section included.
+        self.assertEqual(text.replace(section, "\nInstructions for an empty table.\n"), DOC)
+
+    def test_each_target_says_whether_it_holds(self):
+        text = self.rewrite("--summary", self.write("summary.json", summary(feed_during_logins_p99=27.75)))
+        section = self.section(text, table.BENCH_MARKERS)
+        # 4750 / 15400 = 0.31 of the ceiling, 27.75 / 9.25 = 3.0 during logins.
+        self.assert_all_in(section, [
+            "| `feed_rps_over_db_ceiling` | 0.31 | ≥ 0.8 | **no** |",
+            "| `feed_p99_logins_over_alone` | 3.0 | ≤ 1.3 | **no** |",
+            "| `feed_deep_over_first_p50` | 1.07 | ≤ 1.2 | yes |",
+            "| `statements_per_read_request` | 1.0 | ≤ 1 | yes |",
+            "| largest RSS peak, KiB | 28000 | ≤ 32768 | yes |",
+            "| errors, all scenarios | 0 | 0 | yes |",
+        ])
+
+    def test_memory_over_its_bound_fails_and_a_small_scale_says_so(self):
+        text = self.rewrite("--summary", self.write("summary.json", summary(scale=0.1, rss=40000)))
+        section = self.section(text, table.BENCH_MARKERS)
+        self.assertIn("`BENCH_SCALE=0.1 make bench`", section)
+        self.assertIn("| largest RSS peak, KiB | 40000 | ≤ 32768 | **no** (the bound is for scale 1) |", section)
+
+    def test_a_missing_side_is_not_measured(self):
+        data = summary()
+        data["scenarios"] = [s for s in data["scenarios"] if s["name"] != "db_ceiling"]
+        data["ratios"]["feed_rps_over_db_ceiling"] = None
+        section = self.section(self.rewrite("--summary", self.write("summary.json", data)), table.BENCH_MARKERS)
+        self.assertIn("| `feed_rps_over_db_ceiling` |  | ≥ 0.8 | not measured |", section)
+
+    def test_rewriting_twice_gives_the_same_document(self):
+        path = self.write("summary.json", summary())
+        once = self.rewrite("--summary", path)
+        self.assertEqual(self.rewrite("--summary", path), once)
+
+    def test_the_live_table_comes_from_live_json(self):
+        text = self.rewrite("--live", self.write("live.json", LIVE))
+        section = self.section(text, table.LIVE_MARKERS)
+        self.assertIn("`make bench-live` at commit `abc1234`", section)
+        self.assertIn("| delivery latency, median / p99 / max | 5.24 / 18.11 / 48.10 ms |", section)
+        self.assertIn("| B's VmRSS, 5000 idle streams open | 151464 KiB |", section)
+        self.assertIn("Instructions for an empty table.", text)
+
+    def test_a_document_without_markers_is_refused_and_left_alone(self):
+        with open(self.doc, "w") as f:
+            f.write("# Performance\n")
+        with self.assertRaises(SystemExit):
+            self.rewrite("--summary", self.write("summary.json", summary()))
+        with open(self.doc) as f:
+            self.assertEqual(f.read(), "# Performance\n")
+
+    def test_the_real_document_has_both_sections(self):
+        with open(table.DOC) as f:
+            text = f.read()
+        for start, end in (table.BENCH_MARKERS, table.LIVE_MARKERS):
+            self.assertLess(text.index(start), text.index(end))
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -40,6 +40,8 @@ RECORD = re.compile(r"@@minifb-explain@@ (\d+) (\S*) ([A-Z]+):  (.*)", re.S)
 PARAMETER = re.compile(r"\$(\d+) = (NULL|'(?:[^']|'')*')")
 EXPLAINABLE = ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "VALUES", "TABLE")
 OUTPUT_MARK = "@@minifb-explain-output@@ "
+# A statement that reads more pages than this is listed under the summary.
+HEAVY_BUFFERS = 1000
 
 
 def log(message):
@@ -66,11 +68,18 @@ class Database:
         self.url = url
         self.psql = psql
 
+    def script(self, text, *options):
+        """Runs a psql script: (exit status, output, errors)."""
+        done = subprocess.run(
+            [self.psql, self.url, "-X", "-q", "-v", "ON_ERROR_STOP=1", *options, "-f", "-"],
+            input=text, capture_output=True, text=True,
+        )
+        return done.returncode, done.stdout, done.stderr
+
     def rows(self, sql):
-        out = subprocess.run(
-            [self.psql, self.url, "-X", "-q", "-tA", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-c", sql],
-            check=True, capture_output=True, text=True,
-        ).stdout
+        code, out, err = self.script(sql + ";", "-tA", "-F", "\t")
+        if code != 0:
+            fail(f"{sql}: {err.strip()}")
         return [line.split("\t") for line in out.splitlines() if line]
 
     def value(self, sql):
@@ -78,14 +87,6 @@ class Database:
         if not rows:
             fail(f"no row for: {sql}")
         return rows[0][0]
-
-    def script(self, text):
-        """Runs a psql script; its output, or a failure with psql's error."""
-        done = subprocess.run(
-            [self.psql, self.url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", "-"],
-            input=text, capture_output=True, text=True,
-        )
-        return done.returncode, done.stdout, done.stderr
 
 
 class Route:
@@ -486,6 +487,15 @@ def render(args, context, routes, background, db_facts):
         out.append(f"| [{title}](#{anchor(title)}) | {status or ''} | {len(explained)} + "
                    f"{len(statements) - len(explained)} | {ms:.2f} | {blocks:,} |")
     out.append("")
+    heavy = [(title, n, shared_blocks(plan_figures(s.plan)[1]), plan_figures(s.plan)[0])
+             for _, title, statements, _ in sections
+             for n, s in enumerate(statements, 1) if s.explainable]
+    heavy = [h for h in heavy if h[2] > HEAVY_BUFFERS]
+    if heavy:
+        out += [f"Statements that touched more than {HEAVY_BUFFERS:,} shared buffers:", ""]
+        out += [f"- [{title}](#{anchor(title)}), number {n}: {blocks:,} buffers, {ms:.2f} ms"
+                for title, n, blocks, ms in heavy]
+        out.append("")
 
     first_seen = {}
     for heading, title, statements, status in sections:

@@ -35,6 +35,7 @@ import urllib.error
 import urllib.request
 
 SEED_PASSWORD = "minifb bench password"
+EMAIL = "explain@example.com"
 LOG_MARK = "@@minifb-explain@@ "
 RECORD = re.compile(r"@@minifb-explain@@ (\d+) (\S*) ([A-Z]+):  (.*)", re.S)
 PARAMETER = re.compile(r"\$(\d+) = (NULL|'(?:[^']|'')*')")
@@ -92,11 +93,12 @@ class Database:
 class Route:
     """One request and the log bytes its statements were written in."""
 
-    def __init__(self, title, method, path, status):
+    def __init__(self, title, method, path, status, note=""):
         self.title = title
         self.method = method
         self.path = path
         self.status = status
+        self.note = note
         self.start = self.end = 0
         self.statements = []
 
@@ -107,11 +109,21 @@ class Driver:
         self.db = db
         self.routes = []
 
+    def mails(self):
+        """Messages in the server's mail outbox so far."""
+        try:
+            with open(self.args.outbox) as f:
+                return sum(1 for _ in f)
+        except FileNotFoundError:
+            return 0
+
     def log_size(self):
         return os.path.getsize(self.args.log)
 
-    def call(self, title, method, path, expect, body=None, token=None, headers=None):
-        """Sends one request; fails unless it is answered with `expect`."""
+    def call(self, title, method, path, expect, body=None, token=None, headers=None, done=None, note=""):
+        """Sends one request; fails unless it is answered with `expect`.
+        With `done`, the request's statements run until done() is true
+        (work it goes on with after its answer)."""
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(self.args.base + path, data=data, method=method)
         if data is not None:
@@ -120,7 +132,7 @@ class Driver:
             request.add_header("Authorization", f"Bearer {token}")
         for name, value in (headers or {}).items():
             request.add_header(name, value)
-        route = Route(title, method, path, expect)
+        route = Route(title, method, path, expect, note)
         route.start = self.log_size()
         started = time.monotonic()
         try:
@@ -132,6 +144,11 @@ class Driver:
                 raw = b"" if stream else response.read()
         except urllib.error.HTTPError as error:
             status, raw = error.code, error.read()
+        deadline = time.monotonic() + 30
+        while done and not done():
+            if time.monotonic() > deadline:
+                fail(f"{method} {path}: its work after the answer did not finish within 30 s")
+            time.sleep(0.05)
         route.end = self.log_size()
         elapsed = time.monotonic() - started
         if elapsed > 1:
@@ -183,6 +200,7 @@ class Driver:
         }
 
         log(f"sending one request of each route (reading as {me})")
+        mails_before = self.mails()
         call = self.call
         call("Is an id free", "GET", "/auth/id-availability?id=explain-signup", 200)
         call("Sign up", "POST", "/auth/signup", 201,
@@ -231,12 +249,18 @@ class Driver:
         call("Delete my post", "DELETE", f"/posts/{own[1]}", 204, token=token)
         call("Mark a notification read", "POST", f"/me/notifications/{unread}/read", 204, token=token)
         call("Mark all notifications read", "POST", "/me/notifications/read-all", 204, token=token)
-        call("Edit my account", "PATCH", "/me", 200, {"nickname": "explained"}, token=token)
+        call("Edit my account", "PATCH", "/me", 200,
+             {"nickname": "explained", "email": EMAIL, "current_password": SEED_PASSWORD}, token=token)
         call("Change my password", "PUT", "/me/password", 204,
              {"current_password": SEED_PASSWORD, "new_password": "explain password 2"}, token=token)
         call("Log out", "POST", "/auth/logout", 204, {"refresh_token": pair["refresh_token"]})
         call("Back office: service totals", "GET", "/admin/stats/service", 200, token=self.args.admin_token)
         call("Back office: request statistics", "GET", "/admin/stats/server", 200, token=self.args.admin_token)
+        call("Ask for a temporary password", "POST", "/auth/temporary-password", 202,
+             {"id": me, "email": EMAIL}, done=lambda: self.mails() > mails_before,
+             note="It answers at once and then makes and mails the password: its statements "
+                  "here run until the mail was written.")
+        call("Readiness", "GET", "/ready", 200)
         # Last: the stream's slot is freed only after it closes, which the
         # server may notice only when it stops (explain.sh stops it next).
         call("Open a notification stream", "GET", "/me/notifications/stream", 200, token=token)
@@ -476,10 +500,10 @@ def render(args, context, routes, background, db_facts):
         "| request | status | statements (explained + other) | execution ms | shared buffers |",
         "| --- | --- | --- | --- | --- |",
     ]
-    sections = [(f"`{r.method} {r.path}`", r.title, r.statements, r.status) for r in routes]
+    sections = [(f"`{r.method} {r.path}`", r.title, r.statements, r.status, r.note) for r in routes]
     sections.append(("Start-up, the request-statistics flush every 5 s, and shutdown "
-                     "(which frees the stream's slot)", "Outside any request", background, None))
-    for heading, title, statements, status in sections:
+                     "(which frees the stream's slot)", "Outside any request", background, None, ""))
+    for heading, title, statements, status, _ in sections:
         explained = [s for s in statements if s.explainable]
         figures = [plan_figures(s.plan) for s in explained]
         ms = sum(f[0] for f in figures)
@@ -488,7 +512,7 @@ def render(args, context, routes, background, db_facts):
                    f"{len(statements) - len(explained)} | {ms:.2f} | {blocks:,} |")
     out.append("")
     heavy = [(title, n, shared_blocks(plan_figures(s.plan)[1]), plan_figures(s.plan)[0])
-             for _, title, statements, _ in sections
+             for _, title, statements, _, _ in sections
              for n, s in enumerate(statements, 1) if s.explainable]
     heavy = [h for h in heavy if h[2] > HEAVY_BUFFERS]
     if heavy:
@@ -498,8 +522,9 @@ def render(args, context, routes, background, db_facts):
         out.append("")
 
     first_seen = {}
-    for heading, title, statements, status in sections:
-        out += [f"## {title}", "", f"{heading}" + (f", answered {status}." if status else "."), ""]
+    for heading, title, statements, status, note in sections:
+        out += [f"## {title}", "", f"{heading}" + (f", answered {status}." if status else ".")
+                + (f" {note}" if note else ""), ""]
         if not statements:
             out += ["No statements.", ""]
         utility = []
@@ -536,6 +561,7 @@ def main():
     parser.add_argument("--state", required=True, help="where drive leaves the requests for write")
     parser.add_argument("--base")
     parser.add_argument("--admin-token")
+    parser.add_argument("--outbox", help="the server's MINIFB_MAIL_OUTBOX")
     parser.add_argument("--plans-url", required=True)
     parser.add_argument("--psql", required=True)
     parser.add_argument("--log", required=True)
@@ -557,7 +583,7 @@ def main():
         state = json.load(f)
     routes = []
     for saved in state["routes"]:
-        route = Route(saved["title"], saved["method"], saved["path"], saved["status"])
+        route = Route(saved["title"], saved["method"], saved["path"], saved["status"], saved["note"])
         route.start, route.end = saved["start"], saved["end"]
         routes.append(route)
     statements = read_statements(args.log, args.database)

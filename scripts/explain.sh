@@ -92,7 +92,7 @@ explain() {
 }
 echo "==> serving the seeded database with every statement logged"
 start_server
-explain drive --base "$base" --admin-token "$MINIFB_ADMIN_TOKEN"
+explain drive --base "$base" --admin-token "$MINIFB_ADMIN_TOKEN" --outbox "$MINIFB_MAIL_OUTBOX"
 # Stopped, the server has flushed its request statistics and freed its
 # stream slots: the log holds everything it sent.
 stop_server

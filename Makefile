@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 PG_DIR := data/pg
 
-.PHONY: run test build db-start db-stop bench bench-live cluster cluster-stop clean-data openapi fuzz audit coverage
+.PHONY: run test build db-start db-stop bench bench-live cluster cluster-stop clean-data openapi fuzz audit coverage explain
 
 ## Build, start a private PostgreSQL under ./data/pg unless DATABASE_URL is
 ## set, migrate and serve on MINIFB_BIND (default 127.0.0.1:8080).
@@ -34,6 +34,12 @@ cluster:
 ## Stop what `make cluster` started: nginx, the servers, its PostgreSQL.
 cluster-stop:
 	@scripts/cluster.sh stop
+
+## docs/explain.md anew: EXPLAIN (ANALYZE, BUFFERS) of the statements the
+## server sends for one request of each route, on a seeded database
+## (EXPLAIN_SCALE, default 0.1).
+explain:
+	@scripts/explain.sh
 
 ## schemathesis over /openapi.json, every phase (stateful included).
 fuzz:

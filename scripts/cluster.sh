@@ -206,7 +206,9 @@ start() {
         log="$dir/server-$n.log"
         : >"$log"
         echo "==> minifb-server $n"
+        # nginx, on loopback, sends the client in X-Forwarded-For.
         MINIFB_BIND=127.0.0.1:0 MINIFB_LOG_FORMAT=json RUST_LOG=${RUST_LOG:-info} \
+            MINIFB_TRUSTED_PROXIES=${MINIFB_TRUSTED_PROXIES:-127.0.0.1} \
             MINIFB_MAIL_OUTBOX=${MINIFB_MAIL_OUTBOX:-$root/outbox.jsonl} \
             setsid "$target/release/minifb-server" >>"$log" 2>&1 </dev/null &
         echo $! >"$dir/server-$n.pid"

@@ -1,10 +1,9 @@
 //! Our own extractors: axum's, with every rejection turned into [`ApiError`].
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::str::FromStr;
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use minifb_domain::{CommentId, NotificationId, PostId};
 use serde::de::DeserializeOwned;
@@ -164,21 +163,7 @@ impl IntoParams for UserPath {
     }
 }
 
-/// The TCP peer's address; `X-Forwarded-For` is deliberately ignored, so a
-/// client cannot pick the key it is rate limited under.
-pub struct ClientAddr(pub IpAddr);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
-        let address = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip());
-        Ok(Self(address))
-    }
-}
+pub use crate::client_addr::ClientAddr;
 
 /// Tells "field absent" (`None`) from "field is null" (`Some(None)`), for
 /// `PATCH` bodies: use with `#[serde(default, deserialize_with = ...)]`.

@@ -12,6 +12,7 @@
 mod accounts;
 mod admin;
 mod auth;
+mod client_addr;
 mod comments;
 mod cors;
 mod docs;
@@ -51,6 +52,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 pub use admin::admin_token_digest;
 pub use auth::{AuthUser, JwtKeys, MaybeAuthUser};
+pub use client_addr::TrustedProxies;
 pub use error::{ApiError, ErrorBody};
 pub use middleware::BODY_LIMIT;
 pub use server_stats::{RequestCounter, ServerStatsService};
@@ -106,6 +108,9 @@ pub struct HttpConfig {
     /// How long a request body may go without a byte; then 408 and the
     /// connection is closed.
     pub body_stall: Duration,
+    /// Load balancers whose `X-Forwarded-For` names the client
+    /// (`MINIFB_TRUSTED_PROXIES`); none by default.
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Default for HttpConfig {
@@ -115,6 +120,7 @@ impl Default for HttpConfig {
             cors_origins: Vec::new(),
             request_timeout: Duration::from_secs(30),
             body_stall: Duration::from_secs(10),
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 }
@@ -187,6 +193,10 @@ pub fn router(state: AppState, config: &HttpConfig) -> Router {
                     HeaderValue::from_static("nosniff"),
                 ))
                 .layer(axum::middleware::from_fn(middleware::private_answers))
+                .layer(axum::middleware::from_fn_with_state(
+                    Arc::new(config.trusted_proxies.clone()),
+                    client_addr::client_address,
+                ))
                 .layer(axum::middleware::from_fn_with_state(
                     state.clone(),
                     telemetry::track,

@@ -79,11 +79,16 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
+    let client = request
+        .extensions()
+        .get::<crate::client_addr::ClientAddr>()
+        .map(|client| client.0);
     let span = tracing::info_span!(
         "request",
         id = %request_id,
         method = %method,
         route = route.as_deref().unwrap_or("(unmatched)"),
+        client = client.map(tracing::field::display),
     );
     let response = next.run(request).instrument(span.clone()).await;
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use chrono_tz::Tz;
+use minifb_adapters_http::TrustedProxies;
 use rand::Rng;
 use rand::distr::Alphanumeric;
 
@@ -61,6 +62,9 @@ pub struct Config {
     /// Sign-ups per client address per 5 minutes (`MINIFB_SIGNUP_LIMIT`);
     /// `None` when it is `0` (no limit).
     pub signup_limit: Option<u32>,
+    /// Load balancers whose `X-Forwarded-For` is believed
+    /// (`MINIFB_TRUSTED_PROXIES`).
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Config {
@@ -113,6 +117,12 @@ impl Config {
             );
         }
         let signup_limit = number("MINIFB_SIGNUP_LIMIT", 25, 0..=1_000_000)?;
+        let trusted_proxies = TrustedProxies::parse(&get("MINIFB_TRUSTED_PROXIES").unwrap_or_default())
+            .map_err(|error| {
+                anyhow::anyhow!(
+                    "MINIFB_TRUSTED_PROXIES must be comma-separated IP addresses or CIDR ranges: {error}"
+                )
+            })?;
         let stream_keep_alive = number("MINIFB_STREAM_KEEPALIVE", 15, 1..=15)?;
         Ok(Self {
             database_url,
@@ -143,6 +153,7 @@ impl Config {
             max_streams: usize::try_from(max_streams)?,
             stream_keep_alive: Duration::from_secs(stream_keep_alive),
             signup_limit: Some(u32::try_from(signup_limit)?).filter(|&n| n > 0),
+            trusted_proxies,
         })
     }
 }
@@ -291,6 +302,7 @@ mod tests {
             ("MINIFB_LOG_FORMAT", "xml", ""),
             ("MINIFB_ACCESS_TOKEN_TTL", "5", ""),
             ("MINIFB_ADMIN_TOKEN", "   ", "blank"),
+            ("MINIFB_TRUSTED_PROXIES", "10.0.0.1, nginx", "'nginx'"),
         ];
         for (name, value, detail) in cases {
             let error = config(&[("DATABASE_URL", "x"), (name, value)])

@@ -137,6 +137,7 @@ impl Server {
                 })
                 .collect::<anyhow::Result<_>>()?,
             request_timeout: config.request_timeout,
+            trusted_proxies: config.trusted_proxies.clone(),
             ..HttpConfig::default()
         };
         let router = minifb_adapters_http::router(state, &http);

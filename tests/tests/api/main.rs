@@ -15,5 +15,6 @@ mod notifications;
 mod operations;
 mod pagination;
 mod posts;
+mod proxies;
 mod reactions;
 mod retries;

@@ -14,13 +14,21 @@
 # token issued by one process is accepted by the others (and by a later
 # `make cluster`).
 #
-#   CLUSTER_PORT    nginx's port on 127.0.0.1 (default 8080)
-#   DATABASE_URL    use this PostgreSQL instead of starting one
+# It also starts Prometheus (deploy/prometheus: every server process and
+# PostgreSQL through prometheus-postgres-exporter, the recording and
+# alerting rules, the minifb console) under ./data/cluster/prometheus.
+#
+#   CLUSTER_PORT             nginx's port on 127.0.0.1 (default 8080)
+#   CLUSTER_PROMETHEUS_PORT  Prometheus's port on 127.0.0.1 (default 9090)
+#   CLUSTER_EXPORTER_PORT    the PostgreSQL exporter's (default 9187)
+#   DATABASE_URL             use this PostgreSQL instead of starting one
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=data/cluster
 pg_dir=data/cluster-pg
 port=${CLUSTER_PORT:-8080}
+prometheus_port=${CLUSTER_PROMETHEUS_PORT:-9090}
+exporter_port=${CLUSTER_EXPORTER_PORT:-9187}
 servers=3
 target=${CARGO_TARGET_DIR:-target}
 
@@ -63,6 +71,8 @@ stop_pid_file() {
 }
 
 stop() {
+    stop_pid_file "$dir/prometheus.pid" prometheus
+    stop_pid_file "$dir/exporter.pid" prometheus-postgres-exporter
     stop_pid_file "$dir/nginx.pid" nginx
     for n in $(seq "$servers"); do
         stop_pid_file "$dir/server-$n.pid" "minifb-server $n"
@@ -142,8 +152,8 @@ EOF
             proxy_http_version 1.1;
             proxy_set_header Connection "";
             proxy_set_header Host \$host;
-            # The server limits logins by its TCP peer (this proxy), not by
-            # this header; it is passed on for logs and for what comes next.
+            # The servers trust this proxy (MINIFB_TRUSTED_PROXIES) to name
+            # the client here, for the per-address limits and the logs.
             proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
             # Server-sent events: every frame goes out as it comes, and a
             # stream is silent at most MINIFB_STREAM_KEEPALIVE (15 s)
@@ -159,6 +169,49 @@ EOF
     } >"$root/nginx.conf"
 }
 
+# Prometheus and the PostgreSQL exporter, as deploy/prometheus describes
+# them, on loopback; Debian's packages, unpacked by scripts/debian-tool when
+# they are not installed.
+start_monitoring() {
+    local root=$1 prometheus exporter libraries prom_dir="$1/prometheus"
+    prometheus=$(scripts/debian-tool prometheus prometheus) || die "Prometheus is needed: apt-get install -y prometheus"
+    exporter=$(scripts/debian-tool prometheus-postgres-exporter prometheus-postgres-exporter) \
+        || die "the PostgreSQL exporter is needed: apt-get install -y prometheus-postgres-exporter"
+    # The console needs no library; Prometheus wants the folder all the same.
+    libraries="$prom_dir/console_libraries"
+    mkdir -p "$prom_dir/targets" "$prom_dir/data" "$libraries"
+    cp deploy/prometheus/*.yml "$prom_dir/"
+    rm -rf "$prom_dir/consoles" && cp -r deploy/prometheus/consoles "$prom_dir/consoles"
+    (umask 077 && printf '%s' "$MINIFB_ADMIN_TOKEN" >"$prom_dir/admin-token")
+    {
+        printf '[{"targets": ['
+        for n in $(seq "$servers"); do
+            [ "$n" = 1 ] || printf ', '
+            printf '"%s"' "$(cat "$root/server-$n.address")"
+        done
+        printf '], "labels": {"service": "minifb"}}]\n'
+    } >"$prom_dir/targets/minifb.json"
+    echo "[{\"targets\": [\"127.0.0.1:$exporter_port\"]}]" >"$prom_dir/targets/postgres.json"
+
+    echo "==> prometheus-postgres-exporter on 127.0.0.1:$exporter_port"
+    # lib/pq reads the socket directory from `host`, and wants no TLS on it.
+    DATA_SOURCE_NAME="$DATABASE_URL&sslmode=disable" \
+        setsid "$exporter" --web.listen-address="127.0.0.1:$exporter_port" \
+        >"$dir/exporter.log" 2>&1 </dev/null &
+    echo $! >"$dir/exporter.pid"
+    poll 100 "the PostgreSQL exporter" curl -fsS "http://127.0.0.1:$exporter_port/metrics"
+
+    echo "==> Prometheus on 127.0.0.1:$prometheus_port"
+    setsid "$prometheus" --config.file="$prom_dir/prometheus.yml" \
+        --storage.tsdb.path="$prom_dir/data" \
+        --web.listen-address="127.0.0.1:$prometheus_port" \
+        --web.console.templates="$prom_dir/consoles" \
+        --web.console.libraries="$libraries" \
+        >"$dir/prometheus.log" 2>&1 </dev/null &
+    echo $! >"$dir/prometheus.pid"
+    poll 300 "Prometheus" curl -fsS "http://127.0.0.1:$prometheus_port/-/ready"
+}
+
 start() {
     mkdir -p "$dir"
     root=$(cd "$dir" && pwd)
@@ -169,6 +222,10 @@ start() {
     if port_in_use "$port"; then
         die "port $port is already in use (another \`make run\`?): stop it, or choose another port: make cluster CLUSTER_PORT=8090"
     fi
+    for taken in "$prometheus_port CLUSTER_PROMETHEUS_PORT" "$exporter_port CLUSTER_EXPORTER_PORT"; do
+        set -- $taken
+        port_in_use "$1" && die "port $1 is already in use: choose another with $2"
+    done
     nginx=$(nginx_binary)
 
     echo "==> building release minifb-server"
@@ -236,6 +293,7 @@ start() {
     poll 100 "nginx on 127.0.0.1:$port (/health)" curl -fsS "http://127.0.0.1:$port/health"
     # nginx writes its own pid file too; keep ours if it differs.
     echo "$nginx_pid" >"$dir/nginx.pid"
+    start_monitoring "$root"
     started=yes
 
     cat <<EOF
@@ -243,6 +301,8 @@ start() {
 minifb cluster is running:
   API              http://127.0.0.1:$port  (docs: http://127.0.0.1:$port/docs)
   back office      http://127.0.0.1:$port/admin#token=\$MINIFB_ADMIN_TOKEN (from $dir/env)
+  Prometheus       http://127.0.0.1:$prometheus_port  (console: http://127.0.0.1:$prometheus_port/consoles/minifb.html)
+  PG exporter      http://127.0.0.1:$exporter_port/metrics
   processes        $(for n in $(seq "$servers"); do printf 'http://%s ' "$(cat "$dir/server-$n.address")"; done)
   secrets          $dir/env (MINIFB_JWT_SECRET, MINIFB_ADMIN_TOKEN)
   logs             $dir/server-{1..$servers}.log, $dir/nginx-error.log, $dir/nginx-access.log

@@ -12,6 +12,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "==> scripts/bench-table.py (docs/performance.md's figures)"
 python3 -B scripts/test_bench_table.py
 
+echo "==> deploy/prometheus (promtool check config, promtool test rules)"
+scripts/check-prometheus
+
 pg_dir=$(mktemp -d /tmp/minifb-test-pg.XXXXXX)
 cleanup() { scripts/pg stop "$pg_dir" || true; rm -rf "$pg_dir"; }
 trap cleanup EXIT

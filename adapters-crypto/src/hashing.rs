@@ -61,6 +61,28 @@ fn verify_padded(password: &str, hash: &PasswordHash, min_rounds: u32) -> bool {
     computed.ct_eq(hash.digest()).into()
 }
 
+/// A request waiting for a hashing thread, counted in the
+/// `password_hashing_waiting` gauge until it gets one, gives up, or is
+/// dropped with its request.
+struct Waiting {
+    since: std::time::Instant,
+}
+
+impl Waiting {
+    fn start() -> Self {
+        metrics::gauge!("password_hashing_waiting").increment(1.0);
+        Self {
+            since: std::time::Instant::now(),
+        }
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        metrics::gauge!("password_hashing_waiting").decrement(1.0);
+    }
+}
+
 /// PBKDF2-HMAC-SHA256 with a fixed number of rounds for new hashes.
 pub struct Pbkdf2Hasher {
     iterations: u32,
@@ -96,10 +118,17 @@ impl Pbkdf2Hasher {
         &self,
         job: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, HashError> {
+        let waiting = Waiting::start();
         let permit = tokio::time::timeout(self.max_wait, Arc::clone(&self.permits).acquire_owned())
             .await
-            .map_err(|_| HashError::Busy)?
+            .map_err(|_| {
+                metrics::counter!("password_hashing_refused_total").increment(1);
+                HashError::Busy
+            })?
             .map_err(|e| HashError::Failed(e.to_string()))?;
+        metrics::histogram!("password_hashing_wait_seconds")
+            .record(waiting.since.elapsed().as_secs_f64());
+        drop(waiting);
         let (reply, answer) = oneshot::channel();
         self.threads.spawn(move || {
             let result = job();

@@ -23,10 +23,17 @@ const LATENCY_BUCKETS: &[f64] = &[
 pub fn prometheus() -> &'static PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE.get_or_init(|| {
-        let builder = || match PrometheusBuilder::new().set_buckets_for_metric(
-            Matcher::Full("http_request_duration_seconds".into()),
-            LATENCY_BUCKETS,
-        ) {
+        let builder = || match PrometheusBuilder::new()
+            .set_buckets_for_metric(
+                Matcher::Full("http_request_duration_seconds".into()),
+                LATENCY_BUCKETS,
+            )
+            .and_then(|builder| {
+                builder.set_buckets_for_metric(
+                    Matcher::Full("password_hashing_wait_seconds".into()),
+                    LATENCY_BUCKETS,
+                )
+            }) {
             Ok(builder) => builder,
             // Only an empty bucket list is refused, and ours is a constant.
             Err(_) => PrometheusBuilder::new(),

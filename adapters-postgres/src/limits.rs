@@ -132,6 +132,7 @@ impl Key {
         if admitted == 1 {
             return Ok(None);
         }
+        metrics::counter!("auth_attempts_refused_total", "limit" => self.scope).increment(1);
         let left = diesel::sql_query(RETRY_AFTER)
             .bind::<Text, _>(self.scope)
             .bind::<Text, _>(&self.key)

@@ -223,6 +223,13 @@ pub(crate) fn store_error(error: DieselError) -> StoreError {
             tracing::warn!(message = info.message(), "database connection lost");
             StoreError::Unavailable("the database connection was lost".into())
         }
+        // PostgreSQL says so in the message only (SQLSTATE 57014, which
+        // Diesel does not expose, is shared with other cancellations).
+        DieselError::DatabaseError(_, info) if info.message().contains("statement timeout") => {
+            metrics::counter!("db_statement_timeouts_total").increment(1);
+            tracing::warn!(message = info.message(), "a statement ran out of time");
+            StoreError::Unavailable("the database did not answer in time".into())
+        }
         DieselError::DatabaseError(kind, info) => {
             tracing::error!(
                 ?kind,

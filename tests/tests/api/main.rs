@@ -11,6 +11,7 @@ mod content;
 mod errors;
 mod hardening;
 mod live;
+mod monitoring;
 mod notifications;
 mod operations;
 mod pagination;

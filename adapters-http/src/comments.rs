@@ -41,7 +41,7 @@ struct CommentRequest {
 /// unless they wrote it. With an `Idempotency-Key`, at most once per key.
 #[utoipa::path(
     post, path = "/posts/{id}/comments", tag = "comments", security(("user" = [])),
-    params(Id<PostId>, openapi::IdempotencyKeyHeader), request_body = CommentRequest,
+    params(Id<PostId>, retries::IdempotencyKeyHeader), request_body = CommentRequest,
     responses(
         (status = 201, description = "The new comment; or, with `Idempotent-Replayed: true`, the first answer to this `Idempotency-Key` again (even if the post has been deleted since).", body = CommentBody,
             headers(("Idempotent-Replayed" = String, description = "`true` when this is the recorded answer of an earlier request with the same `Idempotency-Key`; absent otherwise."))),

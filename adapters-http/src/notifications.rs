@@ -13,8 +13,8 @@ use crate::AppState;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Id, Query};
-use crate::openapi::{self, BadId, NoSuchNotification, Unavailable};
-use crate::pagination::{PageBody, page_request};
+use crate::openapi::{BadId, NoSuchNotification, Unavailable};
+use crate::pagination::{self, PageBody, page_request};
 use crate::views::NotificationBody;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -29,12 +29,12 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 struct NotificationsQuery {
-    #[param(schema_with = openapi::limit)]
+    #[param(schema_with = pagination::limit)]
     limit: Option<String>,
     /// The `next_cursor` of the previous page. Cursors are opaque (the
     /// pattern is only their shape) and tied to the list they came from,
     /// `unread` filter included: one from another list is a 400.
-    #[param(schema_with = openapi::cursor)]
+    #[param(schema_with = pagination::cursor)]
     cursor: Option<String>,
     /// `true` for unread notifications only; `true` or `false`, anything
     /// else is a 400.

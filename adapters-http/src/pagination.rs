@@ -11,13 +11,18 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use minifb_application::social::Page;
 use minifb_application::social::ports::PageRequest;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::ApiError;
-use crate::openapi;
 
 pub const DEFAULT_LIMIT: u32 = 20;
 pub const MAX_LIMIT: u32 = 100;
+
+/// The shape of every cursor: `base64url("v1:...")` without padding, and
+/// `base64url("v1:")` is `djE6`.
+pub const CURSOR_PATTERN: &str = "^djE6[A-Za-z0-9_-]+$";
 
 /// Reads `limit` and `cursor` for the list tagged `list`.
 pub fn page_request(
@@ -85,13 +90,13 @@ impl<T> PageBody<T> {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
-    #[param(schema_with = openapi::limit)]
+    #[param(schema_with = limit)]
     pub limit: Option<String>,
     /// The `next_cursor` of the previous page. Cursors are opaque (the
     /// pattern is only their shape) and tied to the list they came from:
     /// one from another list (another user's timeline, another post's
     /// comments, notifications with another `unread` filter) is a 400.
-    #[param(schema_with = openapi::cursor)]
+    #[param(schema_with = cursor)]
     pub cursor: Option<String>,
 }
 
@@ -100,6 +105,25 @@ impl PageQuery {
     pub fn page(&self, list: &str) -> Result<PageRequest, ApiError> {
         page_request(self.limit.as_deref(), self.cursor.as_deref(), list)
     }
+}
+
+/// The `limit` query parameter.
+pub fn limit() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .minimum(Some(1))
+        .maximum(Some(MAX_LIMIT))
+        .default(Some(json!(DEFAULT_LIMIT)))
+        .description(Some("Items per page."))
+        .build()
+}
+
+/// The `cursor` query parameter: a `next_cursor` of the same list.
+pub fn cursor() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(CURSOR_PATTERN))
+        .build()
 }
 
 #[cfg(test)]
@@ -157,6 +181,15 @@ mod tests {
                 400,
                 "{bad}"
             );
+        }
+    }
+
+    #[test]
+    fn cursors_have_the_documented_shape() {
+        let pattern = regex::Regex::new(CURSOR_PATTERN).unwrap();
+        for (list, key) in [("posts", 1), ("timeline:alice", 99), ("comments:14", 0)] {
+            let cursor = encode(list, key);
+            assert!(pattern.is_match(&cursor), "{cursor}");
         }
     }
 }

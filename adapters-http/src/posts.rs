@@ -43,7 +43,7 @@ struct PostRequest {
 /// per key (see the document's description, "Safe retries").
 #[utoipa::path(
     post, path = "/posts", tag = "posts", security(("user" = [])),
-    params(openapi::IdempotencyKeyHeader),
+    params(retries::IdempotencyKeyHeader),
     request_body = PostRequest,
     responses(
         (status = 201, description = "The new post; or, with `Idempotent-Replayed: true`, the first answer to this `Idempotency-Key` again.", body = PostBody,

@@ -19,7 +19,7 @@ use crate::openapi::{
     self, BadId, BadIdOrContent, BadIdOrPage, Deleted, KeyInProgress, KeyReused, NoSuchComment,
     NoSuchPost, Unavailable,
 };
-use crate::pagination::{PageBody, PageQuery};
+use crate::pagination::{List, PageBody, PageQuery};
 use crate::retries::{self, RetryKey};
 use crate::views::CommentBody;
 
@@ -89,12 +89,12 @@ async fn list_comments(
     Id(post_id): Id<PostId>,
     Query(query): Query<PageQuery>,
 ) -> Result<JsonBody<PageBody<CommentBody>>, ApiError> {
-    let list = format!("comments:{post_id}");
+    let list = List::Comments(post_id);
     let comments = state
         .social
-        .comments(post_id, query.page(&list)?, viewer)
+        .comments(post_id, query.page(list)?, viewer)
         .await?;
-    Ok(JsonBody(PageBody::from_page(comments, &list)))
+    Ok(JsonBody(PageBody::from_page(comments, list)))
 }
 
 /// Replaces a comment's content; only its author may.

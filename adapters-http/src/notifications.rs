@@ -14,7 +14,7 @@ use crate::auth::AuthUser;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Id, Query};
 use crate::openapi::{BadId, NoSuchNotification, Unavailable};
-use crate::pagination::{self, PageBody, page_request};
+use crate::pagination::{self, List, PageBody, page_request};
 use crate::views::NotificationBody;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -72,18 +72,17 @@ async fn list_notifications(
         Some("true") => true,
         Some(_) => return Err(ApiError::bad_request("unread must be true or false")),
     };
-    let list = format!(
-        "notifications:{}:{}",
-        user_id.key().as_str(),
-        if unread_only { "unread" } else { "all" }
-    );
-    let page = page_request(query.limit.as_deref(), query.cursor.as_deref(), &list)?;
+    let list = List::Notifications {
+        user: &user_id,
+        unread_only,
+    };
+    let page = page_request(query.limit.as_deref(), query.cursor.as_deref(), list)?;
     let result = state
         .social
         .notifications(&user_id, unread_only, page)
         .await?;
     Ok(JsonBody(NotificationPageBody {
-        page: PageBody::from_page(result.page, &list),
+        page: PageBody::from_page(result.page, list),
         unread_count: result.unread_count,
     }))
 }

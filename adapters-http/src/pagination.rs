@@ -12,7 +12,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use minifb_application::social::Page;
 use minifb_application::social::ports::PageRequest;
-use minifb_domain::{PostId, UserId};
+use minifb_domain::{PageLimit, PostId, UserId};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
@@ -20,8 +20,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::error::ApiError;
 
-pub const DEFAULT_LIMIT: u32 = 20;
-pub const MAX_LIMIT: u32 = 100;
+pub const DEFAULT_LIMIT: u32 = PageLimit::DEFAULT.get();
+pub const MAX_LIMIT: u32 = PageLimit::MAX;
 
 /// The shape of every cursor: `base64url("v1:...")` without padding, and
 /// `base64url("v1:")` is `djE6`.
@@ -67,14 +67,8 @@ pub fn page_request(
     list: List<'_>,
 ) -> Result<PageRequest, ApiError> {
     let limit = match limit {
-        None => DEFAULT_LIMIT,
-        Some(raw) => raw
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=MAX_LIMIT).contains(n) && raw.bytes().all(|b| b.is_ascii_digit()))
-            .ok_or_else(|| {
-                ApiError::bad_request(format!("limit must be an integer from 1 to {MAX_LIMIT}"))
-            })?,
+        None => PageLimit::DEFAULT,
+        Some(raw) => PageLimit::parse(raw)?,
     };
     let after = cursor.map(|c| decode(c, list)).transpose()?;
     Ok(PageRequest { limit, after })
@@ -173,7 +167,7 @@ mod tests {
         assert_eq!(
             page,
             PageRequest {
-                limit: 5,
+                limit: PageLimit::new(5).unwrap(),
                 after: Some(99)
             }
         );
@@ -208,10 +202,22 @@ mod tests {
 
     #[test]
     fn limit_is_1_to_100_and_defaults_to_20() {
-        assert_eq!(page_request(None, None, List::Posts).unwrap().limit, 20);
-        assert_eq!(page_request(Some("1"), None, List::Posts).unwrap().limit, 1);
         assert_eq!(
-            page_request(Some("100"), None, List::Posts).unwrap().limit,
+            page_request(None, None, List::Posts).unwrap().limit.get(),
+            20
+        );
+        assert_eq!(
+            page_request(Some("1"), None, List::Posts)
+                .unwrap()
+                .limit
+                .get(),
+            1
+        );
+        assert_eq!(
+            page_request(Some("100"), None, List::Posts)
+                .unwrap()
+                .limit
+                .get(),
             100
         );
         for bad in ["0", "101", "abc", "-1", "+5", "", "1.0"] {

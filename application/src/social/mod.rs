@@ -133,7 +133,7 @@ pub struct Page<T> {
 impl<T> Page<T> {
     /// Cuts the `limit + 1` rows a repository returned into a page.
     fn cut(mut rows: Vec<T>, page: PageRequest, key: impl Fn(&T) -> i64) -> Self {
-        let limit = page.limit as usize;
+        let limit = page.limit.get() as usize;
         let next_after = if rows.len() > limit {
             rows.truncate(limit);
             rows.last().map(&key)

@@ -19,7 +19,7 @@ use crate::openapi::{
     self, BadId, BadIdOrContent, BadIdOrPage, Deleted, KeyInProgress, KeyReused, NoSuchComment,
     NoSuchPost, Unavailable,
 };
-use crate::pagination::{PageBody, PageQuery};
+use crate::pagination::{List, PageBody, PageQuery};
 use crate::retries::{self, RetryKey};
 use crate::views::CommentBody;
 
@@ -41,7 +41,7 @@ struct CommentRequest {
 /// unless they wrote it. With an `Idempotency-Key`, at most once per key.
 #[utoipa::path(
     post, path = "/posts/{id}/comments", tag = "comments", security(("user" = [])),
-    params(Id<PostId>, openapi::IdempotencyKeyHeader), request_body = CommentRequest,
+    params(Id<PostId>, retries::IdempotencyKeyHeader), request_body = CommentRequest,
     responses(
         (status = 201, description = "The new comment; or, with `Idempotent-Replayed: true`, the first answer to this `Idempotency-Key` again (even if the post has been deleted since).", body = CommentBody,
             headers(("Idempotent-Replayed" = String, description = "`true` when this is the recorded answer of an earlier request with the same `Idempotency-Key`; absent otherwise."))),
@@ -89,12 +89,12 @@ async fn list_comments(
     Id(post_id): Id<PostId>,
     Query(query): Query<PageQuery>,
 ) -> Result<JsonBody<PageBody<CommentBody>>, ApiError> {
-    let list = format!("comments:{post_id}");
+    let list = List::Comments(post_id);
     let comments = state
         .social
-        .comments(post_id, query.page(&list)?, viewer)
+        .comments(post_id, query.page(list)?, viewer)
         .await?;
-    Ok(JsonBody(PageBody::from_page(comments, &list)))
+    Ok(JsonBody(PageBody::from_page(comments, list)))
 }
 
 /// Replaces a comment's content; only its author may.

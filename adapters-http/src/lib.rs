@@ -55,6 +55,8 @@ pub use auth::{AuthUser, JwtKeys, MaybeAuthUser};
 pub use client_addr::TrustedProxies;
 pub use error::{ApiError, ErrorBody};
 pub use middleware::BODY_LIMIT;
+pub use openapi::{EMAIL_PATTERN, NO_NUL_PATTERN, NOT_BLANK_PATTERN, USER_ID_PATTERN};
+pub use pagination::{CURSOR_PATTERN, DEFAULT_LIMIT, MAX_LIMIT};
 pub use server_stats::{RequestCounter, ServerStatsService};
 pub use telemetry::prometheus;
 

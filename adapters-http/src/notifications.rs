@@ -13,8 +13,8 @@ use crate::AppState;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Id, Query};
-use crate::openapi::{self, BadId, NoSuchNotification, Unavailable};
-use crate::pagination::{PageBody, page_request};
+use crate::openapi::{BadId, NoSuchNotification, Unavailable};
+use crate::pagination::{self, List, PageBody, page_request};
 use crate::views::NotificationBody;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -29,12 +29,12 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 struct NotificationsQuery {
-    #[param(schema_with = openapi::limit)]
+    #[param(schema_with = pagination::limit)]
     limit: Option<String>,
     /// The `next_cursor` of the previous page. Cursors are opaque (the
     /// pattern is only their shape) and tied to the list they came from,
     /// `unread` filter included: one from another list is a 400.
-    #[param(schema_with = openapi::cursor)]
+    #[param(schema_with = pagination::cursor)]
     cursor: Option<String>,
     /// `true` for unread notifications only; `true` or `false`, anything
     /// else is a 400.
@@ -72,18 +72,17 @@ async fn list_notifications(
         Some("true") => true,
         Some(_) => return Err(ApiError::bad_request("unread must be true or false")),
     };
-    let list = format!(
-        "notifications:{}:{}",
-        user_id.key().as_str(),
-        if unread_only { "unread" } else { "all" }
-    );
-    let page = page_request(query.limit.as_deref(), query.cursor.as_deref(), &list)?;
+    let list = List::Notifications {
+        user: &user_id,
+        unread_only,
+    };
+    let page = page_request(query.limit.as_deref(), query.cursor.as_deref(), list)?;
     let result = state
         .social
         .notifications(&user_id, unread_only, page)
         .await?;
     Ok(JsonBody(NotificationPageBody {
-        page: PageBody::from_page(result.page, &list),
+        page: PageBody::from_page(result.page, list),
         unread_count: result.unread_count,
     }))
 }

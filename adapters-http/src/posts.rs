@@ -19,7 +19,7 @@ use crate::openapi::{
     self, BadId, BadIdOrContent, BadPage, Deleted, KeyInProgress, KeyReused, NoSuchPost,
     NotPostOwner, Unavailable,
 };
-use crate::pagination::{PageBody, PageQuery};
+use crate::pagination::{List, PageBody, PageQuery};
 use crate::retries::{self, RetryKey};
 use crate::views::PostBody;
 
@@ -43,7 +43,7 @@ struct PostRequest {
 /// per key (see the document's description, "Safe retries").
 #[utoipa::path(
     post, path = "/posts", tag = "posts", security(("user" = [])),
-    params(openapi::IdempotencyKeyHeader),
+    params(retries::IdempotencyKeyHeader),
     request_body = PostRequest,
     responses(
         (status = 201, description = "The new post; or, with `Idempotent-Replayed: true`, the first answer to this `Idempotency-Key` again.", body = PostBody,
@@ -128,11 +128,6 @@ async fn delete_post(
 /// A page of posts, as every list of posts answers.
 type PostPage = JsonBody<PageBody<PostBody>>;
 
-/// The list tag of a user's timeline, letter case ignored.
-fn timeline(id: &str) -> String {
-    format!("timeline:{}", id.to_ascii_lowercase())
-}
-
 /// Every user's posts, newest first.
 #[utoipa::path(
     get, path = "/posts", tag = "posts", security((), ("user" = [])),
@@ -147,8 +142,11 @@ async fn list_posts(
     MaybeAuthUser(viewer): MaybeAuthUser,
     Query(query): Query<PageQuery>,
 ) -> Result<PostPage, ApiError> {
-    let posts = state.social.all_posts(query.page("posts")?, viewer).await?;
-    Ok(JsonBody(PageBody::from_page(posts, "posts")))
+    let posts = state
+        .social
+        .all_posts(query.page(List::Posts)?, viewer)
+        .await?;
+    Ok(JsonBody(PageBody::from_page(posts, List::Posts)))
 }
 
 /// The caller's own posts, newest first.
@@ -165,12 +163,12 @@ async fn my_timeline(
     AuthUser(user_id): AuthUser,
     Query(query): Query<PageQuery>,
 ) -> Result<PostPage, ApiError> {
-    let list = timeline(user_id.as_ref());
+    let list = List::Timeline(user_id.as_ref());
     let posts = state
         .social
-        .my_timeline(&user_id, query.page(&list)?)
+        .my_timeline(&user_id, query.page(list)?)
         .await?;
-    Ok(JsonBody(PageBody::from_page(posts, &list)))
+    Ok(JsonBody(PageBody::from_page(posts, list)))
 }
 
 /// One user's posts, newest first.
@@ -191,10 +189,10 @@ async fn user_timeline(
 ) -> Result<PostPage, ApiError> {
     // The cursor is checked before the user: a bad query is a 400 even for
     // an id that cannot exist, which is then a 404.
-    let list = timeline(&id);
-    let page = query.page(&list)?;
+    let list = List::Timeline(&id);
+    let page = query.page(list)?;
     let owner = UserId::parse(id.as_str())
         .map_err(|_| ApiError::not_found(format!("user '{id}' does not exist")))?;
     let posts = state.social.timeline(&owner, page, viewer).await?;
-    Ok(JsonBody(PageBody::from_page(posts, &list)))
+    Ok(JsonBody(PageBody::from_page(posts, list)))
 }

@@ -13,6 +13,10 @@ use minifb_application::social::ports::{KeyedRequest, RecordedAnswer, Recorder};
 use minifb_domain::{IdempotencyKey, UserId};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use utoipa::IntoParams;
+use utoipa::openapi::Required;
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 
 use crate::error::ApiError;
 
@@ -38,6 +42,36 @@ impl<S: Send + Sync> FromRequestParts<S> for RetryKey {
             ));
         }
         Ok(Self(Some(IdempotencyKey::parse(value.as_bytes())?)))
+    }
+}
+
+/// The optional `Idempotency-Key` header of the creates that take one, for
+/// their `params(...)`: [`IdempotencyKey`]'s rule.
+pub struct IdempotencyKeyHeader;
+
+impl IntoParams for IdempotencyKeyHeader {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let max = IdempotencyKey::MAX_LEN;
+        let schema = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .min_length(Some(1))
+            .max_length(Some(max))
+            .pattern(Some(format!("^[!-~]{{1,{max}}}$")));
+        let description = format!(
+            "1 to {max} visible ASCII characters (`!` to `~`), chosen by the\n\
+             client, unique per create it means (a UUID will do). A repeat of\n\
+             the same request with the same key within 24 hours creates nothing\n\
+             and gets the first answer again."
+        );
+        vec![
+            ParameterBuilder::new()
+                .name("Idempotency-Key")
+                .parameter_in(ParameterIn::Header)
+                .required(Required::False)
+                .description(Some(description))
+                .schema(Some(schema))
+                .build(),
+        ]
     }
 }
 

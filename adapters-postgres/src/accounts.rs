@@ -161,7 +161,7 @@ impl UserRepository for PgUserRepository {
     ) -> Result<(), StoreError> {
         let key = id.key();
         let password_hash = password_hash.encode();
-        run(&self.pool, move |conn| {
+        let change = run(&self.pool, move |conn| {
             conn.transaction(|conn| {
                 let Some(id) = diesel::update(user_by_key(&key))
                     .set(users::password_hash.eq(password_hash))
@@ -169,7 +169,7 @@ impl UserRepository for PgUserRepository {
                     .get_result::<String>(conn)
                     .optional()?
                 else {
-                    return Ok(Err(StoreError::UserGone));
+                    return Ok(PasswordChange::UserGone);
                 };
                 diesel::update(
                     refresh_token_families::table
@@ -179,10 +179,14 @@ impl UserRepository for PgUserRepository {
                 .set(refresh_token_families::revoked_at.eq(now))
                 .execute(conn)?;
                 diesel::delete(temporary_passwords::table.find(&id)).execute(conn)?;
-                Ok(Ok(()))
+                Ok(PasswordChange::Done)
             })
         })
-        .await?
+        .await?;
+        match change {
+            PasswordChange::Done => Ok(()),
+            PasswordChange::UserGone => Err(StoreError::UserGone),
+        }
     }
 
     async fn upgrade_hash(
@@ -279,6 +283,25 @@ fn live_temporary_password<'a>(user_id: &'a str, digest: &'a [u8]) -> _ {
         .filter(temporary_passwords::expires_at.gt(now))
 }
 
+/// What the password change's transaction found: the user, or no user
+/// (removed since the caller's token was issued).
+enum PasswordChange {
+    Done,
+    UserGone,
+}
+
+/// A presented refresh token and its family, as stored, locked for the
+/// rotation.
+#[derive(Queryable)]
+struct StoredToken {
+    family_id: i64,
+    expires_at: DateTime<Utc>,
+    used_at: Option<DateTime<Utc>>,
+    user_id: String,
+    password_change_required: bool,
+    revoked_at: Option<DateTime<Utc>>,
+}
+
 /// What the presented refresh token turned out to be, as stored.
 enum Presented {
     /// Live: now retired, its successor stored.
@@ -360,17 +383,16 @@ impl RefreshTokenRepository for PgRefreshTokenRepository {
                         refresh_token_families::revoked_at,
                     ))
                     .for_update()
-                    .first::<(
-                        i64,
-                        DateTime<Utc>,
-                        Option<DateTime<Utc>>,
-                        String,
-                        bool,
-                        Option<DateTime<Utc>>,
-                    )>(conn)
+                    .first::<StoredToken>(conn)
                     .optional()?;
-                let Some((family_id, expires_at, used_at, user_id, change_required, revoked_at)) =
-                    found
+                let Some(StoredToken {
+                    family_id,
+                    expires_at,
+                    used_at,
+                    user_id,
+                    password_change_required,
+                    revoked_at,
+                }) = found
                 else {
                     return Ok(Presented::Dead);
                 };
@@ -398,7 +420,7 @@ impl RefreshTokenRepository for PgRefreshTokenRepository {
                     .execute(conn)?;
                 Ok(Presented::Live {
                     user_id,
-                    password_change_required: change_required,
+                    password_change_required,
                 })
             })
         })

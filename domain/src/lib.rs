@@ -9,6 +9,7 @@
 
 mod ids;
 mod notification;
+mod page;
 mod password;
 mod post;
 mod reaction;
@@ -19,6 +20,7 @@ mod validation;
 
 pub use ids::{CommentId, NotificationId, PostId};
 pub use notification::NotificationKind;
+pub use page::PageLimit;
 pub use password::{DIGEST_LEN, PasswordHash, SALT_LEN};
 pub use post::{CommentContent, PostContent};
 pub use reaction::ReactionKind;

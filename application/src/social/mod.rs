@@ -28,11 +28,11 @@ pub enum SocialError {
     #[error("comment {0} does not exist")]
     CommentNotFound(CommentId),
     #[error("user '{0}' does not exist")]
-    UserNotFound(String),
+    UserNotFound(UserId),
     #[error("notification {0} does not exist")]
     NotificationNotFound(NotificationId),
     #[error("you have no reaction on {0}")]
-    ReactionNotFound(String),
+    ReactionNotFound(ReactionTarget),
     /// The caller may not change this resource; the HTTP layer names the
     /// method and path in its hint.
     #[error("not allowed")]
@@ -133,7 +133,7 @@ pub struct Page<T> {
 impl<T> Page<T> {
     /// Cuts the `limit + 1` rows a repository returned into a page.
     fn cut(mut rows: Vec<T>, page: PageRequest, key: impl Fn(&T) -> i64) -> Self {
-        let limit = page.limit as usize;
+        let limit = page.limit.get() as usize;
         let next_after = if rows.len() > limit {
             rows.truncate(limit);
             rows.last().map(&key)
@@ -263,7 +263,7 @@ impl SocialService {
         viewer: Option<UserId>,
     ) -> Result<Page<PostView>, SocialError> {
         let rows = self.posts.list_by_owner(user_id, page, viewer).await?;
-        let rows = rows.ok_or_else(|| SocialError::UserNotFound(user_id.to_string()))?;
+        let rows = rows.ok_or_else(|| SocialError::UserNotFound(user_id.clone()))?;
         Ok(Page::cut(rows, page, |post| post.id.get()))
     }
 
@@ -388,7 +388,7 @@ impl SocialService {
                         .await?
                 }
             };
-            found(deleted, SocialError::ReactionNotFound(target.to_string()))
+            found(deleted, SocialError::ReactionNotFound(target))
         };
         self.for_caller(user_id, withdraw).await
     }

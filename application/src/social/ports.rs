@@ -12,8 +12,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
 use minifb_domain::{
-    CommentContent, CommentId, IdempotencyKey, NotificationId, NotificationKind, PostContent,
-    PostId, ReactionKind, UserId,
+    CommentContent, CommentId, IdempotencyKey, NotificationId, NotificationKind, PageLimit,
+    PostContent, PostId, ReactionKind, UserId,
 };
 
 use crate::StoreError;
@@ -84,8 +84,7 @@ pub struct NotificationView {
 /// Where a page starts and how long it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageRequest {
-    /// 1 to 100.
-    pub limit: u32,
+    pub limit: PageLimit,
     /// The key of the last item of the previous page; `None` for page one.
     pub after: Option<i64>,
 }
@@ -94,7 +93,7 @@ impl PageRequest {
     /// How many rows a repository fetches for the page: its limit and one
     /// more, whose presence says that a next page exists.
     pub fn rows_to_fetch(&self) -> u32 {
-        self.limit.saturating_add(1)
+        self.limit.get() + 1
     }
 }
 

@@ -23,8 +23,8 @@ mod timelines;
 
 use chrono::{DateTime, Utc};
 use minifb_domain::{
-    CommentContent, CommentId, NotificationId, NotificationKind, PostContent, PostId, ReactionKind,
-    UserId,
+    CommentContent, CommentId, NotificationId, NotificationKind, PageLimit, PostContent, PostId,
+    ReactionKind, UserId,
 };
 use mockall::predicate::eq;
 
@@ -120,7 +120,10 @@ fn comment_content(text: &str) -> CommentContent {
 }
 
 fn page(limit: u32, after: Option<i64>) -> PageRequest {
-    PageRequest { limit, after }
+    PageRequest {
+        limit: PageLimit::new(limit).unwrap(),
+        after,
+    }
 }
 
 fn ids<T>(page: &Page<T>, key: impl Fn(&T) -> i64) -> Vec<i64> {

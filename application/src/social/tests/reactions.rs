@@ -86,7 +86,7 @@ async fn withdrawing(label: &str, (act, had_one): (Act, bool)) {
         };
         assert_matches!(
             result,
-            Err(SocialError::ReactionNotFound(what)) if what == on,
+            Err(SocialError::ReactionNotFound(what)) if what.to_string() == on,
             "{label}"
         );
     }

@@ -85,5 +85,5 @@ async fn the_timeline_of_an_unknown_user_answers_user_not_found_and_lists_nothin
     let service = ports.into_service();
     let result = service.timeline(&id("nobody"), page(20, None), None).await;
 
-    assert_matches!(result, Err(SocialError::UserNotFound(id)) if id == "nobody");
+    assert_matches!(result, Err(SocialError::UserNotFound(id)) if id.as_ref() == "nobody");
 }

@@ -69,9 +69,9 @@ async fn create_comment(
     let record = retries::created::<CommentView, CommentBody>();
     let created = state
         .social
-        .create_comment_once(request, post_id, content, record.clone())
+        .create_comment_once(request, post_id, content, record)
         .await?;
-    retries::respond(created, &record)
+    retries::respond(created)
 }
 
 /// A post's comments, oldest first.

@@ -64,12 +64,11 @@ async fn create_post(
         return Ok((StatusCode::CREATED, JsonBody(PostBody::from(post))).into_response());
     };
     let request = retries::keyed(&user_id, key, "POST /posts", content.as_ref());
-    let record = retries::created::<PostView, PostBody>();
     let created = state
         .social
-        .create_post_once(request, content, record.clone())
+        .create_post_once(request, content, retries::created::<PostView, PostBody>())
         .await?;
-    retries::respond(created, &record)
+    retries::respond(created)
 }
 
 /// One post.

@@ -2,14 +2,12 @@
 
 use std::time::Duration;
 
-use axum::extract::{FromRequestParts, OriginalUri};
-use axum::http::Method;
+use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use chrono::Utc;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use minifb_application::ports::{AccessToken, AccessTokenIssuer};
-use minifb_application::social::SocialError;
 use minifb_domain::UserId;
 use serde::{Deserialize, Serialize};
 
@@ -116,40 +114,6 @@ impl FromRequestParts<AppState> for AuthUser {
             .verify(token)
             .map(AuthUser)
             .ok_or_else(ApiError::invalid_token)
-    }
-}
-
-/// An [`AuthUser`] on a route that checks permissions, with the request's
-/// method and path, which a refusal names (`You have not permission for
-/// 'DELETE /posts/7'`).
-#[derive(Debug, Clone)]
-pub struct Caller {
-    pub id: UserId,
-    method: Method,
-    path: String,
-}
-
-impl Caller {
-    /// A use case's answer for this caller, a 403 naming the request.
-    pub fn answer<T>(&self, result: Result<T, SocialError>) -> Result<T, ApiError> {
-        result.map_err(|error| ApiError::social(error, &self.method, &self.path))
-    }
-}
-
-impl FromRequestParts<AppState> for Caller {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let AuthUser(id) = AuthUser::from_request_parts(parts, state).await?;
-        let path = match parts.extensions.get::<OriginalUri>() {
-            Some(OriginalUri(uri)) => uri.path(),
-            None => parts.uri.path(),
-        };
-        Ok(Self {
-            id,
-            path: path.to_owned(),
-            method: parts.method.clone(),
-        })
     }
 }
 

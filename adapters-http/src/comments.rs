@@ -12,7 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::auth::{AuthUser, Caller, MaybeAuthUser};
+use crate::auth::{AuthUser, MaybeAuthUser};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Id, Json, Query};
 use crate::openapi::{
@@ -69,9 +69,9 @@ async fn create_comment(
     let record = retries::created::<CommentView, CommentBody>();
     let created = state
         .social
-        .create_comment_once(request, post_id, content, record.clone())
+        .create_comment_once(request, post_id, content, record)
         .await?;
-    retries::respond(created, &record)
+    retries::respond(created)
 }
 
 /// A post's comments, oldest first.
@@ -109,13 +109,13 @@ async fn list_comments(
 )]
 async fn update_comment(
     State(state): State<AppState>,
-    caller: Caller,
+    AuthUser(user_id): AuthUser,
     Id(id): Id<CommentId>,
     Json(request): Json<CommentRequest>,
 ) -> Result<JsonBody<CommentBody>, ApiError> {
     let content = CommentContent::parse(request.content)?;
-    let comment = state.social.update_comment(&caller.id, id, content).await;
-    Ok(JsonBody(caller.answer(comment)?.into()))
+    let comment = state.social.update_comment(&user_id, id, content).await?;
+    Ok(JsonBody(comment.into()))
 }
 
 /// Deletes a comment; its author or the post's owner may. The notification
@@ -130,9 +130,9 @@ async fn update_comment(
 )]
 async fn delete_comment(
     State(state): State<AppState>,
-    caller: Caller,
+    AuthUser(user_id): AuthUser,
     Id(id): Id<CommentId>,
 ) -> Result<StatusCode, ApiError> {
-    caller.answer(state.social.delete_comment(&caller.id, id).await)?;
+    state.social.delete_comment(&user_id, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::http::header::{RETRY_AFTER, WWW_AUTHENTICATE};
-use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use minifb_application::StoreError;
 use minifb_application::accounts::AccountError;
@@ -13,11 +13,18 @@ use minifb_domain::ValidationError;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-/// The hint of a 500, left in the response's extensions so that
-/// `middleware::name_request_in_failures`, which knows the request id, can
-/// add it to the body.
+/// A hint that names the request, left in the response's extensions for
+/// `middleware::name_request_in_failures`, which has the request at hand
+/// and writes the body: handlers and use cases do not carry the request
+/// around to word their errors.
 #[derive(Debug, Clone)]
-pub struct InternalFailure(pub String);
+pub enum RequestHint {
+    /// A 500: its own description, to which the request id is added.
+    Failure(String),
+    /// A refused permission (403): the hint names the method and path
+    /// (`You have not permission for 'DELETE /posts/14'`).
+    Refusal,
+}
 
 /// Seconds a client should wait before retrying after a 503.
 const UNAVAILABLE_RETRY_AFTER: u64 = 5;
@@ -43,6 +50,8 @@ pub struct ApiError {
     status: StatusCode,
     hint: String,
     headers: Vec<(HeaderName, HeaderValue)>,
+    /// A refused permission, whose hint the middleware words.
+    refusal: bool,
 }
 
 impl ApiError {
@@ -51,6 +60,7 @@ impl ApiError {
             status,
             hint: hint.into(),
             headers: Vec::new(),
+            refusal: false,
         }
     }
 
@@ -99,22 +109,16 @@ impl ApiError {
         )
     }
 
-    /// An authenticated caller may not do this to this resource; the hint
-    /// names the request's method and path.
-    pub fn forbidden(method: &Method, path: &str) -> Self {
-        Self::new(
-            StatusCode::FORBIDDEN,
-            format!("You have not permission for '{method} {path}'"),
-        )
-    }
-
-    /// A social use case's answer; `method` and `path` name the request in
-    /// a 403. Handlers of the routes that check permissions use this; the
-    /// others convert with `?`.
-    pub fn social(error: SocialError, method: &Method, path: &str) -> Self {
-        match error {
-            SocialError::Forbidden => Self::forbidden(method, path),
-            other => other.into(),
+    /// An authenticated caller may not do this to this resource. The hint
+    /// names the request's method and path: `name_request_in_failures`
+    /// writes it, and this one stands only where that layer is absent.
+    pub fn forbidden() -> Self {
+        Self {
+            refusal: true,
+            ..Self::new(
+                StatusCode::FORBIDDEN,
+                "You have not permission for this request",
+            )
         }
     }
 
@@ -147,8 +151,11 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let failure = (self.status == StatusCode::INTERNAL_SERVER_ERROR)
-            .then(|| InternalFailure(self.hint.clone()));
+        let request_hint = if self.status == StatusCode::INTERNAL_SERVER_ERROR {
+            Some(RequestHint::Failure(self.hint.clone()))
+        } else {
+            self.refusal.then_some(RequestHint::Refusal)
+        };
         let body = ErrorBody {
             result: reason_phrase(self.status),
             hint: self.hint,
@@ -157,8 +164,8 @@ impl IntoResponse for ApiError {
         for (name, value) in self.headers {
             response.headers_mut().insert(name, value);
         }
-        if let Some(failure) = failure {
-            response.extensions_mut().insert(failure);
+        if let Some(request_hint) = request_hint {
+            response.extensions_mut().insert(request_hint);
         }
         response
     }
@@ -198,7 +205,6 @@ impl From<HashError> for ApiError {
     }
 }
 
-/// For routes that check no permission; see [`ApiError::social`].
 impl From<SocialError> for ApiError {
     fn from(error: SocialError) -> Self {
         match error {
@@ -207,10 +213,7 @@ impl From<SocialError> for ApiError {
             | SocialError::UserNotFound(_)
             | SocialError::NotificationNotFound(_)
             | SocialError::ReactionNotFound(_) => Self::not_found(error.to_string()),
-            SocialError::Forbidden => Self::new(
-                StatusCode::FORBIDDEN,
-                "You have not permission for this request",
-            ),
+            SocialError::Forbidden => Self::forbidden(),
             SocialError::CallerGone => Self::caller_gone(),
             SocialError::KeyInProgress => Self::new(StatusCode::CONFLICT, error.to_string()),
             SocialError::KeyReused => {

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt;
 
-use crate::error::{ApiError, ErrorBody, InternalFailure};
+use crate::error::{ApiError, ErrorBody, RequestHint};
 
 /// Largest accepted request body.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -181,24 +181,34 @@ pub async fn sanitize_request_id(mut request: Request, next: Next) -> Response {
 /// The header that carries the request id, in and out.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
-/// Adds the request id (set by `SetRequestIdLayer`) to the hint of every
-/// 500, so that a client's report can be found in the logs.
+/// Writes the hints that name the request ([`RequestHint`]), the one place
+/// that has it at hand: the request id (set by `SetRequestIdLayer`) after
+/// the description of every 500, so that a client's report can be found in
+/// the logs, and the method and path of every refused permission (403).
 pub async fn name_request_in_failures(request: Request, next: Next) -> Response {
-    let id = request
-        .headers()
-        .get(REQUEST_ID_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let id = request.headers().get(REQUEST_ID_HEADER).cloned();
+    let (method, uri) = (request.method().clone(), request.uri().clone());
     let mut response = next.run(request).await;
-    let Some(InternalFailure(hint)) = response.extensions_mut().remove::<InternalFailure>() else {
+    let Some(request_hint) = response.extensions_mut().remove::<RequestHint>() else {
         return response;
+    };
+    let hint = match request_hint {
+        RequestHint::Failure(hint) => {
+            let id = id
+                .as_ref()
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            format!("{hint} (request id {id})")
+        }
+        RequestHint::Refusal => {
+            format!("You have not permission for '{method} {}'", uri.path())
+        }
     };
     let (mut parts, _) = response.into_parts();
     parts.headers.remove(CONTENT_LENGTH);
     let body = ErrorBody {
         result: parts.status.canonical_reason().unwrap_or("Error"),
-        hint: format!("{hint} (request id {id})"),
+        hint,
     };
     let rebuilt = axum::Json(body).into_response();
     Response::from_parts(parts, rebuilt.into_body())

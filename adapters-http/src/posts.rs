@@ -12,7 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::auth::{AuthUser, Caller, MaybeAuthUser};
+use crate::auth::{AuthUser, MaybeAuthUser};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Id, Json, Query, UserPath};
 use crate::openapi::{
@@ -64,12 +64,11 @@ async fn create_post(
         return Ok((StatusCode::CREATED, JsonBody(PostBody::from(post))).into_response());
     };
     let request = retries::keyed(&user_id, key, "POST /posts", content.as_ref());
-    let record = retries::created::<PostView, PostBody>();
     let created = state
         .social
-        .create_post_once(request, content, record.clone())
+        .create_post_once(request, content, retries::created::<PostView, PostBody>())
         .await?;
-    retries::respond(created, &record)
+    retries::respond(created)
 }
 
 /// One post.
@@ -100,12 +99,12 @@ async fn get_post(
 )]
 async fn update_post(
     State(state): State<AppState>,
-    caller: Caller,
+    AuthUser(user_id): AuthUser,
     Id(id): Id<PostId>,
     Json(request): Json<PostRequest>,
 ) -> Result<JsonBody<PostBody>, ApiError> {
     let content = PostContent::parse(request.content)?;
-    let post = caller.answer(state.social.update_post(&caller.id, id, content).await)?;
+    let post = state.social.update_post(&user_id, id, content).await?;
     Ok(JsonBody(post.into()))
 }
 
@@ -118,10 +117,10 @@ async fn update_post(
 )]
 async fn delete_post(
     State(state): State<AppState>,
-    caller: Caller,
+    AuthUser(user_id): AuthUser,
     Id(id): Id<PostId>,
 ) -> Result<StatusCode, ApiError> {
-    caller.answer(state.social.delete_post(&caller.id, id).await)?;
+    state.social.delete_post(&user_id, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -90,7 +90,8 @@ pub fn keyed(user_id: &UserId, key: IdempotencyKey, route: &str, content: &str) 
     }
 }
 
-/// A 201 answer with `body`, as recorded under a key and sent.
+/// A 201 answer with `body`, as recorded under a key and sent: the
+/// repository renders it once, in the create's transaction.
 pub fn created<V, B>() -> Recorder<V>
 where
     V: Clone + Into<B>,
@@ -105,9 +106,9 @@ where
 }
 
 /// What a keyed create answers: the recorded bytes, fresh or replayed.
-pub fn respond<V>(created: Created<V>, record: &Recorder<V>) -> Result<Response, ApiError> {
+pub fn respond(created: Created) -> Result<Response, ApiError> {
     let (answer, replayed) = match created {
-        Created::New(view) => (record(&view).map_err(ApiError::internal)?, false),
+        Created::New(answer) => (answer, false),
         Created::Replayed(answer) => (answer, true),
     };
     let status =
@@ -153,14 +154,33 @@ mod tests {
 
     #[test]
     fn a_stored_answer_with_an_impossible_status_is_a_500_not_a_panic() {
-        let record: Recorder<()> = created::<(), ()>();
         let stored = RecordedAnswer {
             status: 1000,
             body: "{}".into(),
         };
-        let refused = respond(Created::Replayed(stored), &record)
+        let refused = respond(Created::Replayed(stored))
             .err()
             .map(|error| error.into_response().status());
         assert_eq!(refused, Some(StatusCode::INTERNAL_SERVER_ERROR));
+    }
+
+    #[tokio::test]
+    async fn a_new_answer_is_sent_as_recorded_and_only_a_replay_says_so() {
+        let record = created::<u8, u8>();
+        for (created, replayed) in [
+            (Created::New(record(&7).unwrap()), None),
+            (Created::Replayed(record(&7).unwrap()), Some("true")),
+        ] {
+            let response = respond(created).unwrap();
+
+            assert_eq!(response.status(), StatusCode::CREATED);
+            assert_eq!(response.headers()[CONTENT_TYPE], "application/json");
+            let header = response.headers().get(IDEMPOTENT_REPLAYED);
+            assert_eq!(header.and_then(|v| v.to_str().ok()), replayed);
+            let body = axum::body::to_bytes(response.into_body(), 64)
+                .await
+                .unwrap();
+            assert_eq!(&body[..], b"7");
+        }
     }
 }

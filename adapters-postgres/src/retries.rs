@@ -4,10 +4,14 @@
 //! One transaction per keyed create: a non-blocking transaction-level
 //! advisory lock on (user, key) tells a request in progress elsewhere (409)
 //! from a free key without waiting for it; the claim row is inserted with
-//! `ON CONFLICT DO NOTHING`, so the primary key settles who owns the key;
-//! the create and its answer follow in the same transaction. A rollback,
+//! `ON CONFLICT DO NOTHING`, so the primary key settles who owns the key
+//! (`try_processing`); the create follows in the same transaction, and its
+//! answer, rendered once, is stored and handed back to be sent as stored
+//! (`save_response`). A rollback,
 //! or a process that dies and so loses its connection, releases the lock
 //! and takes the claim with it: no lease to expire, nothing left behind.
+
+use std::convert::Infallible;
 
 use async_trait::async_trait;
 use diesel::pg::PgConnection;
@@ -79,33 +83,66 @@ fn lifetime_seconds() -> i64 {
     IDEMPOTENCY_KEY_LIFETIME.num_seconds()
 }
 
-/// Why a keyed transaction rolled back.
-enum Failure {
+/// Why a keyed transaction rolled back. Every variant leaves nothing
+/// behind: not the claim, not the create.
+enum Rollback<G> {
     Database(DieselError),
     /// The created row could not be read or its answer rendered.
     Store(StoreError),
+    /// The create found its target gone and made nothing.
+    Gone(G),
 }
 
-impl From<DieselError> for Failure {
+impl<G> Rollback<G> {
+    /// What the caller hears: the store's error, or `Gone`'s reason, which
+    /// is an answer rather than a failure.
+    fn settle(self) -> Result<G, StoreError> {
+        match self {
+            Self::Database(error) => Err(store_error(error)),
+            Self::Store(error) => Err(error),
+            Self::Gone(gone) => Ok(gone),
+        }
+    }
+}
+
+/// A keyed transaction's outcome as [`run`] wants it: a database error
+/// leaves as one, so that [`run`] sees a lost connection and keeps it out
+/// of the pool.
+fn database_errors_out<T, G>(
+    result: Result<T, Rollback<G>>,
+) -> QueryResult<Result<T, Rollback<G>>> {
+    match result {
+        Err(Rollback::Database(error)) => Err(error),
+        other => Ok(other),
+    }
+}
+
+/// A comment's post was deleted before the comment was written.
+struct PostGone;
+
+impl<G> From<DieselError> for Rollback<G> {
     fn from(error: DieselError) -> Self {
         Self::Database(error)
     }
 }
 
-impl From<StoreError> for Failure {
+impl<G> From<StoreError> for Rollback<G> {
     fn from(error: StoreError) -> Self {
         Self::Store(error)
     }
 }
 
-/// What the claim found.
-enum Claim {
-    Mine,
-    Taken(Recorded),
-    Busy,
+/// What to do with a keyed request, as the key says.
+enum NextAction {
+    /// The key is this transaction's: create, then save the answer.
+    StartProcessing,
+    /// The key has a live answer: send it again.
+    ReturnSavedResponse(Recorded),
+    /// Another transaction holds the key.
+    Wait,
 }
 
-fn claim(conn: &mut PgConnection, request: &KeyedRequest) -> QueryResult<Claim> {
+fn try_processing(conn: &mut PgConnection, request: &KeyedRequest) -> QueryResult<NextAction> {
     let (user, key) = (request.user_id.as_ref(), request.key.as_ref());
     let locked = diesel::sql_query(TRY_LOCK)
         .bind::<Text, _>(user)
@@ -113,7 +150,7 @@ fn claim(conn: &mut PgConnection, request: &KeyedRequest) -> QueryResult<Claim> 
         .get_result::<Locked>(conn)?
         .locked;
     if !locked {
-        return Ok(Claim::Busy);
+        return Ok(NextAction::Wait);
     }
     diesel::sql_query(FORGET_ONE)
         .bind::<Text, _>(user)
@@ -129,9 +166,9 @@ fn claim(conn: &mut PgConnection, request: &KeyedRequest) -> QueryResult<Claim> 
         .on_conflict_do_nothing()
         .execute(conn)?;
     if claimed == 1 {
-        return Ok(Claim::Mine);
+        return Ok(NextAction::StartProcessing);
     }
-    Ok(find(conn, user, key)?.map_or(Claim::Busy, Claim::Taken))
+    Ok(find(conn, user, key)?.map_or(NextAction::Wait, NextAction::ReturnSavedResponse))
 }
 
 fn find(conn: &mut PgConnection, user: &str, key: &str) -> QueryResult<Option<Recorded>> {
@@ -144,67 +181,41 @@ fn find(conn: &mut PgConnection, user: &str, key: &str) -> QueryResult<Option<Re
         .and_then(RecordedRow::recorded))
 }
 
-fn answer(
+/// Stores the answer under the claimed key and hands it back, to be sent.
+fn save_response<G>(
     conn: &mut PgConnection,
     request: &KeyedRequest,
     answer: RecordedAnswer,
-) -> Result<(), Failure> {
+) -> Result<RecordedAnswer, Rollback<G>> {
     let status = i16::try_from(answer.status)
         .map_err(|_| StoreError::Other(anyhow::anyhow!("status out of range")))?;
     diesel::update(idempotency_keys::table.find((request.user_id.as_ref(), request.key.as_ref())))
         .set((
             idempotency_keys::status.eq(status),
-            idempotency_keys::body.eq(answer.body),
+            idempotency_keys::body.eq(&answer.body),
         ))
         .execute(conn)?;
-    Ok(())
+    Ok(answer)
 }
 
-/// Claims the key, then runs `create`; a `Some` view is recorded with its
-/// answer and committed, a `None` (nothing created) rolls everything back.
-fn keyed<V, T>(
+/// Claims the key, runs `create` and saves `record`'s answer for what it
+/// made, all in one transaction; any `Err`, [`Rollback::Gone`] included,
+/// rolls the whole of it back.
+fn keyed<V, G>(
     conn: &mut PgConnection,
     request: &KeyedRequest,
-    create: impl FnOnce(&mut PgConnection) -> Result<Option<V>, Failure>,
+    create: impl FnOnce(&mut PgConnection) -> Result<V, Rollback<G>>,
     record: &Recorder<V>,
-    made: impl FnOnce(Option<V>) -> T,
-) -> Result<Keyed<T>, Failure> {
-    let mut nothing = None;
-    let result = conn.transaction::<_, Failure, _>(|conn| {
-        match claim(conn, request)? {
-            Claim::Busy => return Ok(Keyed::InProgress),
-            Claim::Taken(recorded) => return Ok(Keyed::Taken(recorded)),
-            Claim::Mine => {}
+) -> Result<Keyed<RecordedAnswer>, Rollback<G>> {
+    conn.transaction(|conn| match try_processing(conn, request)? {
+        NextAction::Wait => Ok(Keyed::InProgress),
+        NextAction::ReturnSavedResponse(recorded) => Ok(Keyed::Taken(recorded)),
+        NextAction::StartProcessing => {
+            let made = create(conn)?;
+            let answer = record(&made).map_err(StoreError::Other)?;
+            Ok(Keyed::Ran(save_response(conn, request, answer)?))
         }
-        match create(conn)? {
-            Some(view) => {
-                let rendered = record(&view).map_err(StoreError::Other)?;
-                answer(conn, request, rendered)?;
-                Ok(Keyed::Ran(Some(view)))
-            }
-            None => {
-                nothing = Some(());
-                Err(Failure::Database(DieselError::RollbackTransaction))
-            }
-        }
-    });
-    match result {
-        Ok(Keyed::Ran(view)) => Ok(Keyed::Ran(made(view))),
-        Ok(Keyed::Taken(recorded)) => Ok(Keyed::Taken(recorded)),
-        Ok(Keyed::InProgress) => Ok(Keyed::InProgress),
-        Err(_) if nothing.is_some() => Ok(Keyed::Ran(made(None))),
-        Err(error) => Err(error),
-    }
-}
-
-fn settle<T>(
-    result: Result<Result<Keyed<T>, Failure>, StoreError>,
-) -> Result<Keyed<T>, StoreError> {
-    match result? {
-        Ok(keyed) => Ok(keyed),
-        Err(Failure::Database(error)) => Err(store_error(error)),
-        Err(Failure::Store(error)) => Err(error),
-    }
+    })
 }
 
 /// [`IdempotencyRepository`] over `idempotency_keys`, `posts` and
@@ -227,28 +238,16 @@ impl IdempotencyRepository for PgIdempotencyRepository {
         request: KeyedRequest,
         content: PostContent,
         record: Recorder<PostView>,
-    ) -> Result<Keyed<PostView>, StoreError> {
+    ) -> Result<Keyed<RecordedAnswer>, StoreError> {
         let (owner, content) = (request.user_id.to_string(), content.into_inner());
-        let result = run(&self.pool, move |conn| {
-            Ok(keyed(
-                conn,
-                &request,
-                |conn| {
-                    Ok(Some(PostView::try_from(insert_post(
-                        conn, owner, content,
-                    )?)?))
-                },
-                &record,
-                |view| view,
-            ))
+        let create = |conn: &mut PgConnection| -> Result<_, Rollback<Infallible>> {
+            Ok(PostView::try_from(insert_post(conn, owner, content)?)?)
+        };
+        let keyed = run(&self.pool, move |conn| {
+            database_errors_out(keyed(conn, &request, create, &record))
         })
-        .await;
-        match settle(result)? {
-            Keyed::Ran(Some(post)) => Ok(Keyed::Ran(post)),
-            Keyed::Ran(None) => Err(StoreError::Other(anyhow::anyhow!("post not stored"))),
-            Keyed::Taken(recorded) => Ok(Keyed::Taken(recorded)),
-            Keyed::InProgress => Ok(Keyed::InProgress),
-        }
+        .await?;
+        keyed.or_else(|rollback| match rollback.settle()? {})
     }
 
     async fn create_comment(
@@ -256,23 +255,21 @@ impl IdempotencyRepository for PgIdempotencyRepository {
         request: KeyedRequest,
         comment: NewComment,
         record: Recorder<CommentView>,
-    ) -> Result<Keyed<CommentCreation>, StoreError> {
-        let result = run(&self.pool, move |conn| {
-            Ok(keyed(
-                conn,
-                &request,
-                |conn| {
-                    insert_comment(conn, comment)?
-                        .map(CommentView::try_from)
-                        .transpose()
-                        .map_err(Failure::Store)
-                },
-                &record,
-                |view| view.map_or(CommentCreation::PostGone, CommentCreation::Created),
-            ))
+    ) -> Result<Keyed<CommentCreation<RecordedAnswer>>, StoreError> {
+        let create = |conn: &mut PgConnection| -> Result<_, Rollback<PostGone>> {
+            let row = insert_comment(conn, comment)?.ok_or(Rollback::Gone(PostGone))?;
+            Ok(CommentView::try_from(row)?)
+        };
+        let keyed = run(&self.pool, move |conn| {
+            database_errors_out(keyed(conn, &request, create, &record))
         })
-        .await;
-        settle(result)
+        .await?;
+        match keyed {
+            Ok(keyed) => Ok(keyed.map(CommentCreation::Created)),
+            Err(rollback) => rollback
+                .settle()
+                .map(|PostGone| Keyed::Ran(CommentCreation::PostGone)),
+        }
     }
 
     async fn find(

@@ -105,10 +105,11 @@ pub struct CommentOwners {
     pub post_owner_id: UserId,
 }
 
-/// What creating a comment did.
+/// What creating a comment did: `Created` holds the comment, or, for a
+/// keyed create, the answer recorded with it.
 #[derive(Debug, Clone, PartialEq)]
-pub enum CommentCreation {
-    Created(CommentView),
+pub enum CommentCreation<C = CommentView> {
+    Created(C),
     /// The post was deleted between the check and the write.
     PostGone,
 }
@@ -337,23 +338,35 @@ pub struct Recorded {
     pub answer: RecordedAnswer,
 }
 
-/// Renders what a create made into the answer the client gets; the
-/// repository stores the result in the create's own transaction.
+/// Renders what a create made into the answer the client gets. The
+/// repository calls it once, stores its result in the create's own
+/// transaction and hands that very answer back, to be sent.
 pub type Recorder<T> = Arc<dyn Fn(&T) -> anyhow::Result<RecordedAnswer> + Send + Sync>;
 
 /// What a keyed create found under its key.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Keyed<T> {
-    /// The key had no live answer: the create ran and `T` is what it did.
-    /// A success was stored together with its answer, in one transaction;
-    /// anything else (an error, [`CommentCreation::PostGone`]) left nothing
-    /// behind under the key.
+    /// The key had no live answer, so the create ran; `T` is the answer it
+    /// stored, which the client is sent. A success was stored together
+    /// with its answer, in one transaction; anything else (an error,
+    /// [`CommentCreation::PostGone`]) left nothing behind under the key.
     Ran(T),
     /// The key already has a live answer: nothing ran.
     Taken(Recorded),
     /// Another request with this key is being processed right now, by this
     /// process or another: nothing ran.
     InProgress,
+}
+
+impl<T> Keyed<T> {
+    /// The same finding, with what ran told another way.
+    pub fn map<U>(self, ran: impl FnOnce(T) -> U) -> Keyed<U> {
+        match self {
+            Self::Ran(made) => Keyed::Ran(ran(made)),
+            Self::Taken(recorded) => Keyed::Taken(recorded),
+            Self::InProgress => Keyed::InProgress,
+        }
+    }
 }
 
 /// Creates guarded by `Idempotency-Key`s, kept in the database so that
@@ -369,25 +382,26 @@ pub enum Keyed<T> {
 #[async_trait]
 pub trait IdempotencyRepository: Send + Sync {
     /// Claims the key and, if it had no live answer, stores a post by the
-    /// request's user with `record`'s answer, as
-    /// [`PostRepository::create`] would. `StoreError::UserGone` if the
-    /// user no longer exists.
+    /// request's user, as [`PostRepository::create`] would, with `record`'s
+    /// answer, and returns that answer. `StoreError::UserGone` if the user
+    /// no longer exists.
     async fn create_post(
         &self,
         request: KeyedRequest,
         content: PostContent,
         record: Recorder<PostView>,
-    ) -> Result<Keyed<PostView>, StoreError>;
+    ) -> Result<Keyed<RecordedAnswer>, StoreError>;
 
     /// Claims the key and, if it had no live answer, stores the comment
-    /// (and its notification) with `record`'s answer, as
-    /// [`CommentRepository::create`] would; `PostGone` stores nothing.
+    /// (and its notification), as [`CommentRepository::create`] would,
+    /// with `record`'s answer, and returns that answer; `PostGone` stores
+    /// nothing.
     async fn create_comment(
         &self,
         request: KeyedRequest,
         comment: NewComment,
         record: Recorder<CommentView>,
-    ) -> Result<Keyed<CommentCreation>, StoreError>;
+    ) -> Result<Keyed<CommentCreation<RecordedAnswer>>, StoreError>;
 
     /// The live answer under the user's key, if any, without claiming it.
     async fn find(

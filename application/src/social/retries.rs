@@ -17,11 +17,12 @@ use super::ports::{
 };
 use super::{SocialError, SocialService};
 
-/// What a keyed create answers.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Created<T> {
-    /// Made now.
-    New(T),
+/// What a keyed create answers: the recorded answer, to be sent as it was
+/// stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Created {
+    /// Made now, and recorded with this answer.
+    New(RecordedAnswer),
     /// Made by an earlier request with the same key: its answer, again.
     Replayed(RecordedAnswer),
 }
@@ -33,10 +34,10 @@ impl SocialService {
         request: KeyedRequest,
         content: PostContent,
         record: Recorder<PostView>,
-    ) -> Result<Created<PostView>, SocialError> {
+    ) -> Result<Created, SocialError> {
         let fingerprint = request.fingerprint.clone();
         match self.retries.create_post(request, content, record).await? {
-            Keyed::Ran(post) => Ok(Created::New(post)),
+            Keyed::Ran(answer) => Ok(Created::New(answer)),
             Keyed::Taken(recorded) => replay(&fingerprint, recorded),
             Keyed::InProgress => Err(SocialError::KeyInProgress),
         }
@@ -50,7 +51,7 @@ impl SocialService {
         post_id: PostId,
         content: CommentContent,
         record: Recorder<CommentView>,
-    ) -> Result<Created<CommentView>, SocialError> {
+    ) -> Result<Created, SocialError> {
         let user_id = request.user_id.clone();
         let fingerprint = request.fingerprint.clone();
         let owner = match self.post_owner(post_id).await {
@@ -76,7 +77,7 @@ impl SocialService {
             .create_comment(request, comment, record)
             .await?
         {
-            Keyed::Ran(CommentCreation::Created(comment)) => Ok(Created::New(comment)),
+            Keyed::Ran(CommentCreation::Created(answer)) => Ok(Created::New(answer)),
             Keyed::Ran(CommentCreation::PostGone) => Err(SocialError::PostNotFound(post_id)),
             Keyed::Taken(recorded) => replay(&fingerprint, recorded),
             Keyed::InProgress => Err(SocialError::KeyInProgress),
@@ -86,7 +87,7 @@ impl SocialService {
 }
 
 /// The recorded answer, if it answered this very request.
-fn replay<T>(fingerprint: &str, recorded: Recorded) -> Result<Created<T>, SocialError> {
+fn replay(fingerprint: &str, recorded: Recorded) -> Result<Created, SocialError> {
     if recorded.fingerprint == fingerprint {
         Ok(Created::Replayed(recorded.answer))
     } else {

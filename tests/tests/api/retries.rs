@@ -190,6 +190,44 @@ async fn a_first_attempt_that_failed_with_a_5xx_leaves_nothing_behind() {
     assert_eq!(my_post_ids(&app, &alice).await.len(), 1);
 }
 
+/// The post vanishes between the use case's check and the comment's
+/// insert (a trigger deletes it just before): the comment is 404, and the
+/// whole keyed transaction rolls back with it, the deletion and the claim
+/// included, so the key is free for the retry.
+#[tokio::test]
+async fn a_post_deleted_during_a_keyed_comment_is_404_and_leaves_the_key_free() {
+    let Some((app, alice)) = TestApp::with_local_user("gone").await else {
+        return;
+    };
+    let bob = app.user("bob").await;
+    let post = app.post_by(&alice, "about to vanish").await;
+    app.sql(
+        "CREATE FUNCTION delete_the_post() RETURNS trigger LANGUAGE plpgsql AS \
+         $$ BEGIN DELETE FROM posts WHERE id = NEW.post_id; RETURN NEW; END $$",
+    )
+    .await;
+    app.sql(
+        "CREATE TRIGGER delete_the_post BEFORE INSERT ON comments FOR EACH ROW \
+         EXECUTE FUNCTION delete_the_post()",
+    )
+    .await;
+    let path = format!("/posts/{post}/comments");
+    let body = json!({ "content": "too late" });
+
+    app.post_keyed(&path, &bob, b"vanishing", body.clone())
+        .await
+        .assert_status(404);
+
+    app.get(&format!("/posts/{post}"), None)
+        .await
+        .assert_status(200);
+    app.sql("DROP TRIGGER delete_the_post ON comments").await;
+    let retry = app.post_keyed(&path, &bob, b"vanishing", body).await;
+    retry.assert_status(201);
+    assert_eq!(retry.header("idempotent-replayed"), None, "{retry:?}");
+    assert_eq!(app.comment_count(post).await, 1);
+}
+
 /// The first request is held in flight by a lock the test takes on
 /// `posts`: it has claimed its key and waits to insert. The repeat is 409
 /// meanwhile, and a replay once the first has been answered.

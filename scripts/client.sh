@@ -37,7 +37,7 @@ rm -f "$generated"
 # one tsc run: it checks everything and emits nothing when a type is wrong.
 (cd "$client" && rm -rf build && node_modules/.bin/tsc --noEmit false --noEmitOnError --outDir build)
 
-cargo build --bin minifb-server
+cargo build --bin minifb-server --locked
 export MINIFB_SIGNUP_LIMIT=0 MINIFB_PASSWORD_ITERATIONS=1000 MINIFB_MAIL_OUTBOX=/dev/null
 . scripts/with-server.sh
 with_server tsclient debug

@@ -71,6 +71,7 @@ function listen(t: TestContext, tokens: () => TokenPair, lastEventId?: number) {
       if (failure !== undefined) throw new Error(`the stream failed: ${describe(failure)}`);
       const event = arrived.shift();
       if (event !== undefined) return event;
+      if (deadline.aborted) throw new Error("no notification within 10 s");
       await new Promise<void>((resolve, reject) => {
         wake = resolve;
         deadline.addEventListener("abort", () => reject(new Error("no notification within 10 s")));

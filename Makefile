@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 PG_DIR := data/pg
 
-.PHONY: run test build db-start db-stop bench bench-live cluster cluster-stop clean-data openapi fuzz audit coverage explain
+.PHONY: run test build db-start db-stop bench bench-live cluster cluster-stop clean-data openapi fuzz audit coverage explain client
 
 ## Build, start a private PostgreSQL under ./data/pg unless DATABASE_URL is
 ## set, migrate and serve on MINIFB_BIND (default 127.0.0.1:8080).
@@ -61,6 +61,11 @@ build:
 ## Write docs/openapi.json anew from the code (a test fails while it is stale).
 openapi:
 	UPDATE_OPENAPI=1 cargo test -p minifb-adapters-http --test openapi_document
+
+## clients/typescript/src/schema.d.ts anew from docs/openapi.json (`make test`
+## fails while it is stale).
+client:
+	@scripts/client.sh write
 
 ## Start / stop only the private development PostgreSQL of `make run`.
 db-start:

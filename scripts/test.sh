@@ -43,4 +43,6 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
     cargo test --workspace --locked --no-fail-fast
 fi
+echo "==> the TypeScript client: generated types, tsc, its scenario against a server"
+scripts/client.sh check
 echo "==> all tests passed"

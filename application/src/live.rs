@@ -73,19 +73,6 @@ pub trait NotificationFeed: Send + Sync {
     fn open_here(&self) -> usize;
 }
 
-/// Announcing a change to a user's notifications ("publish").
-///
-/// With PostgreSQL, the use cases never call this: triggers on the
-/// `notifications` table publish every insert, delete of an unread row and
-/// read-marking with `NOTIFY` in the writing transaction itself, so the
-/// announcement commits (or rolls back) with the change, whichever program
-/// wrote it. This port is for stores without such triggers and for tests
-/// (the in-memory feed of `testing`).
-#[async_trait]
-pub trait NotificationPublisher: Send + Sync {
-    async fn publish(&self, user: &UserId, change: NotificationChange) -> Result<(), StoreError>;
-}
-
 /// One event of a stream.
 #[derive(Debug, Clone, PartialEq)]
 pub enum LiveEvent {

@@ -277,3 +277,98 @@ async fn next_notification(
         }
     }
 }
+
+/// Sends a stream request for `user` on a connection of its own, and
+/// returns the connection without reading the answer.
+async fn send_stream_request(app: &TestApp, user: &minifb_tests::User) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let address = app.base.trim_start_matches("http://");
+    let mut connection = tokio::net::TcpStream::connect(address).await.unwrap();
+    let request = format!(
+        "GET /me/notifications/stream HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {}\r\n\r\n",
+        user.token
+    );
+    connection.write_all(request.as_bytes()).await.unwrap();
+    connection
+}
+
+/// Rows of `notification_streams`: the slots held across every process.
+async fn slots_held(app: &TestApp) -> usize {
+    app.sql("SELECT 1 FROM notification_streams").await
+}
+
+/// Polls until no process holds a stream slot.
+async fn wait_until_no_slot_is_held(app: &TestApp) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let held = slots_held(app).await;
+        if held == 0 {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{held} stream slots are still held by streams that never opened"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Opens the user's five streams (each 200) and checks that a sixth is 429.
+async fn assert_five_streams_open(app: &TestApp, user: &minifb_tests::User) {
+    let mut streams = Vec::new();
+    for _ in 0..5 {
+        streams.push(app.stream_of(user, None).await);
+    }
+    app.get("/me/notifications/stream", Some(&user.token))
+        .await
+        .error(429);
+}
+
+#[tokio::test]
+async fn a_client_gone_while_its_stream_is_being_opened_holds_no_slot() {
+    let Some((app, alice)) = TestApp::with_local_user("alice").await else {
+        return;
+    };
+    let admin = app.admin_token.clone().unwrap();
+    // More openings than a user has slots, each abandoned while its slot
+    // is being taken: the slot's statement waits on a lock the test holds,
+    // the client goes away, the server drops the opening, and only then
+    // may the statement run.
+    for _ in 0..6 {
+        let lock = app
+            .hold_lock("LOCK TABLE notification_streams IN EXCLUSIVE MODE")
+            .await;
+        let connection = send_stream_request(&app, &alice).await;
+        app.wait_until_blocked("DELETE FROM notification_streams")
+            .await;
+        connection.set_zero_linger().unwrap();
+        drop(connection);
+        app.server_stats_until(&admin, |stats| stats["open_streams"] == 0)
+            .await;
+        lock.release();
+    }
+    wait_until_no_slot_is_held(&app).await;
+    assert_five_streams_open(&app, &alice).await;
+}
+
+#[tokio::test]
+async fn streams_still_open_after_many_clients_went_away_within_milliseconds() {
+    let Some((app, alice)) = TestApp::with_local_user("alice").await else {
+        return;
+    };
+    // The scenario: open, then reset or close within 0 to 4 ms.
+    for attempt in 0..30u64 {
+        let connection = send_stream_request(&app, &alice).await;
+        tokio::time::sleep(Duration::from_micros(attempt * 137 % 4000)).await;
+        if attempt % 2 == 0 {
+            connection.set_zero_linger().unwrap();
+        }
+        drop(connection);
+    }
+    app.server_stats_until(app.admin_token.as_deref().unwrap(), |stats| {
+        stats["open_streams"] == 0
+    })
+    .await;
+    wait_until_no_slot_is_held(&app).await;
+    assert_five_streams_open(&app, &alice).await;
+}

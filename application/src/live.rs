@@ -124,8 +124,9 @@ impl LiveService {
     pub async fn open(
         &self,
         user: &UserId,
-        last_event_id: Option<i64>,
+        last_event_id: Option<NotificationId>,
     ) -> Result<LiveStream, LiveError> {
+        let last_event_id = last_event_id.map(NotificationId::get);
         let subscription = self.feed.subscribe(user).await?;
         if self.notifications.unread_count(user).await?.is_none() {
             return Err(LiveError::CallerGone);

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use minifb_tests::{JWT_SECRET, TestApp};
+use minifb_tests::{JWT_SECRET, MALFORMED_IDS, TestApp};
 use serde_json::json;
 
 #[tokio::test]
@@ -194,6 +194,40 @@ async fn the_token_may_come_in_the_query_and_a_bad_one_is_401() {
     // Only this route reads the query.
     let path = format!("/me/notifications?access_token={}", alice.token);
     app.get(&path, None).await.assert_needs_token();
+}
+
+#[tokio::test]
+async fn a_last_event_id_that_is_not_ascii_digits_is_400_as_a_header_and_in_the_query() {
+    let (app, alice) = TestApp::with_user("alice").await;
+    let bearer = format!("Bearer {}", alice.token);
+    // Header values keep no surrounding spaces (HTTP strips them), so the
+    // spaced forms are tried in the query, where they survive.
+    for bad in MALFORMED_IDS.into_iter().chain(["5 5", "0x5", "5.0", ""]) {
+        let stream = app
+            .open_stream(
+                "/me/notifications/stream",
+                &[("authorization", &bearer), ("last-event-id", bad)],
+            )
+            .await;
+        assert_eq!(stream.status, 400, "Last-Event-ID: {bad:?}");
+    }
+    let encoded = MALFORMED_IDS
+        .iter()
+        .map(|bad| bad.replace('+', "%2B"))
+        .chain(["+5", "%205%20", "%205", "5%20", "%E0%A5%A9", ""].map(String::from));
+    for bad in encoded {
+        let path = format!("/me/notifications/stream?last_event_id={bad}");
+        let stream = app.open_stream(&path, &[("authorization", &bearer)]).await;
+        assert_eq!(stream.status, 400, "?last_event_id={bad}");
+    }
+    // The header wins over the query, and a good one opens the stream.
+    let stream = app
+        .open_stream(
+            "/me/notifications/stream?last_event_id=%2B5",
+            &[("authorization", &bearer), ("last-event-id", "5")],
+        )
+        .await;
+    assert_eq!(stream.status, 200);
 }
 
 #[tokio::test]

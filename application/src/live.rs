@@ -260,18 +260,4 @@ impl LiveStream {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_store_failure_is_a_subscription_failure_of_the_store() {
-        let error = LiveError::from(StoreError::Unavailable("gone".into()));
-        assert!(
-            matches!(
-                &error,
-                LiveError::Subscribe(SubscribeError::Store(StoreError::Unavailable(m))) if m == "gone"
-            ),
-            "{error:?}"
-        );
-    }
-}
+mod tests;

@@ -307,3 +307,104 @@ fn encode(event: LiveEvent) -> Result<Event, axum::Error> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use minifb_application::live::LiveService;
+    use minifb_application::testing::{MemoryFeed, MemoryNotifications};
+    use serde_json::json;
+
+    use super::*;
+
+    /// The whole text of a stream of `events` that ends by itself.
+    async fn sent(
+        events: impl Stream<Item = Result<Event, Infallible>> + Send + 'static,
+    ) -> String {
+        let body = Sse::new(events).into_response().into_body();
+        let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_stream_sends_retry_its_events_then_token_expired_and_ends_when_the_token_expires()
+    {
+        let feed = Arc::new(MemoryFeed::default());
+        let store = Arc::new(MemoryNotifications::new(Arc::clone(&feed)));
+        let alice = UserId::parse("alice").unwrap();
+        store.add_user(&alice);
+        let service = LiveService {
+            notifications: store.clone(),
+            feed: feed.clone(),
+        };
+        let live = service.open(&alice, None).await.unwrap();
+        let id = store.notify(&alice);
+        let started = tokio::time::Instant::now();
+
+        let text = sent(events(live, started + Duration::from_secs(60))).await;
+
+        assert!(started.elapsed() >= Duration::from_secs(60), "{text}");
+        let blocks: Vec<&str> = text.split_terminator("\n\n").collect();
+        assert_eq!(blocks.len(), 3, "{text}");
+        assert_eq!(blocks[0], "retry: 3000");
+        assert!(
+            blocks[1].starts_with(&format!("event: notification\nid: {id}\ndata: {{")),
+            "{text}"
+        );
+        assert_eq!(blocks[2], "event: token_expired\ndata: {}");
+        assert_eq!(
+            service.open_streams(),
+            0,
+            "the ended stream gave its place back"
+        );
+    }
+
+    #[test]
+    fn a_read_event_names_its_ids_or_all() {
+        let some = ReadIds::Some(vec![NotificationId::new(3), NotificationId::new(4)]);
+        assert_eq!(
+            serde_json::to_value(ReadEventIds::from(some)).unwrap(),
+            json!([3, 4])
+        );
+        assert_eq!(
+            serde_json::to_value(ReadEventIds::from(ReadIds::All)).unwrap(),
+            json!("all")
+        );
+    }
+
+    #[test]
+    fn last_event_id_takes_ascii_digits_only_and_the_header_wins() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(last_event_id(&headers, None).unwrap(), None);
+        assert_eq!(
+            last_event_id(&headers, Some("7")).unwrap(),
+            Some(NotificationId::new(7))
+        );
+        for bad in [
+            "+5",
+            " 5 ",
+            "-1",
+            "5 5",
+            "",
+            "99999999999999999999",
+            "\u{663}",
+        ] {
+            let error = last_event_id(&headers, Some(bad)).unwrap_err();
+            assert_eq!(error.status(), StatusCode::BAD_REQUEST, "{bad:?}");
+        }
+        headers.insert("last-event-id", HeaderValue::from_static("9"));
+        assert_eq!(
+            last_event_id(&headers, Some("+5")).unwrap(),
+            Some(NotificationId::new(9))
+        );
+        headers.insert(
+            "last-event-id",
+            HeaderValue::from_bytes(b"\xd9\xa3").unwrap(),
+        );
+        assert_eq!(
+            last_event_id(&headers, None).unwrap_err().status(),
+            StatusCode::BAD_REQUEST
+        );
+    }
+}

@@ -329,25 +329,26 @@ impl PgNotificationHub {
         })?
     }
 
-    /// Takes a free slot of the user's 5, or `None`. Expired slots (of a
-    /// process that stopped renewing) are free. Two processes racing for
-    /// one slot are settled by the primary key: the loser tries the next.
+    /// Takes a free slot of the user's 5, or `None`, in one statement as
+    /// a rule. An expired slot (of a process that stopped renewing) is
+    /// free and taken over in place. Two processes racing for one slot are
+    /// settled by the primary key: the loser finds no row taken and tries
+    /// again while the user has a slot left.
     async fn take_slot(&self, user_key: &UserKey) -> Result<Option<i16>, StoreError> {
         let (user_key, process) = (user_key.as_str().to_owned(), self.inner.process_id.clone());
         run(&self.inner.pool, move |conn| {
-            diesel::sql_query(
-                "DELETE FROM notification_streams WHERE user_key = $1 AND expires_at < now()",
-            )
-            .bind::<Text, _>(&user_key)
-            .execute(conn)?;
             for _ in 0..STREAMS_PER_USER {
                 let taken = diesel::sql_query(format!(
-                    "INSERT INTO notification_streams (user_key, slot, process_id, expires_at)
+                    "INSERT INTO notification_streams AS held (user_key, slot, process_id, expires_at)
                      SELECT $1, s, $2, now() + interval '{LEASE}'
                      FROM generate_series(1, {STREAMS_PER_USER}) AS s
-                     WHERE s NOT IN (SELECT slot FROM notification_streams WHERE user_key = $1)
+                     WHERE s NOT IN (SELECT slot FROM notification_streams
+                                     WHERE user_key = $1 AND expires_at >= now())
                      ORDER BY s LIMIT 1
-                     ON CONFLICT DO NOTHING
+                     ON CONFLICT (user_key, slot) DO UPDATE
+                         SET process_id = EXCLUDED.process_id, opened_at = now(),
+                             expires_at = EXCLUDED.expires_at
+                         WHERE held.expires_at < now()
                      RETURNING slot"
                 ))
                 .bind::<Text, _>(&user_key)
@@ -357,7 +358,8 @@ impl PgNotificationHub {
                     return Ok(Some(slot.slot));
                 }
                 let used = diesel::sql_query(
-                    "SELECT count(*)::smallint AS slot FROM notification_streams WHERE user_key = $1",
+                    "SELECT count(*)::smallint AS slot FROM notification_streams
+                     WHERE user_key = $1 AND expires_at >= now()",
                 )
                 .bind::<Text, _>(&user_key)
                 .get_result::<Slot>(conn)?;

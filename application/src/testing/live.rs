@@ -285,6 +285,16 @@ impl StoreState {
             .map(|(_, view)| view)
     }
 
+    /// `rows` with the unread count, as one statement reads them.
+    fn listing(&self, user: &UserId, rows: Vec<NotificationView>) -> NotificationListing {
+        let unread_count = if rows.is_empty() {
+            0
+        } else {
+            self.unread(user).unwrap_or(0)
+        };
+        NotificationListing { rows, unread_count }
+    }
+
     fn unread(&self, user: &UserId) -> Option<i64> {
         self.users.contains(&user.key()).then(|| {
             let unread = self.of(user).filter(|view| !view.read).count();
@@ -426,38 +436,41 @@ impl NotificationRepository for MemoryNotifications {
         user_id: &UserId,
         after: i64,
         limit: u32,
-    ) -> Result<Vec<NotificationView>, StoreError> {
+    ) -> Result<NotificationListing, StoreError> {
         self.holds.pass("after").await;
         let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-        Ok(self
-            .state()
+        let state = self.state();
+        let rows: Vec<_> = state
             .of(user_id)
             .filter(|view| view.id.get() > after)
             .take(limit)
             .cloned()
-            .collect())
+            .collect();
+        Ok(state.listing(user_id, rows))
     }
 
     async fn by_ids(
         &self,
         user_id: &UserId,
         ids: &[NotificationId],
-    ) -> Result<Vec<NotificationView>, StoreError> {
+    ) -> Result<NotificationListing, StoreError> {
         self.holds.pass("by_ids").await;
-        Ok(self
-            .state()
+        let state = self.state();
+        let rows: Vec<_> = state
             .of(user_id)
             .filter(|view| ids.contains(&view.id))
             .cloned()
-            .collect())
+            .collect();
+        Ok(state.listing(user_id, rows))
     }
 
     async fn latest_id(&self, user_id: &UserId) -> Result<Option<i64>, StoreError> {
         self.holds.pass("latest_id").await;
-        Ok(self
-            .state()
+        let state = self.state();
+        let latest = state
             .of(user_id)
             .next_back()
-            .map(|view| view.id.get()))
+            .map_or(0, |view| view.id.get());
+        Ok(state.users.contains(&user_id.key()).then_some(latest))
     }
 }

@@ -373,7 +373,7 @@ async fn a_client_gone_while_its_stream_is_being_opened_holds_no_slot() {
             .hold_lock("LOCK TABLE notification_streams IN EXCLUSIVE MODE")
             .await;
         let connection = send_stream_request(&app, &alice).await;
-        app.wait_until_blocked("DELETE FROM notification_streams")
+        app.wait_until_blocked("INSERT INTO notification_streams")
             .await;
         connection.set_zero_linger().unwrap();
         drop(connection);
@@ -405,4 +405,25 @@ async fn streams_still_open_after_many_clients_went_away_within_milliseconds() {
     .await;
     wait_until_no_slot_is_held(&app).await;
     assert_five_streams_open(&app, &alice).await;
+}
+
+#[tokio::test]
+async fn slots_left_expired_by_a_stopped_process_are_taken_over() {
+    let Some((app, alice)) = TestApp::with_local_user("alice").await else {
+        return;
+    };
+    app.sql(&format!(
+        "INSERT INTO notification_streams (user_key, slot, process_id, expires_at) \
+         SELECT lower('{}'), s, 'stopped', now() - interval '1 second' \
+         FROM generate_series(1, 5) AS s",
+        alice.id
+    ))
+    .await;
+    assert_five_streams_open(&app, &alice).await;
+    assert_eq!(
+        app.sql("SELECT 1 FROM notification_streams WHERE process_id = 'stopped'")
+            .await,
+        0,
+        "every expired slot was taken over"
+    );
 }

@@ -117,6 +117,12 @@ struct FeedState {
 }
 
 impl FeedState {
+    /// Every open subscription's queue.
+    fn all_live(&mut self) -> Vec<Arc<Queue>> {
+        let users: Vec<UserKey> = self.subscribers.keys().cloned().collect();
+        users.iter().flat_map(|user| self.live(user)).collect()
+    }
+
     fn live(&mut self, user: &UserKey) -> Vec<Arc<Queue>> {
         let queues = self.subscribers.entry(user.clone()).or_default();
         queues.retain(|queue| queue.strong_count() > 0);
@@ -181,11 +187,8 @@ impl MemoryFeed {
     pub fn regain_listener(&self) {
         let mut state = self.state();
         state.deaf = false;
-        let users: Vec<UserKey> = state.subscribers.keys().cloned().collect();
-        for user in users {
-            for queue in state.live(&user) {
-                queue.push(NotificationChange::Missed);
-            }
+        for queue in state.all_live() {
+            queue.push(NotificationChange::Missed);
         }
     }
 
@@ -193,17 +196,9 @@ impl MemoryFeed {
     pub fn close(&self) {
         let mut state = self.state();
         state.closed = true;
-        let users: Vec<UserKey> = state.subscribers.keys().cloned().collect();
-        for user in users {
-            for queue in state.live(&user) {
-                queue.close();
-            }
+        for queue in state.all_live() {
+            queue.close();
         }
-    }
-
-    /// `user`'s open subscriptions (and subscriptions being opened).
-    pub fn open_for(&self, user: &UserId) -> usize {
-        self.state().live(&user.key()).len()
     }
 }
 
@@ -253,9 +248,7 @@ impl NotificationFeed for MemoryFeed {
     }
 
     fn open_here(&self) -> usize {
-        let mut state = self.state();
-        let users: Vec<UserKey> = state.subscribers.keys().cloned().collect();
-        users.iter().map(|user| state.live(user).len()).sum()
+        self.state().all_live().len()
     }
 }
 

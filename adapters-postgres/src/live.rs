@@ -21,9 +21,10 @@
 //! (It connects without TLS: the URL's `sslmode` must allow that.)
 //!
 //! When the listening connection fails (a database restart), it reconnects
-//! with a growing backoff (0.1 s doubling up to 5 s) and then tells every
-//! subscriber [`NotificationChange::Missed`], so that each stream catches up
-//! from the database.
+//! with a growing backoff (0.1 s doubling up to 5 s). Each time it starts
+//! listening, the first time included (streams may open before it does), it
+//! tells every subscriber [`NotificationChange::Missed`], so that each
+//! stream catches up from the database.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -220,9 +221,11 @@ impl PgNotificationHub {
                 stale,
                 "idle pooled connections dropped after the listener's loss"
             );
-            // Whatever was committed while nobody listened is read back.
-            self.dispatch_all(&NotificationChange::Missed);
         }
+        // Whatever was committed while nobody listened is read back: after
+        // a loss, and at the first connection too, since the server serves
+        // (and streams may open) before its listener has connected.
+        self.dispatch_all(&NotificationChange::Missed);
         while let Some(message) = received.recv().await {
             if let tokio_postgres::AsyncMessage::Notification(notification) = message? {
                 match serde_json::from_str::<Payload>(notification.payload())

@@ -5,6 +5,13 @@
 //! subscription holds no pooled connection: only opening and closing one
 //! touch the pool (to take and free its slot in `notification_streams`).
 //!
+//! A slot belongs to a subscription, never to an opening that was given
+//! up: the slot's statements run on a blocking thread that finishes even
+//! when the request waiting for it is dropped (its client went away), so
+//! the slot is taken by a task of its own whose result is a [`SlotLease`],
+//! and a lease that nobody receives frees its slot when the task's output
+//! is dropped.
+//!
 //! The listener is `tokio-postgres` rather than Diesel: Diesel's
 //! notification support (`PgConnection::notifications_iter`) only drains
 //! what libpq has already received and cannot wait for the next message,
@@ -14,9 +21,10 @@
 //! (It connects without TLS: the URL's `sslmode` must allow that.)
 //!
 //! When the listening connection fails (a database restart), it reconnects
-//! with a growing backoff (0.1 s doubling up to 5 s) and then tells every
-//! subscriber [`NotificationChange::Missed`], so that each stream catches up
-//! from the database.
+//! with a growing backoff (0.1 s doubling up to 5 s). Each time it starts
+//! listening, the first time included (streams may open before it does), it
+//! tells every subscriber [`NotificationChange::Missed`], so that each
+//! stream catches up from the database.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -28,8 +36,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{SmallInt, Text};
 use minifb_application::StoreError;
 use minifb_application::live::{
-    FeedSubscription, NotificationChange, NotificationFeed, NotificationPublisher, ReadIds,
-    SubscribeError,
+    FeedSubscription, NotificationChange, NotificationFeed, ReadIds, SubscribeError,
 };
 use minifb_domain::{NotificationId, UserId, UserKey};
 use serde::Deserialize;
@@ -64,7 +71,7 @@ enum PayloadIds {
 }
 
 impl Payload {
-    fn change(self) -> Option<(String, NotificationChange)> {
+    fn change(self) -> Option<(UserKey, NotificationChange)> {
         let ids = |ids: Vec<i64>| ids.into_iter().map(NotificationId::new).collect();
         let change = match (self.e.as_str(), self.ids) {
             ("n", PayloadIds::Ids(list)) => NotificationChange::Created(ids(list)),
@@ -74,12 +81,11 @@ impl Payload {
             _ => return None,
         };
         // Keyed as subscriptions are: by the id's case-folded key.
-        Some((UserKey::claimed(&self.u).as_str().to_owned(), change))
+        Some((UserKey::claimed(&self.u), change))
     }
 }
 
-/// The feed of one process: [`NotificationFeed`] and
-/// [`NotificationPublisher`] over PostgreSQL.
+/// The feed of one process: [`NotificationFeed`] over PostgreSQL.
 #[derive(Clone)]
 pub struct PgNotificationHub {
     inner: Arc<Hub>,
@@ -91,10 +97,10 @@ struct Hub {
     process_id: String,
     max_streams: usize,
     open: AtomicUsize,
-    users: Mutex<HashMap<String, broadcast::Sender<NotificationChange>>>,
+    users: Mutex<HashMap<UserKey, broadcast::Sender<NotificationChange>>>,
     closing: watch::Sender<bool>,
-    releases: mpsc::UnboundedSender<(String, i16)>,
-    released: Mutex<Option<mpsc::UnboundedReceiver<(String, i16)>>>,
+    releases: mpsc::UnboundedSender<(UserKey, i16)>,
+    released: Mutex<Option<mpsc::UnboundedReceiver<(UserKey, i16)>>>,
 }
 
 impl PgNotificationHub {
@@ -139,11 +145,11 @@ impl PgNotificationHub {
 
     fn users(
         &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<String, broadcast::Sender<NotificationChange>>> {
+    ) -> std::sync::MutexGuard<'_, HashMap<UserKey, broadcast::Sender<NotificationChange>>> {
         self.inner.users.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn dispatch(&self, user_key: &str, change: NotificationChange) {
+    fn dispatch(&self, user_key: &UserKey, change: NotificationChange) {
         if let Some(sender) = self.users().get(user_key) {
             sender.send(change).ok();
         }
@@ -215,9 +221,11 @@ impl PgNotificationHub {
                 stale,
                 "idle pooled connections dropped after the listener's loss"
             );
-            // Whatever was committed while nobody listened is read back.
-            self.dispatch_all(&NotificationChange::Missed);
         }
+        // Whatever was committed while nobody listened is read back: after
+        // a loss, and at the first connection too, since the server serves
+        // (and streams may open) before its listener has connected.
+        self.dispatch_all(&NotificationChange::Missed);
         while let Some(message) = received.recv().await {
             if let tokio_postgres::AsyncMessage::Notification(notification) = message? {
                 match serde_json::from_str::<Payload>(notification.payload())
@@ -235,11 +243,11 @@ impl PgNotificationHub {
     /// Renews this process's slots every [`RENEW_EVERY`] and frees the
     /// slots of closed subscriptions (retrying those the database did not
     /// take); at closing, frees them all.
-    async fn keep_slots(&self, mut released: mpsc::UnboundedReceiver<(String, i16)>) {
+    async fn keep_slots(&self, mut released: mpsc::UnboundedReceiver<(UserKey, i16)>) {
         let mut closing = self.inner.closing.subscribe();
         let mut renewals = tokio::time::interval(RENEW_EVERY);
         renewals.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut unfreed: Vec<(String, i16)> = Vec::new();
+        let mut unfreed: Vec<(UserKey, i16)> = Vec::new();
         loop {
             tokio::select! {
                 _ = renewals.tick() => {
@@ -285,8 +293,12 @@ impl PgNotificationHub {
         .await
     }
 
-    async fn free(&self, (user_key, slot): &(String, i16)) -> Result<usize, StoreError> {
-        let (user_key, slot, process) = (user_key.clone(), *slot, self.inner.process_id.clone());
+    async fn free(&self, (user_key, slot): &(UserKey, i16)) -> Result<usize, StoreError> {
+        let (user_key, slot, process) = (
+            user_key.as_str().to_owned(),
+            *slot,
+            self.inner.process_id.clone(),
+        );
         run(&self.inner.pool, move |conn| {
             diesel::sql_query(
                 "DELETE FROM notification_streams WHERE user_key = $1 AND slot = $2 AND process_id = $3",
@@ -299,25 +311,47 @@ impl PgNotificationHub {
         .await
     }
 
-    /// Takes a free slot of the user's 5, or `None`. Expired slots (of a
-    /// process that stopped renewing) are free. Two processes racing for
-    /// one slot are settled by the primary key: the loser tries the next.
-    async fn take_slot(&self, user_key: &str) -> Result<Option<i16>, StoreError> {
-        let (user_key, process) = (user_key.to_owned(), self.inner.process_id.clone());
+    /// Takes a free slot of the user's 5 as a lease, or `None`.
+    ///
+    /// The slot's statements run in a task of their own, so that an
+    /// opening dropped while they run (its client gone) cannot leave a
+    /// slot behind: the slot they take becomes the task's output, a lease,
+    /// which is dropped (and so freed) when nobody is left to receive it.
+    async fn lease_slot(&self, user_key: UserKey) -> Result<Option<SlotLease>, StoreError> {
+        let hub = self.clone();
+        let taking = tokio::spawn(async move {
+            let slot = hub.take_slot(&user_key).await?;
+            Ok(slot.map(|slot| SlotLease {
+                releases: hub.inner.releases.clone(),
+                user_key,
+                slot,
+            }))
+        });
+        taking.await.map_err(|error| {
+            StoreError::Other(anyhow::anyhow!("taking a stream slot failed: {error}"))
+        })?
+    }
+
+    /// Takes a free slot of the user's 5, or `None`, in one statement as
+    /// a rule. An expired slot (of a process that stopped renewing) is
+    /// free and taken over in place. Two processes racing for one slot are
+    /// settled by the primary key: the loser finds no row taken and tries
+    /// again while the user has a slot left.
+    async fn take_slot(&self, user_key: &UserKey) -> Result<Option<i16>, StoreError> {
+        let (user_key, process) = (user_key.as_str().to_owned(), self.inner.process_id.clone());
         run(&self.inner.pool, move |conn| {
-            diesel::sql_query(
-                "DELETE FROM notification_streams WHERE user_key = $1 AND expires_at < now()",
-            )
-            .bind::<Text, _>(&user_key)
-            .execute(conn)?;
             for _ in 0..STREAMS_PER_USER {
                 let taken = diesel::sql_query(format!(
-                    "INSERT INTO notification_streams (user_key, slot, process_id, expires_at)
+                    "INSERT INTO notification_streams AS held (user_key, slot, process_id, expires_at)
                      SELECT $1, s, $2, now() + interval '{LEASE}'
                      FROM generate_series(1, {STREAMS_PER_USER}) AS s
-                     WHERE s NOT IN (SELECT slot FROM notification_streams WHERE user_key = $1)
+                     WHERE s NOT IN (SELECT slot FROM notification_streams
+                                     WHERE user_key = $1 AND expires_at >= now())
                      ORDER BY s LIMIT 1
-                     ON CONFLICT DO NOTHING
+                     ON CONFLICT (user_key, slot) DO UPDATE
+                         SET process_id = EXCLUDED.process_id, opened_at = now(),
+                             expires_at = EXCLUDED.expires_at
+                         WHERE held.expires_at < now()
                      RETURNING slot"
                 ))
                 .bind::<Text, _>(&user_key)
@@ -327,7 +361,8 @@ impl PgNotificationHub {
                     return Ok(Some(slot.slot));
                 }
                 let used = diesel::sql_query(
-                    "SELECT count(*)::smallint AS slot FROM notification_streams WHERE user_key = $1",
+                    "SELECT count(*)::smallint AS slot FROM notification_streams
+                     WHERE user_key = $1 AND expires_at >= now()",
                 )
                 .bind::<Text, _>(&user_key)
                 .get_result::<Slot>(conn)?;
@@ -355,11 +390,12 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// Frees a subscription's place when it is dropped.
+/// A subscription's place among this process's open streams; dropping it
+/// gives the place back (and forgets the user's sender once nobody of that
+/// user listens).
 struct Place {
     hub: PgNotificationHub,
-    user_key: String,
-    slot: Option<i16>,
+    user_key: UserKey,
 }
 
 impl Drop for Place {
@@ -372,20 +408,28 @@ impl Drop for Place {
         {
             users.remove(&self.user_key);
         }
-        drop(users);
-        if let Some(slot) = self.slot {
-            self.hub
-                .inner
-                .releases
-                .send((self.user_key.clone(), slot))
-                .ok();
-        }
+    }
+}
+
+/// One of the user's slots in `notification_streams`, taken by this
+/// process; dropping the lease frees the slot (through [`PgNotificationHub::run`],
+/// which retries until the database takes it).
+struct SlotLease {
+    releases: mpsc::UnboundedSender<(UserKey, i16)>,
+    user_key: UserKey,
+    slot: i16,
+}
+
+impl Drop for SlotLease {
+    fn drop(&mut self) {
+        self.releases.send((self.user_key.clone(), self.slot)).ok();
     }
 }
 
 struct PgSubscription {
     changes: broadcast::Receiver<NotificationChange>,
     closing: watch::Receiver<bool>,
+    _slot: SlotLease,
     // Dropped after `changes`, so that the user's sender sees no receiver.
     _place: Place,
 }
@@ -422,11 +466,10 @@ impl NotificationFeed for PgNotificationHub {
         if admitted.is_err() {
             return Err(SubscribeError::TooManyForProcess);
         }
-        let user_key = user.key().as_str().to_owned();
-        let mut place = Place {
+        let user_key = user.key();
+        let place = Place {
             hub: self.clone(),
             user_key: user_key.clone(),
-            slot: None,
         };
         // Subscribed before the slot is taken, so that nothing committed
         // after `subscribe` returns can be missed.
@@ -435,46 +478,18 @@ impl NotificationFeed for PgNotificationHub {
             .entry(user_key.clone())
             .or_insert_with(|| broadcast::channel(BACKLOG).0)
             .subscribe();
-        match self.take_slot(&user_key).await? {
-            Some(slot) => place.slot = Some(slot),
-            None => return Err(SubscribeError::TooManyForUser),
-        }
+        let Some(slot) = self.lease_slot(user_key).await? else {
+            return Err(SubscribeError::TooManyForUser);
+        };
         Ok(Box::new(PgSubscription {
             changes,
             closing: self.inner.closing.subscribe(),
+            _slot: slot,
             _place: place,
         }))
     }
 
     fn open_here(&self) -> usize {
         self.inner.open.load(Ordering::Acquire)
-    }
-}
-
-#[async_trait]
-impl NotificationPublisher for PgNotificationHub {
-    /// Sends the change as the triggers would. The repositories never need
-    /// this: their writes are announced by the triggers.
-    async fn publish(&self, user: &UserId, change: NotificationChange) -> Result<(), StoreError> {
-        let ids = |ids: Vec<NotificationId>| {
-            serde_json::Value::from(ids.into_iter().map(|id| id.get()).collect::<Vec<_>>())
-        };
-        let (kind, ids) = match change {
-            NotificationChange::Created(list) => ("n", ids(list)),
-            NotificationChange::Withdrawn(list) => ("w", ids(list)),
-            NotificationChange::Read(ReadIds::Some(list)) => ("r", ids(list)),
-            NotificationChange::Read(ReadIds::All) => ("r", "all".into()),
-            NotificationChange::Missed => return Ok(()),
-        };
-        let payload =
-            serde_json::json!({ "u": user.to_string(), "e": kind, "ids": ids }).to_string();
-        run(&self.inner.pool, move |conn| {
-            diesel::sql_query("SELECT pg_notify($1, $2)")
-                .bind::<Text, _>(CHANNEL)
-                .bind::<Text, _>(payload)
-                .execute(conn)
-        })
-        .await
-        .map(|_| ())
     }
 }

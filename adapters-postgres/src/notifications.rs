@@ -5,9 +5,7 @@ use async_trait::async_trait;
 use diesel::dsl::not;
 use diesel::prelude::*;
 use minifb_application::StoreError;
-use minifb_application::social::ports::{
-    NotificationListing, NotificationRepository, NotificationView, PageRequest,
-};
+use minifb_application::social::ports::{NotificationListing, NotificationRepository, PageRequest};
 use minifb_domain::{NotificationId, NotificationKind, UserId};
 
 use crate::pool::{Pool, run};
@@ -102,12 +100,8 @@ impl NotificationRepository for PgNotificationRepository {
         let listing = run(&self.pool, move |conn| {
             // The unread count is an uncorrelated subquery (one lookup per
             // statement).
-            let unread = recipients
-                .filter(recipients.field(users::id).eq(&user_id))
-                .select(recipients.field(users::unread_notifications))
-                .single_value();
             let mut query = notifications_of(&user_id)
-                .select((NotificationViewRow::as_select(), unread))
+                .select((NotificationViewRow::as_select(), unread_subquery(&user_id)))
                 .order(notifications::id.desc())
                 .limit(i64::from(page.rows_to_fetch()))
                 .into_boxed();
@@ -183,51 +177,84 @@ impl NotificationRepository for PgNotificationRepository {
         .await
     }
 
+    /// One statement: the page with the unread count as a subquery, as in
+    /// [`Self::list`].
     async fn after(
         &self,
         user_id: &UserId,
         after: i64,
         limit: u32,
-    ) -> Result<Vec<NotificationView>, StoreError> {
+    ) -> Result<NotificationListing, StoreError> {
         let user_id = user_id.to_string();
         let rows = run(&self.pool, move |conn| {
             notifications_of(&user_id)
                 .filter(notifications::id.gt(after))
-                .select(NotificationViewRow::as_select())
+                .select((NotificationViewRow::as_select(), unread_subquery(&user_id)))
                 .order(notifications::id.asc())
                 .limit(i64::from(limit))
-                .load::<NotificationViewRow>(conn)
+                .load::<(NotificationViewRow, Option<i64>)>(conn)
         })
         .await?;
-        views(rows)
+        listing(rows)
     }
 
+    /// One statement, as [`Self::after`].
     async fn by_ids(
         &self,
         user_id: &UserId,
         ids: &[NotificationId],
-    ) -> Result<Vec<NotificationView>, StoreError> {
+    ) -> Result<NotificationListing, StoreError> {
         let user_id = user_id.to_string();
         let ids: Vec<i64> = ids.iter().map(|id| id.get()).collect();
         let rows = run(&self.pool, move |conn| {
             notifications_of(&user_id)
                 .filter(notifications::id.eq_any(ids))
-                .select(NotificationViewRow::as_select())
+                .select((NotificationViewRow::as_select(), unread_subquery(&user_id)))
                 .order(notifications::id.asc())
-                .load::<NotificationViewRow>(conn)
+                .load::<(NotificationViewRow, Option<i64>)>(conn)
         })
         .await?;
-        views(rows)
+        listing(rows)
     }
 
+    /// The user's row, with the newest id as a subquery (a backward step
+    /// on `notifications_user_id_id_idx`): no row, no user.
     async fn latest_id(&self, user_id: &UserId) -> Result<Option<i64>, StoreError> {
         let user_id = user_id.to_string();
+        let latest = notifications::table
+            .filter(notifications::user_id.eq(user_id.clone()))
+            .select(diesel::dsl::max(notifications::id))
+            .single_value();
         run(&self.pool, move |conn| {
-            notifications::table
-                .filter(notifications::user_id.eq(user_id))
-                .select(diesel::dsl::max(notifications::id))
+            users::table
+                .filter(users::id.eq(user_id))
+                .select(latest)
                 .first::<Option<i64>>(conn)
+                .optional()
         })
         .await
+        .map(|user| user.map(|latest| latest.unwrap_or(0)))
     }
+}
+
+/// The recipient's unread count, for a statement that selects their
+/// notifications (whose join takes `users` for the actors).
+#[diesel::dsl::auto_type]
+fn unread_subquery<'a>(user_id: &'a str) -> _ {
+    recipients
+        .filter(recipients.field(users::id).eq(user_id))
+        .select(recipients.field(users::unread_notifications))
+        .single_value()
+}
+
+/// Rows read with the unread count: the count is 0 when there is no row.
+fn listing(
+    rows: Vec<(NotificationViewRow, Option<i64>)>,
+) -> Result<NotificationListing, StoreError> {
+    let unread_count = rows.first().and_then(|(_, unread)| *unread).unwrap_or(0);
+    let rows = rows.into_iter().map(|(row, _)| row).collect();
+    Ok(NotificationListing {
+        rows: views(rows)?,
+        unread_count,
+    })
 }

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use minifb_domain::{NotificationId, UserId};
 
 use crate::StoreError;
-use crate::social::ports::{NotificationRepository, NotificationView};
+use crate::social::ports::{NotificationListing, NotificationRepository, NotificationView};
 
 /// Which notifications were marked read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,19 +73,6 @@ pub trait NotificationFeed: Send + Sync {
     fn open_here(&self) -> usize;
 }
 
-/// Announcing a change to a user's notifications ("publish").
-///
-/// With PostgreSQL, the use cases never call this: triggers on the
-/// `notifications` table publish every insert, delete of an unread row and
-/// read-marking with `NOTIFY` in the writing transaction itself, so the
-/// announcement commits (or rolls back) with the change, whichever program
-/// wrote it. This port is for stores without such triggers and for tests
-/// (the in-memory feed of `testing`).
-#[async_trait]
-pub trait NotificationPublisher: Send + Sync {
-    async fn publish(&self, user: &UserId, change: NotificationChange) -> Result<(), StoreError>;
-}
-
 /// One event of a stream.
 #[derive(Debug, Clone, PartialEq)]
 pub enum LiveEvent {
@@ -137,16 +124,16 @@ impl LiveService {
     pub async fn open(
         &self,
         user: &UserId,
-        last_event_id: Option<i64>,
+        last_event_id: Option<NotificationId>,
     ) -> Result<LiveStream, LiveError> {
+        let last_event_id = last_event_id.map(NotificationId::get);
         let subscription = self.feed.subscribe(user).await?;
-        if self.notifications.unread_count(user).await?.is_none() {
+        // One statement tells that the caller still exists and where live
+        // notifications start.
+        let Some(latest) = self.notifications.latest_id(user).await? else {
             return Err(LiveError::CallerGone);
-        }
-        let seen = match last_event_id {
-            Some(id) => id,
-            None => self.notifications.latest_id(user).await?.unwrap_or(0),
         };
+        let seen = last_event_id.unwrap_or(latest);
         Ok(LiveStream {
             user: user.clone(),
             notifications: Arc::clone(&self.notifications),
@@ -204,17 +191,12 @@ impl LiveStream {
     }
 
     async fn replay_page(&mut self, after: i64) -> Result<(), StoreError> {
-        let page = self
+        let NotificationListing { rows, unread_count } = self
             .notifications
             .after(&self.user, after, REPLAY_PAGE)
             .await?;
-        let full = page.len() >= REPLAY_PAGE as usize;
-        let unread_count = if page.is_empty() {
-            0
-        } else {
-            self.unread_count().await?
-        };
-        for notification in page {
+        let full = rows.len() >= REPLAY_PAGE as usize;
+        for notification in rows {
             let id = notification.id.get();
             self.seen = self.seen.max(id);
             self.replayed_up_to = self.replayed_up_to.max(id);
@@ -237,12 +219,9 @@ impl LiveStream {
                 if ids.is_empty() {
                     return Ok(());
                 }
-                let found = self.notifications.by_ids(&self.user, &ids).await?;
-                if found.is_empty() {
-                    return Ok(());
-                }
-                let unread_count = self.unread_count().await?;
-                for notification in found {
+                let NotificationListing { rows, unread_count } =
+                    self.notifications.by_ids(&self.user, &ids).await?;
+                for notification in rows {
                     self.seen = self.seen.max(notification.id.get());
                     self.pending.push_back(LiveEvent::Notification {
                         notification,
@@ -272,18 +251,4 @@ impl LiveStream {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_store_failure_is_a_subscription_failure_of_the_store() {
-        let error = LiveError::from(StoreError::Unavailable("gone".into()));
-        assert!(
-            matches!(
-                &error,
-                LiveError::Subscribe(SubscribeError::Store(StoreError::Unavailable(m))) if m == "gone"
-            ),
-            "{error:?}"
-        );
-    }
-}
+mod tests;

@@ -3,7 +3,9 @@
 //! gathered per service, so a test arranges only the calls it expects (a
 //! call nobody arranged fails the test), and three small fakes where a fake
 //! reads more simply than a mock: a limiter that counts in memory, a hasher
-//! that costs nothing, and secrets that are predictable.
+//! that costs nothing, and secrets that are predictable; and the
+//! live-notification ports in memory ([`MemoryFeed`],
+//! [`MemoryNotifications`]).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -13,6 +15,10 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use minifb_domain::{DIGEST_LEN, Password, PasswordHash, UserKey};
+
+mod live;
+
+pub use live::{Holds, MemoryFeed, MemoryNotifications};
 
 use crate::accounts::AccountService;
 use crate::ports::{

@@ -287,22 +287,25 @@ pub trait NotificationRepository: Send + Sync {
     async fn mark_all_read(&self, user_id: &UserId) -> Result<u64, StoreError>;
 
     /// Oldest first: up to `limit` of the user's notifications with ids
-    /// above `after` (a stream's replay).
+    /// above `after` (a stream's replay), and the user's unread count read
+    /// in the same statement (0 when no row is found).
     async fn after(
         &self,
         user_id: &UserId,
         after: i64,
         limit: u32,
-    ) -> Result<Vec<NotificationView>, StoreError>;
+    ) -> Result<NotificationListing, StoreError>;
 
-    /// Oldest first: those of `ids` that are the user's and still exist.
+    /// Oldest first: those of `ids` that are the user's and still exist,
+    /// with the unread count as [`Self::after`] reads it.
     async fn by_ids(
         &self,
         user_id: &UserId,
         ids: &[NotificationId],
-    ) -> Result<Vec<NotificationView>, StoreError>;
+    ) -> Result<NotificationListing, StoreError>;
 
-    /// The id of the user's newest notification, if any.
+    /// The id of the user's newest notification, 0 when they have none;
+    /// `None` if there is no such user (any more).
     async fn latest_id(&self, user_id: &UserId) -> Result<Option<i64>, StoreError>;
 }
 

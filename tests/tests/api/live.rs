@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use minifb_tests::{JWT_SECRET, TestApp};
+use minifb_tests::{JWT_SECRET, MALFORMED_IDS, TestApp};
 use serde_json::json;
 
 #[tokio::test]
@@ -197,6 +197,40 @@ async fn the_token_may_come_in_the_query_and_a_bad_one_is_401() {
 }
 
 #[tokio::test]
+async fn a_last_event_id_that_is_not_ascii_digits_is_400_as_a_header_and_in_the_query() {
+    let (app, alice) = TestApp::with_user("alice").await;
+    let bearer = format!("Bearer {}", alice.token);
+    // Header values keep no surrounding spaces (HTTP strips them), so the
+    // spaced forms are tried in the query, where they survive.
+    for bad in MALFORMED_IDS.into_iter().chain(["5 5", "0x5", "5.0", ""]) {
+        let stream = app
+            .open_stream(
+                "/me/notifications/stream",
+                &[("authorization", &bearer), ("last-event-id", bad)],
+            )
+            .await;
+        assert_eq!(stream.status, 400, "Last-Event-ID: {bad:?}");
+    }
+    let encoded = MALFORMED_IDS
+        .iter()
+        .map(|bad| bad.replace('+', "%2B"))
+        .chain(["+5", "%205%20", "%205", "5%20", "%E0%A5%A9", ""].map(String::from));
+    for bad in encoded {
+        let path = format!("/me/notifications/stream?last_event_id={bad}");
+        let stream = app.open_stream(&path, &[("authorization", &bearer)]).await;
+        assert_eq!(stream.status, 400, "?last_event_id={bad}");
+    }
+    // The header wins over the query, and a good one opens the stream.
+    let stream = app
+        .open_stream(
+            "/me/notifications/stream?last_event_id=%2B5",
+            &[("authorization", &bearer), ("last-event-id", "5")],
+        )
+        .await;
+    assert_eq!(stream.status, 200);
+}
+
+#[tokio::test]
 async fn the_stream_ends_with_token_expired_when_the_token_expires() {
     let Some((app, alice)) = TestApp::with_local_user("alice").await else {
         return;
@@ -276,4 +310,120 @@ async fn next_notification(
             _ => panic!("unexpected {event:?}"),
         }
     }
+}
+
+/// Sends a stream request for `user` on a connection of its own, and
+/// returns the connection without reading the answer.
+async fn send_stream_request(app: &TestApp, user: &minifb_tests::User) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let address = app.base.trim_start_matches("http://");
+    let mut connection = tokio::net::TcpStream::connect(address).await.unwrap();
+    let request = format!(
+        "GET /me/notifications/stream HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {}\r\n\r\n",
+        user.token
+    );
+    connection.write_all(request.as_bytes()).await.unwrap();
+    connection
+}
+
+/// Rows of `notification_streams`: the slots held across every process.
+async fn slots_held(app: &TestApp) -> usize {
+    app.sql("SELECT 1 FROM notification_streams").await
+}
+
+/// Polls until no process holds a stream slot.
+async fn wait_until_no_slot_is_held(app: &TestApp) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let held = slots_held(app).await;
+        if held == 0 {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{held} stream slots are still held by streams that never opened"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Opens the user's five streams (each 200) and checks that a sixth is 429.
+async fn assert_five_streams_open(app: &TestApp, user: &minifb_tests::User) {
+    let mut streams = Vec::new();
+    for _ in 0..5 {
+        streams.push(app.stream_of(user, None).await);
+    }
+    app.get("/me/notifications/stream", Some(&user.token))
+        .await
+        .error(429);
+}
+
+#[tokio::test]
+async fn a_client_gone_while_its_stream_is_being_opened_holds_no_slot() {
+    let Some((app, alice)) = TestApp::with_local_user("alice").await else {
+        return;
+    };
+    let admin = app.admin_token.clone().unwrap();
+    // More openings than a user has slots, each abandoned while its slot
+    // is being taken: the slot's statement waits on a lock the test holds,
+    // the client goes away, the server drops the opening, and only then
+    // may the statement run.
+    for _ in 0..6 {
+        let lock = app
+            .hold_lock("LOCK TABLE notification_streams IN EXCLUSIVE MODE")
+            .await;
+        let connection = send_stream_request(&app, &alice).await;
+        app.wait_until_blocked("INSERT INTO notification_streams")
+            .await;
+        connection.set_zero_linger().unwrap();
+        drop(connection);
+        app.server_stats_until(&admin, |stats| stats["open_streams"] == 0)
+            .await;
+        lock.release();
+    }
+    wait_until_no_slot_is_held(&app).await;
+    assert_five_streams_open(&app, &alice).await;
+}
+
+#[tokio::test]
+async fn streams_still_open_after_many_clients_went_away_within_milliseconds() {
+    let Some((app, alice)) = TestApp::with_local_user("alice").await else {
+        return;
+    };
+    // The issue's scenario: open, then reset or close within 0 to 4 ms.
+    for attempt in 0..30u64 {
+        let connection = send_stream_request(&app, &alice).await;
+        tokio::time::sleep(Duration::from_micros(attempt * 137 % 4000)).await;
+        if attempt % 2 == 0 {
+            connection.set_zero_linger().unwrap();
+        }
+        drop(connection);
+    }
+    app.server_stats_until(app.admin_token.as_deref().unwrap(), |stats| {
+        stats["open_streams"] == 0
+    })
+    .await;
+    wait_until_no_slot_is_held(&app).await;
+    assert_five_streams_open(&app, &alice).await;
+}
+
+#[tokio::test]
+async fn slots_left_expired_by_a_stopped_process_are_taken_over() {
+    let Some((app, alice)) = TestApp::with_local_user("alice").await else {
+        return;
+    };
+    app.sql(&format!(
+        "INSERT INTO notification_streams (user_key, slot, process_id, expires_at) \
+         SELECT lower('{}'), s, 'stopped', now() - interval '1 second' \
+         FROM generate_series(1, 5) AS s",
+        alice.id
+    ))
+    .await;
+    assert_five_streams_open(&app, &alice).await;
+    assert_eq!(
+        app.sql("SELECT 1 FROM notification_streams WHERE process_id = 'stopped'")
+            .await,
+        0,
+        "every expired slot was taken over"
+    );
 }

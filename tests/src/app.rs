@@ -23,6 +23,9 @@ pub struct TestApp {
     pub admin_token: Option<String>,
     pub(crate) server: Option<RunningServer>,
     pub(crate) database: Option<std::sync::Arc<TestDatabase>>,
+    /// The settings the server was started with besides the defaults, for
+    /// its siblings.
+    pub(crate) settings: Vec<(String, String)>,
 }
 
 /// A server started in this process, and how to stop it.
@@ -47,6 +50,7 @@ impl TestApp {
                 admin_token: std::env::var("MINIFB_TEST_ADMIN_TOKEN").ok(),
                 server: None,
                 database: None,
+                settings: Vec::new(),
             };
         }
         Self::start_here(&[]).await
@@ -119,6 +123,10 @@ impl TestApp {
             admin_token: Some(ADMIN_TOKEN.to_owned()),
             server: Some(RunningServer { stop, task }),
             database: Some(database),
+            settings: settings
+                .iter()
+                .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+                .collect(),
         }
     }
 
@@ -127,15 +135,20 @@ impl TestApp {
         self.database.is_some()
     }
 
-    /// A second server process on the same database, as behind a load
-    /// balancer. Only for servers started here.
+    /// A second server process on the same database and with the same
+    /// settings, as behind a load balancer. Only for servers started here.
     pub async fn sibling(&self) -> Self {
         let database = self
             .database
             .clone()
             .expect("sibling() needs a local server");
         let outbox = self.outbox.clone().expect("local servers have an outbox");
-        Self::start(self.client.clone(), database, outbox, &[]).await
+        let settings: Vec<(&str, &str)> = self
+            .settings
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str()))
+            .collect();
+        Self::start(self.client.clone(), database, outbox, &settings).await
     }
 
     /// Takes the database away under the running server (its connections

@@ -29,6 +29,30 @@ async fn of_forty_sign_ups_at_once_from_one_address_only_the_limit_get_accounts(
 }
 
 #[tokio::test]
+async fn the_sign_up_limit_is_shared_by_every_process_on_the_database() {
+    let Some(app) = TestApp::spawn_with(&[("MINIFB_SIGNUP_LIMIT", "2")]).await else {
+        return;
+    };
+    let other = app.sibling().await;
+
+    app.sign_up(sign_up_body(&unique_id("one")))
+        .await
+        .assert_status(201);
+    other
+        .sign_up(sign_up_body(&unique_id("two")))
+        .await
+        .assert_status(201);
+
+    app.sign_up(sign_up_body(&unique_id("three")))
+        .await
+        .error(429);
+    other
+        .sign_up(sign_up_body(&unique_id("four")))
+        .await
+        .error(429);
+}
+
+#[tokio::test]
 async fn a_sign_up_that_makes_no_account_does_not_use_up_the_limit() {
     let Some(app) = TestApp::spawn_with(&[("MINIFB_SIGNUP_LIMIT", "2")]).await else {
         return;

@@ -134,7 +134,10 @@ impl RequestCounter {
 
 /// The upper bound of a bucket index of [`RequestCounter::latency`].
 fn bucket_bound(bucket: usize) -> f64 {
-    LATENCY_BUCKETS.get(bucket).copied().unwrap_or(f64::INFINITY)
+    LATENCY_BUCKETS
+        .get(bucket)
+        .copied()
+        .unwrap_or(f64::INFINITY)
 }
 
 /// The index of a stored bound among [`LATENCY_BUCKETS`] (or the slowest).
@@ -555,7 +558,11 @@ mod tests {
         service.flush().await.unwrap();
         service.flush().await.unwrap();
 
-        assert!(counter.latency_snapshot(at("2000-01-01T00:00:00Z")).is_empty());
+        assert!(
+            counter
+                .latency_snapshot(at("2000-01-01T00:00:00Z"))
+                .is_empty()
+        );
     }
 
     #[test]
@@ -565,8 +572,18 @@ mod tests {
             ("no requests", 0.5, &[], None),
             ("empty buckets", 0.5, &[(0.1, 0), (inf, 0)], None),
             ("only the +Inf bucket", 0.5, &[(inf, 3)], None),
-            ("rank at a bucket's top", 0.5, &[(0.1, 10), (0.5, 10)], Some(0.1)),
-            ("halfway into a bucket", 0.75, &[(0.1, 10), (0.5, 10), (inf, 0)], Some(0.3)),
+            (
+                "rank at a bucket's top",
+                0.5,
+                &[(0.1, 10), (0.5, 10)],
+                Some(0.1),
+            ),
+            (
+                "halfway into a bucket",
+                0.75,
+                &[(0.1, 10), (0.5, 10), (inf, 0)],
+                Some(0.3),
+            ),
             ("first bucket from zero", 0.5, &[(0.001, 1)], Some(0.0005)),
             ("p99 of one request", 0.99, &[(0.001, 1)], Some(0.00099)),
             (
@@ -581,7 +598,12 @@ mod tests {
                 &[(0.001, 90), (10.0, 10)],
                 Some(0.001 + 9.999 * 0.9),
             ),
-            ("rank in +Inf: highest finite bound", 0.5, &[(0.1, 1), (inf, 5)], Some(0.1)),
+            (
+                "rank in +Inf: highest finite bound",
+                0.5,
+                &[(0.1, 1), (inf, 5)],
+                Some(0.1),
+            ),
             (
                 "unordered, repeated bounds summed",
                 0.5,

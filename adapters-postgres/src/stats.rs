@@ -275,10 +275,7 @@ impl StatsRepository for PgStatsRepository {
             notification_streams::table
                 .filter(notification_streams::expires_at.gt(diesel::dsl::now))
                 .group_by(notification_streams::process_id)
-                .select((
-                    notification_streams::process_id,
-                    diesel::dsl::count_star(),
-                ))
+                .select((notification_streams::process_id, diesel::dsl::count_star()))
                 .order_by(notification_streams::process_id)
                 .load(conn)
         })

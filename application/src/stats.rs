@@ -129,8 +129,10 @@ pub trait StatsRepository: Send + Sync {
 
     /// Stored latency bucket counts of minutes at or after `since`, summed
     /// per endpoint and bucket; buckets without requests are left out.
-    async fn latency_totals(&self, since: DateTime<Utc>)
-    -> Result<Vec<EndpointLatency>, StoreError>;
+    async fn latency_totals(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<EndpointLatency>, StoreError>;
 
     /// Deletes latency counts of minutes before `before`.
     async fn prune_latency_counts(&self, before: DateTime<Utc>) -> Result<(), StoreError>;

@@ -1,0 +1,154 @@
+//! The back office over several processes: open streams counted from the
+//! shared slot table, the per-minute rows of the last hour, and p50/p99
+//! latency per endpoint summed over every process.
+
+use std::time::Duration;
+
+use minifb_tests::TestApp;
+use serde_json::Value;
+
+/// `GET /admin/stats/server` of `app`, asked again until `done` holds of
+/// it (other processes' counts arrive with their flush, every few
+/// seconds; the contract allows 10); panics with the last answer after 15 s.
+async fn server_stats_until(app: &TestApp, token: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let reply = app.get("/admin/stats/server", Some(token)).await;
+        reply.assert_status(200);
+        if done(&reply.body) {
+            return reply.body;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not within 15 s: {}",
+            reply.body
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn open_streams(stats: &Value) -> (i64, Vec<i64>) {
+    let mut by_process: Vec<i64> = stats["open_streams_by_process"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|n| n.as_i64().unwrap())
+        .collect();
+    by_process.sort_unstable();
+    (stats["open_streams_total"].as_i64().unwrap(), by_process)
+}
+
+#[tokio::test]
+async fn open_streams_are_counted_over_every_process_sharing_the_database() {
+    let Some((app, token)) = TestApp::with_admin_token().await else {
+        return;
+    };
+    if app.skip_unless_local() {
+        return;
+    }
+    let sibling = app.sibling().await;
+    let alice = app.user("streams-a").await;
+    let bob = app.user("streams-b").await;
+    let mut alices = vec![
+        app.stream_of(&alice, None).await,
+        app.stream_of(&alice, None).await,
+    ];
+    let _bobs = sibling.stream_of(&bob, None).await;
+
+    for (process, its_own) in [(&app, 2), (&sibling, 1)] {
+        let stats = process
+            .get("/admin/stats/server", Some(&token))
+            .await
+            .body
+            .clone();
+        assert_eq!(open_streams(&stats), (3, vec![1, 2]), "{stats}");
+        assert_eq!(stats["open_streams"], its_own, "this process's own");
+    }
+
+    // A closed stream frees its slot, in every process's answer.
+    drop(alices.pop());
+    let stats = server_stats_until(&sibling, &token, |s| open_streams(s).0 == 2).await;
+    assert_eq!(open_streams(&stats), (2, vec![1, 1]));
+}
+
+#[tokio::test]
+async fn the_last_hour_has_a_row_per_minute_with_the_requests_of_every_process() {
+    let Some((app, token)) = TestApp::with_admin_token().await else {
+        return;
+    };
+    if app.skip_unless_local() {
+        return;
+    }
+    let sibling = app.sibling().await;
+    for _ in 0..7 {
+        sibling.get("/health", None).await.assert_status(200);
+    }
+    app.get("/nowhere", None).await.assert_status(404);
+
+    // The database is this test's own: everything counted is from here,
+    // and all of it is younger than an hour.
+    let stats = server_stats_until(&app, &token, |s| s["by_endpoint"]["GET /health"] == 7).await;
+    let since = stats["latency_since"].as_str().unwrap();
+    let rows = stats["by_minute"].as_array().unwrap();
+    assert!(!rows.is_empty());
+    let class = |key: &str| -> i64 {
+        rows.iter()
+            .filter(|row| row["minute"].as_str().unwrap() >= since)
+            .map(|row| row[key].as_i64().unwrap_or(0))
+            .sum()
+    };
+    assert_eq!(
+        class("2xx") + class("4xx"),
+        stats["requests_last_24h"].as_i64().unwrap(),
+        "every request of the 24 hours is in the last hour's minutes: {stats}"
+    );
+    assert!(class("2xx") >= 7, "{stats}");
+    assert_eq!(class("4xx"), 1, "the 404: {stats}");
+    let minute = rows.last().unwrap()["minute"].as_str().unwrap();
+    assert!(
+        minute.ends_with(":00.000Z") && minute >= since,
+        "rows are whole minutes of the last hour: {minute} (since {since})"
+    );
+}
+
+#[tokio::test]
+async fn latency_per_endpoint_sums_the_buckets_of_every_process() {
+    let Some((app, token)) = TestApp::with_admin_token().await else {
+        return;
+    };
+    if app.skip_unless_local() {
+        return;
+    }
+    let sibling = app.sibling().await;
+    for _ in 0..4 {
+        app.get("/health", None).await.assert_status(200);
+    }
+    for _ in 0..6 {
+        sibling.get("/health", None).await.assert_status(200);
+    }
+
+    // The sibling's six arrive with its flush; the app's four are its own
+    // pending (or flushed) counts.
+    let stats = server_stats_until(&app, &token, |s| {
+        s["latency_last_hour"]["GET /health"]["requests"] == 10
+    })
+    .await;
+    let health = &stats["latency_last_hour"]["GET /health"];
+    let (p50, p99) = (
+        health["p50_ms"].as_f64().unwrap(),
+        health["p99_ms"].as_f64().unwrap(),
+    );
+    assert!(0.0 < p50 && p50 <= p99, "{health}");
+    // `/health` answers well under a second on any machine; beyond the
+    // highest bucket (10 s) the figure would say 10 000.
+    assert!(p99 < 1000.0, "{health}");
+    assert_eq!(
+        stats["latency_last_hour"]["GET /admin/stats/server"]["requests"]
+            .as_i64()
+            .map(|n| n >= 1),
+        Some(true),
+        "the back office's own requests count too: {stats}"
+    );
+    let since = stats["latency_since"].as_str().unwrap();
+    assert!(since.ends_with(":00.000Z"), "{since}");
+}

@@ -102,9 +102,11 @@ struct MinuteBody {
 struct EndpointLatencyBody {
     /// Requests of the last hour.
     requests: i64,
-    /// Median latency in milliseconds.
+    /// Median latency in milliseconds; null without requests.
+    #[schema(required = true)]
     p50_ms: Option<f64>,
-    /// 99th percentile latency in milliseconds.
+    /// 99th percentile latency in milliseconds; null without requests.
+    #[schema(required = true)]
     p99_ms: Option<f64>,
 }
 

@@ -568,7 +568,9 @@ mod tests {
     #[test]
     fn quantiles_interpolate_within_a_bucket_as_prometheus_does() {
         let inf = f64::INFINITY;
-        let table: &[(&str, f64, &[(f64, i64)], Option<f64>)] = &[
+        /// A case: its name, q, the buckets and the answer.
+        type Case<'a> = (&'a str, f64, &'a [(f64, i64)], Option<f64>);
+        let table: &[Case] = &[
             ("no requests", 0.5, &[], None),
             ("empty buckets", 0.5, &[(0.1, 0), (inf, 0)], None),
             ("only the +Inf bucket", 0.5, &[(inf, 3)], None),

@@ -14,6 +14,7 @@
 //! per endpoint ([`histogram_quantile`]).
 
 use std::collections::BTreeMap;
+use std::hash::Hash;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
@@ -25,13 +26,56 @@ use minifb_application::stats::{
 
 use crate::telemetry::LATENCY_BUCKETS;
 
+/// Counts per minute and key, in memory: a sharded concurrent map, so
+/// counting takes no global lock.
+struct PerMinute<K>(DashMap<(DateTime<Utc>, K), i64>);
+
+impl<K> Default for PerMinute<K>
+where
+    K: Eq + Hash,
+{
+    fn default() -> Self {
+        Self(DashMap::new())
+    }
+}
+
+impl<K> PerMinute<K>
+where
+    K: Eq + Hash + Clone,
+{
+    /// Adds `n` to `key`'s count of the minute of `at`.
+    fn add(&self, at: DateTime<Utc>, key: K, n: i64) {
+        let minute = at.duration_trunc(Duration::minutes(1)).unwrap_or(at);
+        *self.0.entry((minute, key)).or_insert(0) += n;
+    }
+
+    /// Takes every count out.
+    fn drain(&self) -> Vec<(DateTime<Utc>, K, i64)> {
+        let keys: Vec<_> = self.0.iter().map(|entry| entry.key().clone()).collect();
+        keys.into_iter()
+            .filter_map(|key| self.0.remove(&key))
+            .map(|((minute, key), n)| (minute, key, n))
+            .collect()
+    }
+
+    /// Counts of minutes at or after `since`, left in place.
+    fn snapshot(&self, since: DateTime<Utc>) -> Vec<(DateTime<Utc>, K, i64)> {
+        self.0
+            .iter()
+            .filter(|entry| entry.key().0 >= since)
+            .map(|entry| (entry.key().0, entry.key().1.clone(), *entry.value()))
+            .collect()
+    }
+}
+
 /// Counts requests in memory until the next flush.
 #[derive(Default)]
 pub struct RequestCounter {
-    pending: DashMap<(DateTime<Utc>, String, u16), i64>,
+    /// Requests per minute, endpoint and status.
+    pending: PerMinute<(String, u16)>,
     /// Requests per minute, endpoint and latency bucket: an index into
     /// [`LATENCY_BUCKETS`], or its length for the slowest (`+Inf`).
-    latency: DashMap<(DateTime<Utc>, String, usize), i64>,
+    latency: PerMinute<(String, usize)>,
 }
 
 impl RequestCounter {
@@ -50,24 +94,40 @@ impl RequestCounter {
         self.record_latency_at(Utc::now(), endpoint, bucket, 1);
     }
 
+    fn record_at(&self, at: DateTime<Utc>, endpoint: &str, status: u16, requests: i64) {
+        self.pending
+            .add(at, (endpoint.to_owned(), status), requests);
+    }
+
     fn record_latency_at(&self, at: DateTime<Utc>, endpoint: &str, bucket: usize, requests: i64) {
-        let minute = at.duration_trunc(Duration::minutes(1)).unwrap_or(at);
-        *self
-            .latency
-            .entry((minute, endpoint.to_owned(), bucket))
-            .or_insert(0) += requests;
+        self.latency
+            .add(at, (endpoint.to_owned(), bucket), requests);
+    }
+
+    /// Takes every pending count out.
+    fn drain(&self) -> Vec<RequestCount> {
+        self.pending
+            .drain()
+            .into_iter()
+            .map(request_count)
+            .collect()
+    }
+
+    /// Pending counts, left in place.
+    fn snapshot(&self) -> Vec<RequestCount> {
+        self.pending
+            .snapshot(DateTime::<Utc>::MIN_UTC)
+            .into_iter()
+            .map(request_count)
+            .collect()
     }
 
     /// Takes every pending latency count out.
     fn drain_latency(&self) -> Vec<LatencyCount> {
-        let keys: Vec<_> = self
-            .latency
-            .iter()
-            .map(|entry| entry.key().clone())
-            .collect();
-        keys.into_iter()
-            .filter_map(|key| self.latency.remove(&key))
-            .map(|((minute, endpoint, bucket), requests)| LatencyCount {
+        self.latency
+            .drain()
+            .into_iter()
+            .map(|(minute, (endpoint, bucket), requests)| LatencyCount {
                 minute,
                 endpoint,
                 le: bucket_bound(bucket),
@@ -79,56 +139,25 @@ impl RequestCounter {
     /// Pending latency counts of minutes at or after `since`, left in place.
     fn latency_snapshot(&self, since: DateTime<Utc>) -> Vec<EndpointLatency> {
         self.latency
-            .iter()
-            .filter(|entry| entry.key().0 >= since)
-            .map(|entry| EndpointLatency {
-                endpoint: entry.key().1.clone(),
-                le: bucket_bound(entry.key().2),
-                requests: *entry.value(),
-            })
-            .collect()
-    }
-
-    fn record_at(&self, at: DateTime<Utc>, endpoint: &str, status: u16, requests: i64) {
-        let minute = at.duration_trunc(Duration::minutes(1)).unwrap_or(at);
-        *self
-            .pending
-            .entry((minute, endpoint.to_owned(), status))
-            .or_insert(0) += requests;
-    }
-
-    /// Takes every pending count out.
-    fn drain(&self) -> Vec<RequestCount> {
-        let keys: Vec<_> = self
-            .pending
-            .iter()
-            .map(|entry| entry.key().clone())
-            .collect();
-        keys.into_iter()
-            .filter_map(|key| self.pending.remove(&key))
-            .map(|((minute, endpoint, status), requests)| RequestCount {
-                minute,
+            .snapshot(since)
+            .into_iter()
+            .map(|(_, (endpoint, bucket), requests)| EndpointLatency {
                 endpoint,
-                status,
+                le: bucket_bound(bucket),
                 requests,
             })
             .collect()
     }
+}
 
-    /// Pending counts, left in place.
-    fn snapshot(&self) -> Vec<RequestCount> {
-        self.pending
-            .iter()
-            .map(|entry| {
-                let (minute, endpoint, status) = entry.key().clone();
-                RequestCount {
-                    minute,
-                    endpoint,
-                    status,
-                    requests: *entry.value(),
-                }
-            })
-            .collect()
+fn request_count(
+    (minute, (endpoint, status), requests): (DateTime<Utc>, (String, u16), i64),
+) -> RequestCount {
+    RequestCount {
+        minute,
+        endpoint,
+        status,
+        requests,
     }
 }
 

@@ -2,29 +2,19 @@
 //! shared slot table, the per-minute rows of the last hour, and p50/p99
 //! latency per endpoint summed over every process.
 
-use std::time::Duration;
-
 use minifb_tests::TestApp;
 use serde_json::Value;
 
-/// `GET /admin/stats/server` of `app`, asked again until `done` holds of
-/// it (other processes' counts arrive with their flush, every few
-/// seconds; the contract allows 10); panics with the last answer after 15 s.
-async fn server_stats_until(app: &TestApp, token: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    loop {
-        let reply = app.get("/admin/stats/server", Some(token)).await;
-        reply.assert_status(200);
-        if done(&reply.body) {
-            return reply.body;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "not within 15 s: {}",
-            reply.body
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
+/// A server started here, a second process on its database (as behind a
+/// balancer), and the admin token; `None` (skipped, saying so) against a
+/// server the suite did not start.
+async fn two_processes() -> Option<(TestApp, TestApp, String)> {
+    let (app, token) = TestApp::with_admin_token().await?;
+    if app.skip_unless_local() {
+        return None;
     }
+    let sibling = app.sibling().await;
+    Some((app, sibling, token))
 }
 
 fn open_streams(stats: &Value) -> (i64, Vec<i64>) {
@@ -40,13 +30,9 @@ fn open_streams(stats: &Value) -> (i64, Vec<i64>) {
 
 #[tokio::test]
 async fn open_streams_are_counted_over_every_process_sharing_the_database() {
-    let Some((app, token)) = TestApp::with_admin_token().await else {
+    let Some((app, sibling, token)) = two_processes().await else {
         return;
     };
-    if app.skip_unless_local() {
-        return;
-    }
-    let sibling = app.sibling().await;
     let alice = app.user("streams-a").await;
     let bob = app.user("streams-b").await;
     let mut alices = vec![
@@ -67,19 +53,17 @@ async fn open_streams_are_counted_over_every_process_sharing_the_database() {
 
     // A closed stream frees its slot, in every process's answer.
     drop(alices.pop());
-    let stats = server_stats_until(&sibling, &token, |s| open_streams(s).0 == 2).await;
+    let stats = sibling
+        .server_stats_until(&token, |s| open_streams(s).0 == 2)
+        .await;
     assert_eq!(open_streams(&stats), (2, vec![1, 1]));
 }
 
 #[tokio::test]
 async fn the_last_hour_has_a_row_per_minute_with_the_requests_of_every_process() {
-    let Some((app, token)) = TestApp::with_admin_token().await else {
+    let Some((app, sibling, token)) = two_processes().await else {
         return;
     };
-    if app.skip_unless_local() {
-        return;
-    }
-    let sibling = app.sibling().await;
     for _ in 0..7 {
         sibling.get("/health", None).await.assert_status(200);
     }
@@ -87,7 +71,9 @@ async fn the_last_hour_has_a_row_per_minute_with_the_requests_of_every_process()
 
     // The database is this test's own: everything counted is from here,
     // and all of it is younger than an hour.
-    let stats = server_stats_until(&app, &token, |s| s["by_endpoint"]["GET /health"] == 7).await;
+    let stats = app
+        .server_stats_until(&token, |s| s["by_endpoint"]["GET /health"] == 7)
+        .await;
     let since = stats["latency_since"].as_str().unwrap();
     let rows = stats["by_minute"].as_array().unwrap();
     assert!(!rows.is_empty());
@@ -113,13 +99,9 @@ async fn the_last_hour_has_a_row_per_minute_with_the_requests_of_every_process()
 
 #[tokio::test]
 async fn latency_per_endpoint_sums_the_buckets_of_every_process() {
-    let Some((app, token)) = TestApp::with_admin_token().await else {
+    let Some((app, sibling, token)) = two_processes().await else {
         return;
     };
-    if app.skip_unless_local() {
-        return;
-    }
-    let sibling = app.sibling().await;
     for _ in 0..4 {
         app.get("/health", None).await.assert_status(200);
     }
@@ -129,10 +111,11 @@ async fn latency_per_endpoint_sums_the_buckets_of_every_process() {
 
     // The sibling's six arrive with its flush; the app's four are its own
     // pending (or flushed) counts.
-    let stats = server_stats_until(&app, &token, |s| {
-        s["latency_last_hour"]["GET /health"]["requests"] == 10
-    })
-    .await;
+    let stats = app
+        .server_stats_until(&token, |s| {
+            s["latency_last_hour"]["GET /health"]["requests"] == 10
+        })
+        .await;
     let health = &stats["latency_last_hour"]["GET /health"];
     let (p50, p99) = (
         health["p50_ms"].as_f64().unwrap(),

@@ -135,3 +135,57 @@ async fn latency_per_endpoint_sums_the_buckets_of_every_process() {
     let since = stats["latency_since"].as_str().unwrap();
     assert!(since.ends_with(":00.000Z"), "{since}");
 }
+
+#[tokio::test]
+async fn a_slot_whose_lease_has_expired_is_not_an_open_stream() {
+    let Some((app, token)) = TestApp::with_admin_token().await else {
+        return;
+    };
+    if app.skip_unless_local() {
+        return;
+    }
+    // Slots of processes elsewhere: one renewing its lease, one that died.
+    app.sql(
+        "INSERT INTO notification_streams (user_key, slot, process_id, expires_at) VALUES \
+         ('someone', 1, 'renewing', now() + interval '1 minute'), \
+         ('someone', 2, 'renewing', now() + interval '1 minute'), \
+         ('someone', 3, 'died', now() - interval '1 second')",
+    )
+    .await;
+
+    let stats = app.get("/admin/stats/server", Some(&token)).await;
+    assert_eq!(open_streams(&stats.body), (2, vec![2]), "{}", stats.text);
+    assert_eq!(stats.body["open_streams_by_process"]["renewing"], 2);
+    assert_eq!(
+        stats.body["open_streams"], 0,
+        "none of them is this process's"
+    );
+}
+
+#[tokio::test]
+async fn stored_buckets_of_other_processes_count_and_past_the_last_bound_reads_as_it() {
+    let Some((app, token)) = TestApp::with_admin_token().await else {
+        return;
+    };
+    if app.skip_unless_local() {
+        return;
+    }
+    // As flushed by other processes: 98 requests of at most 1 ms in this
+    // minute, 2 slower than the highest bound (10 s) a minute earlier, and
+    // 50 of two hours ago, outside the last hour.
+    app.sql(
+        "INSERT INTO request_latency_counts (minute, endpoint, le, requests) VALUES \
+         (date_trunc('minute', now()), 'GET /slow', 0.001, 98), \
+         (date_trunc('minute', now()) - interval '1 minute', 'GET /slow', 'Infinity', 2), \
+         (date_trunc('minute', now()) - interval '2 hours', 'GET /slow', 0.001, 50)",
+    )
+    .await;
+
+    let stats = app.get("/admin/stats/server", Some(&token)).await;
+    let slow = &stats.body["latency_last_hour"]["GET /slow"];
+    assert_eq!(slow["requests"], 100, "{}", stats.text);
+    // Rank 50 of 98 in (0, 1 ms]; rank 99 is past the 98, in +Inf.
+    let p50 = slow["p50_ms"].as_f64().unwrap();
+    assert!((p50 - 50.0 / 98.0).abs() < 0.001, "{slow}");
+    assert_eq!(slow["p99_ms"], 10_000.0, "{slow}");
+}

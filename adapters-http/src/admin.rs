@@ -8,7 +8,7 @@ use axum::response::{Html, IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use minifb_application::stats::ServiceStats;
 
-use crate::server_stats::ServerStats;
+use crate::server_stats::{EndpointLatencySummary, ServerStats};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -91,6 +91,36 @@ struct MinuteBody {
     by_class: BTreeMap<String, i64>,
 }
 
+/// Latency of one endpoint over the last hour, every process summed: the
+/// `/metrics` histogram buckets of its requests, added up per minute by
+/// each process and summed over all, with p50 and p99 interpolated within
+/// a bucket as Prometheus's `histogram_quantile` does (so they are as
+/// precise as the buckets: 1, 2.5, 5, 10, 25, 50, 100, 250, 500 ms, 1, 2.5,
+/// 5, 10 s; beyond 10 s they say 10 000 ms).
+#[derive(Serialize, ToSchema)]
+#[schema(as = EndpointLatency)]
+struct EndpointLatencyBody {
+    /// Requests of the last hour.
+    requests: i64,
+    /// Median latency in milliseconds; null without requests.
+    #[schema(required = true)]
+    p50_ms: Option<f64>,
+    /// 99th percentile latency in milliseconds; null without requests.
+    #[schema(required = true)]
+    p99_ms: Option<f64>,
+}
+
+impl From<EndpointLatencySummary> for EndpointLatencyBody {
+    fn from(summary: EndpointLatencySummary) -> Self {
+        let ms = |seconds: Option<f64>| seconds.map(|s| (s * 1_000_000.0).round() / 1000.0);
+        Self {
+            requests: summary.requests,
+            p50_ms: ms(summary.p50),
+            p99_ms: ms(summary.p99),
+        }
+    }
+}
+
 /// Request statistics of every server process that shares the database,
 /// over the last 24 hours. Every request counts, health and back-office
 /// ones included, within 10 seconds.
@@ -119,6 +149,19 @@ struct ServerStatsBody {
     /// that answered (each process counts its own; `/metrics` exports the
     /// same number as `notification_streams_open`).
     open_streams: usize,
+    /// Not in the contract: live notification streams open on every process
+    /// that shares the database, read from the shared slot table (a slot
+    /// counts while its process keeps renewing its lease).
+    open_streams_total: i64,
+    /// Not in the contract: the same streams per process, by the random id
+    /// each process takes at its start; processes with none are left out.
+    open_streams_by_process: BTreeMap<String, i64>,
+    /// Not in the contract: latency per route template (as in
+    /// `by_endpoint`) over the last hour, every process summed.
+    latency_last_hour: BTreeMap<String, EndpointLatencyBody>,
+    /// The oldest instant `latency_last_hour` covers.
+    #[serde(serialize_with = "time::rfc3339")]
+    latency_since: DateTime<Utc>,
 }
 
 impl From<ServerStats> for ServerStatsBody {
@@ -138,6 +181,18 @@ impl From<ServerStats> for ServerStatsBody {
                 .collect(),
             since: stats.since,
             open_streams: 0,
+            open_streams_total: stats.streams_by_process.iter().map(|p| p.streams).sum(),
+            open_streams_by_process: stats
+                .streams_by_process
+                .into_iter()
+                .map(|p| (p.process, p.streams))
+                .collect(),
+            latency_last_hour: stats
+                .latency
+                .into_iter()
+                .map(|(endpoint, summary)| (endpoint, summary.into()))
+                .collect(),
+            latency_since: stats.latency_since,
         }
     }
 }

@@ -6,19 +6,76 @@
 //! memory, so a database outage loses nothing and a crash loses at most one
 //! flush interval. Answers add this process's unflushed counts to what
 //! every process stored.
+//!
+//! Latency goes the same way: each request's duration, observed into the
+//! `/metrics` histogram, is also counted in its bucket of
+//! [`LATENCY_BUCKETS`] per minute and endpoint, flushed with the counts,
+//! and the last hour's buckets summed over every process give p50 and p99
+//! per endpoint ([`histogram_quantile`]).
 
 use std::collections::BTreeMap;
+use std::hash::Hash;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use dashmap::DashMap;
 use minifb_application::StoreError;
-use minifb_application::stats::{RequestCount, RequestTotals, StatsRepository};
+use minifb_application::stats::{
+    EndpointLatency, LatencyCount, ProcessStreams, RequestCount, RequestTotals, StatsRepository,
+};
+
+use crate::telemetry::LATENCY_BUCKETS;
+
+/// Counts per minute and key, in memory: a sharded concurrent map, so
+/// counting takes no global lock.
+struct PerMinute<K>(DashMap<(DateTime<Utc>, K), i64>);
+
+impl<K> Default for PerMinute<K>
+where
+    K: Eq + Hash,
+{
+    fn default() -> Self {
+        Self(DashMap::new())
+    }
+}
+
+impl<K> PerMinute<K>
+where
+    K: Eq + Hash + Clone,
+{
+    /// Adds `n` to `key`'s count of the minute of `at`.
+    fn add(&self, at: DateTime<Utc>, key: K, n: i64) {
+        let minute = at.duration_trunc(Duration::minutes(1)).unwrap_or(at);
+        *self.0.entry((minute, key)).or_insert(0) += n;
+    }
+
+    /// Takes every count out.
+    fn drain(&self) -> Vec<(DateTime<Utc>, K, i64)> {
+        let keys: Vec<_> = self.0.iter().map(|entry| entry.key().clone()).collect();
+        keys.into_iter()
+            .filter_map(|key| self.0.remove(&key))
+            .map(|((minute, key), n)| (minute, key, n))
+            .collect()
+    }
+
+    /// Counts of minutes at or after `since`, left in place.
+    fn snapshot(&self, since: DateTime<Utc>) -> Vec<(DateTime<Utc>, K, i64)> {
+        self.0
+            .iter()
+            .filter(|entry| entry.key().0 >= since)
+            .map(|entry| (entry.key().0, entry.key().1.clone(), *entry.value()))
+            .collect()
+    }
+}
 
 /// Counts requests in memory until the next flush.
 #[derive(Default)]
 pub struct RequestCounter {
-    pending: DashMap<(DateTime<Utc>, String, u16), i64>,
+    /// Requests per minute, endpoint and status.
+    pending: PerMinute<(String, u16)>,
+    /// Requests per minute, endpoint and latency bucket: an index into
+    /// [`LATENCY_BUCKETS`], or its length for the slowest (`+Inf`).
+    latency: PerMinute<(String, usize)>,
 }
 
 impl RequestCounter {
@@ -27,47 +84,180 @@ impl RequestCounter {
         self.record_at(Utc::now(), endpoint, status, 1);
     }
 
+    /// Counts one request answered now after `seconds`, in the first
+    /// bucket whose bound it does not exceed (as Prometheus's `le`).
+    pub fn record_latency(&self, endpoint: &str, seconds: f64) {
+        let bucket = LATENCY_BUCKETS
+            .iter()
+            .position(|&le| seconds <= le)
+            .unwrap_or(LATENCY_BUCKETS.len());
+        self.record_latency_at(Utc::now(), endpoint, bucket, 1);
+    }
+
     fn record_at(&self, at: DateTime<Utc>, endpoint: &str, status: u16, requests: i64) {
-        let minute = at.duration_trunc(Duration::minutes(1)).unwrap_or(at);
-        *self
-            .pending
-            .entry((minute, endpoint.to_owned(), status))
-            .or_insert(0) += requests;
+        self.pending
+            .add(at, (endpoint.to_owned(), status), requests);
+    }
+
+    fn record_latency_at(&self, at: DateTime<Utc>, endpoint: &str, bucket: usize, requests: i64) {
+        self.latency
+            .add(at, (endpoint.to_owned(), bucket), requests);
     }
 
     /// Takes every pending count out.
     fn drain(&self) -> Vec<RequestCount> {
-        let keys: Vec<_> = self
-            .pending
-            .iter()
-            .map(|entry| entry.key().clone())
-            .collect();
-        keys.into_iter()
-            .filter_map(|key| self.pending.remove(&key))
-            .map(|((minute, endpoint, status), requests)| RequestCount {
-                minute,
-                endpoint,
-                status,
-                requests,
-            })
+        self.pending
+            .drain()
+            .into_iter()
+            .map(request_count)
             .collect()
     }
 
     /// Pending counts, left in place.
     fn snapshot(&self) -> Vec<RequestCount> {
         self.pending
-            .iter()
-            .map(|entry| {
-                let (minute, endpoint, status) = entry.key().clone();
-                RequestCount {
-                    minute,
-                    endpoint,
-                    status,
-                    requests: *entry.value(),
-                }
+            .snapshot(DateTime::<Utc>::MIN_UTC)
+            .into_iter()
+            .map(request_count)
+            .collect()
+    }
+
+    /// Takes every pending latency count out.
+    fn drain_latency(&self) -> Vec<LatencyCount> {
+        self.latency
+            .drain()
+            .into_iter()
+            .map(|(minute, (endpoint, bucket), requests)| LatencyCount {
+                minute,
+                endpoint,
+                le: bucket_bound(bucket),
+                requests,
             })
             .collect()
     }
+
+    /// Pending latency counts of minutes at or after `since`, left in place.
+    fn latency_snapshot(&self, since: DateTime<Utc>) -> Vec<EndpointLatency> {
+        self.latency
+            .snapshot(since)
+            .into_iter()
+            .map(|(_, (endpoint, bucket), requests)| EndpointLatency {
+                endpoint,
+                le: bucket_bound(bucket),
+                requests,
+            })
+            .collect()
+    }
+}
+
+fn request_count(
+    (minute, (endpoint, status), requests): (DateTime<Utc>, (String, u16), i64),
+) -> RequestCount {
+    RequestCount {
+        minute,
+        endpoint,
+        status,
+        requests,
+    }
+}
+
+/// The upper bound of a bucket index of [`RequestCounter::latency`].
+fn bucket_bound(bucket: usize) -> f64 {
+    LATENCY_BUCKETS
+        .get(bucket)
+        .copied()
+        .unwrap_or(f64::INFINITY)
+}
+
+/// The index of a stored bound among [`LATENCY_BUCKETS`] (or the slowest).
+fn bucket_of(le: f64) -> usize {
+    LATENCY_BUCKETS
+        .iter()
+        .position(|&bound| bound == le)
+        .unwrap_or(LATENCY_BUCKETS.len())
+}
+
+/// Latency of one endpoint over the last hour, every process summed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EndpointLatencySummary {
+    pub requests: i64,
+    /// Seconds; `None` without requests.
+    pub p50: Option<f64>,
+    pub p99: Option<f64>,
+}
+
+/// The `q`-quantile (0 < q <= 1) of a histogram, as Prometheus's
+/// `histogram_quantile` computes it: `buckets` are `(upper bound, count)`
+/// pairs, not cumulative, in any order, with the `+Inf` bucket among them
+/// or taken as empty. The rank `q x total` falls in the first bucket whose
+/// cumulative count reaches it, and the answer is interpolated linearly
+/// between that bucket's lower bound (the bound below, 0 for the first)
+/// and its upper bound. A rank in the `+Inf` bucket answers the highest
+/// finite bound. `None` when there are no observations.
+pub fn histogram_quantile(q: f64, buckets: &[(f64, i64)]) -> Option<f64> {
+    let mut sorted: Vec<(f64, i64)> = Vec::with_capacity(buckets.len() + 1);
+    let mut ordered = buckets.to_vec();
+    ordered.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for (le, count) in ordered {
+        match sorted.last_mut() {
+            Some(last) if last.0 == le => last.1 += count,
+            _ => sorted.push((le, count)),
+        }
+    }
+    if sorted.last().is_none_or(|last| last.0 != f64::INFINITY) {
+        sorted.push((f64::INFINITY, 0));
+    }
+    let mut cumulative = Vec::with_capacity(sorted.len());
+    let mut running = 0_i64;
+    for (le, count) in &sorted {
+        running += count;
+        cumulative.push((*le, running));
+    }
+    if running <= 0 || cumulative.len() < 2 {
+        return None;
+    }
+    let rank = q * running as f64;
+    let b = cumulative
+        .iter()
+        .position(|&(_, count)| count as f64 >= rank)
+        .unwrap_or(cumulative.len() - 1);
+    if b == cumulative.len() - 1 {
+        return Some(cumulative[b - 1].0);
+    }
+    let (end, count) = cumulative[b];
+    if b == 0 && end <= 0.0 {
+        return Some(end);
+    }
+    let (start, below) = if b == 0 { (0.0, 0) } else { cumulative[b - 1] };
+    let in_bucket = (count - below) as f64;
+    Some(start + (end - start) * ((rank - below as f64) / in_bucket))
+}
+
+/// Sums bucket counts per endpoint and computes its p50 and p99.
+fn latency_by_endpoint(counts: Vec<EndpointLatency>) -> BTreeMap<String, EndpointLatencySummary> {
+    let mut buckets: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    for count in counts {
+        buckets
+            .entry(count.endpoint)
+            .or_insert_with(|| vec![0; LATENCY_BUCKETS.len() + 1])[bucket_of(count.le)] +=
+            count.requests;
+    }
+    buckets
+        .into_iter()
+        .map(|(endpoint, counts)| {
+            let pairs: Vec<(f64, i64)> = counts
+                .iter()
+                .enumerate()
+                .map(|(bucket, &count)| (bucket_bound(bucket), count))
+                .collect();
+            let summary = EndpointLatencySummary {
+                requests: counts.iter().sum(),
+                p50: histogram_quantile(0.5, &pairs),
+                p99: histogram_quantile(0.99, &pairs),
+            };
+            (endpoint, summary)
+        })
+        .collect()
 }
 
 /// Requests in one minute, by status class (`"2xx"`, ...).
@@ -86,6 +276,11 @@ pub struct ServerStats {
     pub by_endpoint: BTreeMap<String, i64>,
     pub by_minute: Vec<MinuteRequests>,
     pub since: DateTime<Utc>,
+    /// Per endpoint, over the minutes since `latency_since`.
+    pub latency: BTreeMap<String, EndpointLatencySummary>,
+    pub latency_since: DateTime<Utc>,
+    /// Open live streams of every process, from the shared slot table.
+    pub streams_by_process: Vec<ProcessStreams>,
 }
 
 #[derive(Clone)]
@@ -101,18 +296,35 @@ impl ServerStatsService {
         let now = Utc::now();
         let minute = now.duration_trunc(Duration::minutes(1)).unwrap_or(now);
         let since = minute - Duration::hours(24) + Duration::minutes(1);
-        let mut totals = self.repository.request_totals(since).await?;
+        let latency_since = minute - Duration::hours(1) + Duration::minutes(1);
+        let (mut totals, mut latency, streams_by_process) = tokio::try_join!(
+            self.repository.request_totals(since),
+            self.repository.latency_totals(latency_since),
+            self.repository.open_streams(),
+        )?;
         for count in self.counter.snapshot() {
             if count.minute >= since {
                 totals.add(count);
             }
         }
-        Ok(summarise(totals, since, now))
+        latency.extend(self.counter.latency_snapshot(latency_since));
+        Ok(ServerStats {
+            latency: latency_by_endpoint(latency),
+            latency_since,
+            streams_by_process,
+            ..summarise(totals, since, now)
+        })
     }
 
     /// Moves the pending counts to the database; on failure they go back
     /// to memory for the next attempt.
     pub async fn flush(&self) -> Result<(), StoreError> {
+        let counts = self.flush_counts().await;
+        let latency = self.flush_latency().await;
+        counts.and(latency)
+    }
+
+    async fn flush_counts(&self) -> Result<(), StoreError> {
         let counts = self.counter.drain();
         if counts.is_empty() {
             return Ok(());
@@ -127,11 +339,34 @@ impl ServerStatsService {
         Ok(())
     }
 
+    async fn flush_latency(&self) -> Result<(), StoreError> {
+        let latency = self.counter.drain_latency();
+        if latency.is_empty() {
+            return Ok(());
+        }
+        if let Err(error) = self.repository.add_latency_counts(latency.clone()).await {
+            for count in latency {
+                self.counter.record_latency_at(
+                    count.minute,
+                    &count.endpoint,
+                    bucket_of(count.le),
+                    count.requests,
+                );
+            }
+            return Err(error);
+        }
+        Ok(())
+    }
+
     /// Deletes counts older than the 24 hours any answer covers (and a
-    /// margin).
+    /// margin); latency counts cover one hour and are kept two.
     pub async fn prune(&self) -> Result<(), StoreError> {
+        let now = Utc::now();
         self.repository
-            .prune_request_counts(Utc::now() - Duration::hours(25))
+            .prune_request_counts(now - Duration::hours(25))
+            .await?;
+        self.repository
+            .prune_latency_counts(now - Duration::hours(2))
             .await
     }
 }
@@ -173,6 +408,9 @@ fn summarise(totals: RequestTotals, since: DateTime<Utc>, now: DateTime<Utc>) ->
             .map(|(minute, by_class)| MinuteRequests { minute, by_class })
             .collect(),
         since,
+        latency: BTreeMap::new(),
+        latency_since: since,
+        streams_by_process: Vec::new(),
     }
 }
 
@@ -266,6 +504,25 @@ mod tests {
         let counter = Arc::new(RequestCounter::default());
         counter.record("GET /health", 200);
         let mut repository = MockStatsRepository::new();
+        repository.expect_latency_totals().returning(|_| {
+            Ok(vec![EndpointLatency {
+                endpoint: "GET /health".into(),
+                le: 0.005,
+                requests: 3,
+            }])
+        });
+        repository.expect_open_streams().returning(|| {
+            Ok(vec![
+                ProcessStreams {
+                    process: "a".into(),
+                    streams: 2,
+                },
+                ProcessStreams {
+                    process: "b".into(),
+                    streams: 1,
+                },
+            ])
+        });
         repository.expect_request_totals().returning(|_| {
             Ok(RequestTotals {
                 by_endpoint: vec![EndpointCount {
@@ -289,5 +546,148 @@ mod tests {
 
         assert_eq!(stats.requests_last_24h, 5);
         assert_eq!(stats.by_endpoint["GET /health"], 5);
+        assert_eq!(stats.streams_by_process.len(), 2);
+        // Three stored and none pending: this process has not recorded a
+        // latency.
+        assert_eq!(stats.latency["GET /health"].requests, 3);
+    }
+
+    #[tokio::test]
+    async fn latency_is_flushed_by_bucket_and_kept_when_the_flush_fails() {
+        let counter = Arc::new(RequestCounter::default());
+        counter.record_latency("GET /posts", 0.003);
+        counter.record_latency("GET /posts", 0.004);
+        counter.record_latency("GET /posts", 0.001);
+        counter.record_latency("GET /posts", 60.0);
+        let mut repository = MockStatsRepository::new();
+        let mut attempts = 0;
+        repository
+            .expect_add_latency_counts()
+            .withf(|counts| {
+                let mut buckets: Vec<(f64, i64)> =
+                    counts.iter().map(|c| (c.le, c.requests)).collect();
+                buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+                buckets == [(0.001, 1), (0.005, 2), (f64::INFINITY, 1)]
+            })
+            .times(2)
+            .returning(move |_| {
+                attempts += 1;
+                if attempts == 1 {
+                    Err(StoreError::Unavailable("down".into()))
+                } else {
+                    Ok(())
+                }
+            });
+        let service = ServerStatsService {
+            repository: Arc::new(repository),
+            counter: Arc::clone(&counter),
+        };
+
+        assert!(service.flush().await.is_err());
+        service.flush().await.unwrap();
+        service.flush().await.unwrap();
+
+        assert!(
+            counter
+                .latency_snapshot(at("2000-01-01T00:00:00Z"))
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn quantiles_interpolate_within_a_bucket_as_prometheus_does() {
+        let inf = f64::INFINITY;
+        /// A case: its name, q, the buckets and the answer.
+        type Case<'a> = (&'a str, f64, &'a [(f64, i64)], Option<f64>);
+        let table: &[Case] = &[
+            ("no requests", 0.5, &[], None),
+            ("empty buckets", 0.5, &[(0.1, 0), (inf, 0)], None),
+            ("only the +Inf bucket", 0.5, &[(inf, 3)], None),
+            (
+                "rank at a bucket's top",
+                0.5,
+                &[(0.1, 10), (0.5, 10)],
+                Some(0.1),
+            ),
+            (
+                "halfway into a bucket",
+                0.75,
+                &[(0.1, 10), (0.5, 10), (inf, 0)],
+                Some(0.3),
+            ),
+            ("first bucket from zero", 0.5, &[(0.001, 1)], Some(0.0005)),
+            ("p99 of one request", 0.99, &[(0.001, 1)], Some(0.00099)),
+            (
+                "p99 at the 99th of 100",
+                0.99,
+                &[(0.001, 50), (0.0025, 49), (0.005, 1)],
+                Some(0.0025),
+            ),
+            (
+                "p99 in the last finite bucket",
+                0.99,
+                &[(0.001, 90), (10.0, 10)],
+                Some(0.001 + 9.999 * 0.9),
+            ),
+            (
+                "rank in +Inf: highest finite bound",
+                0.5,
+                &[(0.1, 1), (inf, 5)],
+                Some(0.1),
+            ),
+            (
+                "unordered, repeated bounds summed",
+                0.5,
+                &[(0.5, 5), (0.1, 3), (0.1, 2), (0.5, 0)],
+                Some(0.1),
+            ),
+        ];
+        for (case, q, buckets, expected) in table {
+            let got = histogram_quantile(*q, buckets);
+            match (got, expected) {
+                (Some(got), Some(expected)) => assert!(
+                    (got - expected).abs() < 1e-9,
+                    "{case}: {got} instead of {expected}"
+                ),
+                _ => assert_eq!(got, *expected, "{case}"),
+            }
+        }
+    }
+
+    #[test]
+    fn latencies_fall_in_the_first_bucket_they_do_not_exceed() {
+        let counter = RequestCounter::default();
+        for seconds in [0.0, 0.001, 0.0011, 0.3, 10.0, 10.5] {
+            counter.record_latency("GET /health", seconds);
+        }
+        let mut bounds: Vec<f64> = counter
+            .latency_snapshot(at("2000-01-01T00:00:00Z"))
+            .into_iter()
+            .flat_map(|c| std::iter::repeat_n(c.le, c.requests as usize))
+            .collect();
+        bounds.sort_by(f64::total_cmp);
+        assert_eq!(bounds, [0.001, 0.001, 0.0025, 0.5, 10.0, f64::INFINITY]);
+    }
+
+    #[test]
+    fn each_endpoint_gets_its_count_p50_and_p99() {
+        let row = |endpoint: &str, le, requests| EndpointLatency {
+            endpoint: endpoint.into(),
+            le,
+            requests,
+        };
+        let summary = latency_by_endpoint(vec![
+            row("GET /posts", 0.01, 60),
+            row("GET /posts", 0.025, 40),
+            row("POST /posts", f64::INFINITY, 1),
+            row("GET /posts", 0.01, 0),
+        ]);
+        let posts = &summary["GET /posts"];
+        assert_eq!(posts.requests, 100);
+        // Rank 50 of 60 in (0.005, 0.01]; rank 99 is the 39th of 40 in
+        // (0.01, 0.025].
+        assert!((posts.p50.unwrap() - (0.005 + 0.005 * 50.0 / 60.0)).abs() < 1e-12);
+        assert!((posts.p99.unwrap() - (0.01 + 0.015 * 39.0 / 40.0)).abs() < 1e-12);
+        assert_eq!(summary["POST /posts"].p99, Some(10.0));
     }
 }

@@ -13,8 +13,9 @@ use tracing::Instrument;
 
 use crate::AppState;
 
-/// Latency buckets in seconds, from a cache hit to a slow password hash.
-const LATENCY_BUCKETS: &[f64] = &[
+/// Latency buckets in seconds, from a cache hit to a slow password hash:
+/// of the `/metrics` histograms and of the back office's latency counts.
+pub(crate) const LATENCY_BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
@@ -102,10 +103,9 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     let status = response.status();
     let latency = started.elapsed();
     let endpoint = endpoint_label(&method, route.as_deref(), status);
-    state
-        .server_stats
-        .counter
-        .record(&endpoint, status.as_u16());
+    let counter = &state.server_stats.counter;
+    counter.record(&endpoint, status.as_u16());
+    counter.record_latency(&endpoint, latency.as_secs_f64());
     let labels = [
         ("endpoint", endpoint),
         ("status", status.as_u16().to_string()),

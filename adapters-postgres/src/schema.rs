@@ -129,6 +129,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    request_latency_counts (minute, endpoint, le) {
+        minute -> Timestamptz,
+        endpoint -> Text,
+        le -> Float8,
+        requests -> Int8,
+    }
+}
+
+diesel::table! {
     service_counters (name, shard) {
         name -> Text,
         shard -> Int2,
@@ -185,6 +194,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_token_families,
     refresh_tokens,
     request_counts,
+    request_latency_counts,
     service_counters,
     temporary_passwords,
     users,

@@ -11,11 +11,15 @@ use diesel::sql_types::{Nullable, Numeric, Text};
 use diesel::upsert::excluded;
 use minifb_application::StoreError;
 use minifb_application::stats::{
-    EndpointCount, MinuteCount, RequestCount, RequestTotals, ServiceTotals, StatsRepository,
+    EndpointCount, EndpointLatency, LatencyCount, MinuteCount, ProcessStreams, RequestCount,
+    RequestTotals, ServiceTotals, StatsRepository,
 };
 
 use crate::pool::{Pool, run};
-use crate::schema::{post_counts_by_quarter, request_counts, service_counters};
+use crate::schema::{
+    notification_streams, post_counts_by_quarter, request_counts, request_latency_counts,
+    service_counters,
+};
 use crate::views::unreadable;
 
 /// Both totals of the last hours in one statement over a range scan of the
@@ -64,6 +68,15 @@ struct RequestCountRow {
     minute: DateTime<Utc>,
     endpoint: String,
     status: i16,
+    requests: i64,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = request_latency_counts)]
+struct LatencyCountRow {
+    minute: DateTime<Utc>,
+    endpoint: String,
+    le: f64,
     requests: i64,
 }
 
@@ -182,5 +195,94 @@ impl StatsRepository for PgStatsRepository {
                 .map(drop)
         })
         .await
+    }
+
+    async fn add_latency_counts(&self, counts: Vec<LatencyCount>) -> Result<(), StoreError> {
+        let rows: Vec<LatencyCountRow> = counts
+            .into_iter()
+            .map(|count| LatencyCountRow {
+                minute: count.minute,
+                endpoint: count.endpoint,
+                le: count.le,
+                requests: count.requests,
+            })
+            .collect();
+        run(&self.pool, move |conn| {
+            diesel::insert_into(request_latency_counts::table)
+                .values(&rows)
+                .on_conflict((
+                    request_latency_counts::minute,
+                    request_latency_counts::endpoint,
+                    request_latency_counts::le,
+                ))
+                .do_update()
+                .set(
+                    request_latency_counts::requests.eq(request_latency_counts::requests
+                        + excluded(request_latency_counts::requests)),
+                )
+                .execute(conn)
+                .map(drop)
+        })
+        .await
+    }
+
+    /// A range scan of the primary key `(minute, ...)` over the last hour:
+    /// at most (endpoints x buckets) rows come back.
+    async fn latency_totals(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<EndpointLatency>, StoreError> {
+        let rows: Vec<(String, f64, Option<i64>)> = run(&self.pool, move |conn| {
+            request_latency_counts::table
+                .filter(request_latency_counts::minute.ge(since))
+                .group_by((request_latency_counts::endpoint, request_latency_counts::le))
+                .select((
+                    request_latency_counts::endpoint,
+                    request_latency_counts::le,
+                    int8(sum(request_latency_counts::requests)),
+                ))
+                .load(conn)
+        })
+        .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(endpoint, le, requests)| {
+                requests.map(|requests| EndpointLatency {
+                    endpoint,
+                    le,
+                    requests,
+                })
+            })
+            .collect())
+    }
+
+    async fn prune_latency_counts(&self, before: DateTime<Utc>) -> Result<(), StoreError> {
+        run(&self.pool, move |conn| {
+            diesel::delete(
+                request_latency_counts::table.filter(request_latency_counts::minute.lt(before)),
+            )
+            .execute(conn)
+            .map(drop)
+        })
+        .await
+    }
+
+    /// Reads the shared slot table (at most 5 rows per user with a stream
+    /// open): a slot counts while its lease, renewed by its process, has
+    /// not expired, so a process that died stops counting within a lease.
+    async fn open_streams(&self) -> Result<Vec<ProcessStreams>, StoreError> {
+        let rows: Vec<(String, i64)> = run(&self.pool, move |conn| {
+            notification_streams::table
+                .filter(notification_streams::expires_at.gt(diesel::dsl::now))
+                .group_by(notification_streams::process_id)
+                .select((notification_streams::process_id, diesel::dsl::count_star()))
+                .order_by(notification_streams::process_id)
+                .load(conn)
+        })
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(process, streams)| ProcessStreams { process, streams })
+            .collect())
     }
 }

@@ -66,6 +66,35 @@ impl RequestTotals {
     }
 }
 
+/// Requests of one endpoint in one minute that took at most `le` seconds
+/// and more than the next lower bucket bound (one histogram bucket, not
+/// cumulative; `le` is infinite for the slowest bucket).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LatencyCount {
+    /// Start of the minute (UTC).
+    pub minute: DateTime<Utc>,
+    pub endpoint: String,
+    pub le: f64,
+    pub requests: i64,
+}
+
+/// Requests of one endpoint in one latency bucket, summed over a period.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EndpointLatency {
+    pub endpoint: String,
+    pub le: f64,
+    pub requests: i64,
+}
+
+/// Live notification streams one server process holds (slots whose lease
+/// has not expired).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessStreams {
+    /// The process's id in the slot table (random, chosen at its start).
+    pub process: String,
+    pub streams: i64,
+}
+
 /// Exact totals of the service.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServiceTotals {
@@ -93,6 +122,25 @@ pub trait StatsRepository: Send + Sync {
 
     /// Deletes counts of minutes before `before`.
     async fn prune_request_counts(&self, before: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// Adds these latency bucket counts to the stored ones (rows of other
+    /// processes included), in one statement.
+    async fn add_latency_counts(&self, counts: Vec<LatencyCount>) -> Result<(), StoreError>;
+
+    /// Stored latency bucket counts of minutes at or after `since`, summed
+    /// per endpoint and bucket; buckets without requests are left out.
+    async fn latency_totals(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<EndpointLatency>, StoreError>;
+
+    /// Deletes latency counts of minutes before `before`.
+    async fn prune_latency_counts(&self, before: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// Open live streams of every process that shares the store, per
+    /// process: the slots whose lease is still live. Processes with none
+    /// are left out.
+    async fn open_streams(&self) -> Result<Vec<ProcessStreams>, StoreError>;
 }
 
 /// `GET /admin/stats/service`.

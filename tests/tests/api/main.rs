@@ -5,6 +5,7 @@ mod accounts;
 mod admin;
 mod attacks;
 mod authorization;
+mod back_office;
 mod browser;
 mod comments;
 mod content;

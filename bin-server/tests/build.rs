@@ -1,8 +1,13 @@
-//! `Server::build` as start-up runs it, against a fresh database of the
-//! PostgreSQL that `make test` started (`MINIFB_TEST_DATABASE_URL`): what an
-//! operator who leaves the secrets unset gets, and the start-up errors that
-//! must name the variable to fix.
+//! Start-up, against a fresh database of the PostgreSQL that `make test`
+//! started (`MINIFB_TEST_DATABASE_URL`): what an operator who leaves the
+//! secrets unset gets from `Server::build`, the start-up errors that must
+//! name the variable to fix, and the binary's human-readable logs.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use minifb_server::{Config, Server};
@@ -113,4 +118,88 @@ async fn an_address_in_use_stops_the_build_naming_the_variable() {
         err.to_string(),
         format!("could not listen on MINIFB_BIND={address}")
     );
+}
+
+/// `MINIFB_LOG_FORMAT=pretty` with a `RUST_LOG` that is no filter: the
+/// binary logs text lines at `info` (the fallback) instead of refusing to
+/// start, and still stops cleanly on SIGTERM.
+#[test]
+fn pretty_logs_with_an_unreadable_rust_log_fall_back_to_info() {
+    let database = Database::create("pretty");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_minifb-server"))
+        .current_dir(std::env::temp_dir())
+        .env("DATABASE_URL", database.url())
+        .env("MINIFB_BIND", "127.0.0.1:0")
+        .env("MINIFB_LOG_FORMAT", "pretty")
+        .env("RUST_LOG", "minifb=loudest")
+        .env("NO_COLOR", "1")
+        .env(
+            "MINIFB_MAIL_OUTBOX",
+            std::env::temp_dir().join("minifb-pretty.jsonl"),
+        )
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    // Should an assertion fail first, the process must not outlive the test.
+    let _reaper = Reaper(pid);
+    let (lines, received) = mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            lines.send(line).ok();
+        }
+    });
+
+    let serving = received
+        .iter()
+        .find(|line| line.contains("minifb is serving"))
+        .expect("the server logs that it serves");
+    // Answered once: by then the server listens for SIGTERM (the log line
+    // comes a moment before it does).
+    let address = serving
+        .split("address=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the line names the address");
+    let mut health = std::net::TcpStream::connect(address).unwrap();
+    health
+        .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    health.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let status = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut waited = Duration::ZERO;
+    let exit = loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(waited < Duration::from_secs(15), "no exit after SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+        waited += Duration::from_millis(20);
+    };
+
+    assert!(exit.success(), "{exit}");
+    assert!(!serving.starts_with('{'), "a JSON line: {serving}");
+    assert!(serving.contains(" INFO "), "{serving}");
+}
+
+/// Kills a process when the test fails before stopping it, so that it
+/// does not outlive the test.
+struct Reaper(u32);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            Command::new("kill")
+                .args(["-KILL", &self.0.to_string()])
+                .status()
+                .ok();
+        }
+    }
 }

@@ -2,8 +2,9 @@
 # `make coverage`: line and function coverage of every test tier with
 # cargo-llvm-cov, the real `minifb-server` binary included (the process
 # tests in bin-server/tests run it; it writes its profile when it exits on
-# SIGTERM or SIGINT). Prints a table per crate, writes an HTML report to
-# target/llvm-cov/html, and fails when a target of the README is missed.
+# SIGTERM or SIGINT). Prints a table per crate, writes it into README.md
+# (between the coverage markers) and an HTML report to target/llvm-cov/html,
+# and fails when a target of scripts/coverage-summary.py is missed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,7 +38,9 @@ else
     cargo llvm-cov --workspace --locked --no-report --no-fail-fast
 fi
 cargo llvm-cov report --ignore-filename-regex "$ignore" --html >/dev/null
-cargo llvm-cov report --ignore-filename-regex "$ignore" --json --summary-only \
-    --output-path target/llvm-cov/summary.json
+# The full export (functions included): coverage-summary.py counts
+# functions from it.
+cargo llvm-cov report --ignore-filename-regex "$ignore" --json \
+    --output-path target/llvm-cov/coverage.json
 echo "HTML report: target/llvm-cov/html/index.html"
-python3 scripts/coverage-summary.py target/llvm-cov/summary.json
+python3 scripts/coverage-summary.py target/llvm-cov/coverage.json --readme README.md

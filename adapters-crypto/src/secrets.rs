@@ -30,8 +30,10 @@ impl SecretGenerator for RandomSecrets {
             .take(TEMPORARY_PASSWORD_CHARS)
             .map(char::from)
             .collect();
-        Password::parse(password)
-            .unwrap_or_else(|_| unreachable!("16 alphanumerics satisfy the password rule"))
+        let Ok(password) = Password::parse(password) else {
+            unreachable!("16 alphanumerics satisfy the password rule")
+        };
+        password
     }
 
     /// SHA-256: refresh tokens carry 256 random bits and temporary

@@ -89,7 +89,7 @@ impl Mailer for SmtpMailer {
         self.transport
             .send(message)
             .await
-            .context("the SMTP server refused the message")?;
+            .context("could not hand the message to the SMTP server")?;
         Ok(())
     }
 }
@@ -123,6 +123,63 @@ mod tests {
         assert_eq!(lines[0]["text"], "line one\nline two");
         assert!(lines[0]["created_at"].as_str().unwrap().ends_with('Z'));
         std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[tokio::test]
+    async fn concurrent_messages_never_share_a_line() {
+        let dir = std::env::temp_dir().join(format!("minifb-outbox-{}", uuid_like()));
+        let path = dir.join("outbox.jsonl");
+        let mailer = std::sync::Arc::new(OutboxMailer::new(&path));
+        let sends: Vec<_> = (0..16)
+            .map(|n| {
+                let mailer = mailer.clone();
+                tokio::spawn(async move {
+                    mailer
+                        .send(Mail {
+                            to: format!("reader{n}@b.c"),
+                            subject: "s".repeat(4096),
+                            text: "t".repeat(4096),
+                        })
+                        .await
+                })
+            })
+            .collect();
+        for send in sends {
+            send.await.unwrap().unwrap();
+        }
+        let written = std::fs::read_to_string(&path).unwrap();
+        let mut recipients: Vec<String> = written
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["to"].to_string())
+            .collect();
+        recipients.sort();
+        recipients.dedup();
+        assert_eq!(recipients.len(), 16);
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[tokio::test]
+    async fn an_outbox_that_cannot_be_opened_is_an_error_naming_the_file() {
+        // Its parent is a file, so neither the folder nor the file can be made.
+        let blocker = std::env::temp_dir().join(format!("minifb-outbox-{}", uuid_like()));
+        std::fs::write(&blocker, "").unwrap();
+        let path = blocker.join("outbox.jsonl");
+        let mailer = OutboxMailer::new(&path);
+
+        let err = mailer
+            .send(Mail {
+                to: "a@b.c".into(),
+                subject: "s".into(),
+                text: "t".into(),
+            })
+            .await
+            .unwrap_err();
+
+        assert_eq!(
+            err.to_string(),
+            format!("could not open the mail outbox {}", path.display())
+        );
+        std::fs::remove_file(blocker).ok();
     }
 
     fn uuid_like() -> String {

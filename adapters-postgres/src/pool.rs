@@ -291,4 +291,60 @@ mod tests {
         let error = store_error(DieselError::QueryBuilderError("SELECT secret".into()));
         assert_eq!(error.to_string(), "database error: invalid query");
     }
+
+    fn database_error(kind: DatabaseErrorKind, message: &str) -> DieselError {
+        DieselError::DatabaseError(kind, Box::new(message.to_owned()))
+    }
+
+    #[test]
+    fn each_failure_maps_to_what_the_caller_can_do_about_it() {
+        let lost = "database unavailable: the database connection was lost";
+        // (the Diesel error, the port's error as the log shows it)
+        let cases = [
+            (
+                database_error(DatabaseErrorKind::ClosedConnection, "server closed"),
+                lost,
+            ),
+            (DieselError::BrokenTransactionManager, lost),
+            (
+                database_error(DatabaseErrorKind::SerializationFailure, "row 7 = 'x'"),
+                "database error: SerializationFailure",
+            ),
+            (DieselError::NotFound, "database error: row not found"),
+            (
+                DieselError::DeserializationError("bad bytes".into()),
+                "database error: unreadable row",
+            ),
+            (
+                DieselError::SerializationError("bad value".into()),
+                "database error: unwritable value",
+            ),
+            (
+                DieselError::RollbackTransaction,
+                "database error: transaction rolled back",
+            ),
+            (
+                DieselError::AlreadyInTransaction,
+                "database error: unexpected failure",
+            ),
+        ];
+        for (error, expected) in cases {
+            let shown = format!("{error:?}");
+            assert_eq!(store_error(error).to_string(), expected, "{shown}");
+        }
+    }
+
+    #[test]
+    fn only_a_lost_connection_takes_the_connection_out_of_the_pool() {
+        assert!(connection_lost(&database_error(
+            DatabaseErrorKind::UnableToSendCommand,
+            "broken pipe"
+        )));
+        assert!(connection_lost(&DieselError::BrokenTransactionManager));
+        assert!(!connection_lost(&database_error(
+            DatabaseErrorKind::UniqueViolation,
+            "duplicate key"
+        )));
+        assert!(!connection_lost(&DieselError::NotFound));
+    }
 }

@@ -633,6 +633,31 @@ export interface components {
             content: string;
         };
         /**
+         * @description Latency of one endpoint over the last hour, every process summed: the
+         *     `/metrics` histogram buckets of its requests, added up per minute by
+         *     each process and summed over all, with p50 and p99 interpolated within
+         *     a bucket as Prometheus's `histogram_quantile` does (so they are as
+         *     precise as the buckets: 1, 2.5, 5, 10, 25, 50, 100, 250, 500 ms, 1, 2.5,
+         *     5, 10 s; beyond 10 s they say 10 000 ms).
+         */
+        EndpointLatency: {
+            /**
+             * Format: double
+             * @description Median latency in milliseconds; null without requests.
+             */
+            p50_ms: number | null;
+            /**
+             * Format: double
+             * @description 99th percentile latency in milliseconds; null without requests.
+             */
+            p99_ms: number | null;
+            /**
+             * Format: int64
+             * @description Requests of the last hour.
+             */
+            requests: number;
+        };
+        /**
          * @description The error body of every failed request.
          * @example {
          *       "hint": "You have not permission for 'DELETE /posts/14'",
@@ -855,11 +880,37 @@ export interface components {
                 [key: string]: number;
             };
             /**
+             * @description Not in the contract: latency per route template (as in
+             *     `by_endpoint`) over the last hour, every process summed.
+             */
+            latency_last_hour: {
+                [key: string]: components["schemas"]["EndpointLatency"];
+            };
+            /**
+             * Format: date-time
+             * @description The oldest instant `latency_last_hour` covers.
+             */
+            latency_since: string;
+            /**
              * @description Not in the contract: live notification streams open on the process
              *     that answered (each process counts its own; `/metrics` exports the
              *     same number as `notification_streams_open`).
              */
             open_streams: number;
+            /**
+             * @description Not in the contract: the same streams per process, by the random id
+             *     each process takes at its start; processes with none are left out.
+             */
+            open_streams_by_process: {
+                [key: string]: number;
+            };
+            /**
+             * Format: int64
+             * @description Not in the contract: live notification streams open on every process
+             *     that shares the database, read from the shared slot table (a slot
+             *     counts while its process keeps renewing its lease).
+             */
+            open_streams_total: number;
             /** Format: int64 */
             requests_last_24h: number;
             /**

@@ -266,7 +266,9 @@ impl PgNotificationHub {
                         unfreed.push(slot);
                     }
                 }
-                _ = closing.changed() => break,
+                // `wait_for`, not `changed`: a close that came before this
+                // task first ran (a SIGTERM at start-up) must end it too.
+                _ = async { closing.wait_for(|closed| *closed).await.is_ok() } => break,
             }
         }
         let process = self.inner.process_id.clone();

@@ -131,3 +131,37 @@ async fn a_notification_committed_before_the_listener_first_listens_reaches_an_o
         .await
         .unwrap();
 }
+
+/// A close that comes before the hub's task first runs (a SIGTERM right
+/// after start-up) still ends it: the shutdown waits for this task.
+#[tokio::test]
+async fn a_hub_closed_before_it_runs_stops_at_once() {
+    let Ok(admin_url) = std::env::var("MINIFB_TEST_DATABASE_URL") else {
+        eprintln!("skipped: set MINIFB_TEST_DATABASE_URL");
+        return;
+    };
+    let name = format!("minifb_closed_hub_{}", std::process::id());
+    let database = tokio::task::spawn_blocking(move || Database::create(admin_url, &name))
+        .await
+        .unwrap();
+    let settings = PoolSettings {
+        max_size: 2,
+        wait: Duration::from_secs(5),
+        statement_timeout: Duration::from_secs(5),
+    };
+    let pool = connect(&database.url, settings).unwrap();
+    run_migrations(&pool).await.unwrap();
+    let hub = PgNotificationHub::new(pool.clone(), &database.url, 10);
+
+    hub.close();
+    let ran = tokio::time::timeout(Duration::from_secs(10), hub.run()).await;
+
+    assert!(
+        ran.is_ok(),
+        "the hub's task outlived a close that came first"
+    );
+    drop(pool);
+    tokio::task::spawn_blocking(move || drop(database))
+        .await
+        .unwrap();
+}

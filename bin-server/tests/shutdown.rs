@@ -110,3 +110,19 @@ async fn sigterm_under_load_finishes_accepted_requests_and_flushes_statistics() 
     assert_eq!(requests("GET /posts"), answered.len() as i64);
     assert_eq!(number(&mut db, "SELECT count(*) AS n FROM posts"), 8);
 }
+
+/// SIGTERM the moment the server has logged its address, before it has
+/// answered anything: the signal is already being listened for, so the
+/// process stops gently (exit 0, "stopped" logged) rather than dying of it.
+#[tokio::test]
+async fn sigterm_right_after_start_up_is_a_gentle_stop() {
+    let cluster = Cluster::start();
+    for _ in 0..3 {
+        let mut server = Server::start(&cluster);
+
+        server.signal("TERM");
+
+        server.exits_with_success().await;
+        assert_eq!(server.logged("\"stopped\""), 1);
+    }
+}

@@ -8,7 +8,7 @@ use std::time::Duration;
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use minifb_adapters_postgres::{
-    PgNotificationHub, PgNotificationRepository, PoolSettings, connect, run_migrations,
+    PgNotificationHub, PgNotificationRepository, Pool, PoolSettings, connect, run_migrations,
 };
 use minifb_application::live::{LiveEvent, LiveService};
 use minifb_domain::UserId;
@@ -72,13 +72,10 @@ impl Drop for Database {
     }
 }
 
-#[tokio::test]
-async fn a_notification_committed_before_the_listener_first_listens_reaches_an_open_stream() {
-    let Ok(admin_url) = std::env::var("MINIFB_TEST_DATABASE_URL") else {
-        eprintln!("skipped: set MINIFB_TEST_DATABASE_URL");
-        return;
-    };
-    let name = format!("minifb_listener_{}", std::process::id());
+/// A migrated database of this test's own (`prefix` and the process id)
+/// and a small pool on it.
+async fn migrated(prefix: &str, admin_url: String) -> (Database, Pool) {
+    let name = format!("{prefix}_{}", std::process::id());
     let database = tokio::task::spawn_blocking(move || Database::create(admin_url, &name))
         .await
         .unwrap();
@@ -89,6 +86,16 @@ async fn a_notification_committed_before_the_listener_first_listens_reaches_an_o
     };
     let pool = connect(&database.url, settings).unwrap();
     run_migrations(&pool).await.unwrap();
+    (database, pool)
+}
+
+#[tokio::test]
+async fn a_notification_committed_before_the_listener_first_listens_reaches_an_open_stream() {
+    let Ok(admin_url) = std::env::var("MINIFB_TEST_DATABASE_URL") else {
+        eprintln!("skipped: set MINIFB_TEST_DATABASE_URL");
+        return;
+    };
+    let (database, pool) = migrated("minifb_listener", admin_url).await;
     database.sql(
         "INSERT INTO users (id, password_hash, name) VALUES ('alice', 'x', 'Alice'), ('bobby', 'x', 'Bobby');
          INSERT INTO posts (owner_id, content) VALUES ('alice', 'hello');",
@@ -140,17 +147,7 @@ async fn a_hub_closed_before_it_runs_stops_at_once() {
         eprintln!("skipped: set MINIFB_TEST_DATABASE_URL");
         return;
     };
-    let name = format!("minifb_closed_hub_{}", std::process::id());
-    let database = tokio::task::spawn_blocking(move || Database::create(admin_url, &name))
-        .await
-        .unwrap();
-    let settings = PoolSettings {
-        max_size: 2,
-        wait: Duration::from_secs(5),
-        statement_timeout: Duration::from_secs(5),
-    };
-    let pool = connect(&database.url, settings).unwrap();
-    run_migrations(&pool).await.unwrap();
+    let (database, pool) = migrated("minifb_closed_hub", admin_url).await;
     let hub = PgNotificationHub::new(pool.clone(), &database.url, 10);
 
     hub.close();

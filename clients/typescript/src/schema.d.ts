@@ -342,8 +342,12 @@ export interface paths {
          *     `read` (data `ReadEvent`), and `token_expired` (no data) when the access
          *     token expires, after which the stream ends. A `: keep-alive` comment is
          *     sent after 15 s without an event. At most 5 streams per user (429) and
-         *     `MINIFB_MAX_STREAMS` per process (503). On shutdown the stream ends
-         *     first; reconnect (to another process) with `Last-Event-ID`.
+         *     `MINIFB_MAX_STREAMS` per process (503; by default half of
+         *     `MINIFB_MAX_CONNECTIONS`, and always below it, so streams never take
+         *     every connection). A stream holds its slot from the moment its answer
+         *     starts; a client gone while it opens holds none. `Last-Event-ID` is ASCII
+         *     digits, as path ids are (else 400). On shutdown the stream ends first;
+         *     reconnect (to another process) with `Last-Event-ID`.
          */
         get: operations["stream"];
         put?: never;

@@ -26,11 +26,12 @@ export MINIFB_TEST_DATABASE_URL
 unset MINIFB_URL
 
 # Only the product is measured: test code (the black-box crate, each
-# crate's tests/ directories, the application's test doubles in
-# testing.rs) and dependencies are left out. Paths are matched below this
-# checkout only, wherever it is.
+# crate's tests/ directories, test modules kept in files of their own
+# (tests.rs), the application's test doubles in testing.rs and testing/)
+# and dependencies are left out. Paths are matched below this checkout
+# only, wherever it is.
 root=$(python3 -c 'import os, re; print(re.escape(os.getcwd()))')
-ignore="^$root/(.*/)?tests/|^$root/.*/testing[.]rs\$|/[.]cargo/registry/"
+ignore="^$root/(.*/)?(tests|testing)/|^$root/.*/(testing|tests)[.]rs\$|/[.]cargo/registry/"
 cargo llvm-cov clean --workspace
 if cargo nextest --version >/dev/null 2>&1; then
     cargo llvm-cov nextest --workspace --locked --no-report --no-fail-fast

@@ -253,6 +253,29 @@ async fn an_opening_for_a_removed_user_is_refused_and_holds_no_place() {
 }
 
 #[tokio::test]
+async fn a_store_failure_while_opening_is_the_stores_error_and_holds_no_place() {
+    let world = world();
+    let mut notifications = crate::social::ports::MockNotificationRepository::new();
+    notifications
+        .expect_latest_id()
+        .returning(|_| Err(StoreError::Unavailable("connection refused".into())));
+    let service = LiveService {
+        notifications: Arc::new(notifications),
+        feed: world.feed.clone(),
+    };
+
+    let opened = service.open(&world.alice, None).await;
+
+    assert_matches!(
+        opened.err(),
+        Some(LiveError::Subscribe(SubscribeError::Store(
+            StoreError::Unavailable(_)
+        )))
+    );
+    assert_eq!(service.open_streams(), 0);
+}
+
+#[tokio::test]
 async fn a_sixth_stream_of_a_user_is_refused_and_a_closed_one_frees_its_place() {
     let world = world();
     let mut streams = Vec::new();

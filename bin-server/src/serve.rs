@@ -79,11 +79,13 @@ const MAX_PARSED_HEAD: usize = 256 * 1024;
 /// The error body the contract gives every answer, for the answers written
 /// here rather than by the router.
 fn error_answer(status: hyper::StatusCode, hint: &str) -> Vec<u8> {
-    let body = serde_json::json!({
-        "result": status.canonical_reason().unwrap_or("Error"),
-        "hint": hint,
-    })
-    .to_string();
+    // Field by field, so that `result` comes first as in the router's.
+    let text = |value: &str| serde_json::Value::from(value).to_string();
+    let body = format!(
+        "{{\"result\":{},\"hint\":{}}}",
+        text(status.canonical_reason().unwrap_or("Error")),
+        text(hint)
+    );
     format!(
         "HTTP/1.1 {status}\r\ncontent-type: application/json\r\n\
          connection: close\r\ncontent-length: {}\r\n\r\n{body}",
@@ -497,6 +499,7 @@ mod tests {
             "{head}"
         );
         assert!(head.contains("connection: close"), "{head}");
+        assert!(body.starts_with("{\"result\":"), "{body}");
         (head.to_owned(), serde_json::from_str(body).unwrap())
     }
 

@@ -91,10 +91,13 @@ ON CONFLICT (scope, key) DO UPDATE SET
                     THEN 1 ELSE w.attempts + 1 END
 WHERE w.window_start <= now() - $3 * interval '1 second' OR w.attempts < $4";
 
-/// Whole seconds until the key's window ends, at least 1.
+/// Whole seconds until the key's window ends, at least 1 and at most the
+/// window: a refused attempt whose transaction began before the one that
+/// opened the window (it waited for the row) sees `now()` before the
+/// window's start.
 const RETRY_AFTER: &str = "\
-SELECT greatest(1, ceil(extract(epoch FROM
-    w.window_start + $3 * interval '1 second' - now())))::bigint AS seconds
+SELECT least($3, greatest(1, ceil(extract(epoch FROM
+    w.window_start + $3 * interval '1 second' - now()))))::bigint AS seconds
 FROM attempt_windows AS w WHERE w.scope = $1 AND w.key = $2";
 
 /// Gives one attempt back (a success, or one admitted by a key whose

@@ -156,10 +156,7 @@ impl IntoResponse for ApiError {
         } else {
             self.refusal.then_some(RequestHint::Refusal)
         };
-        let body = ErrorBody {
-            result: reason_phrase(self.status),
-            hint: self.hint,
-        };
+        let body = ErrorBody::new(self.status, self.hint);
         let mut response = (self.status, Json(body)).into_response();
         for (name, value) in self.headers {
             response.headers_mut().insert(name, value);
@@ -168,6 +165,16 @@ impl IntoResponse for ApiError {
             response.extensions_mut().insert(request_hint);
         }
         response
+    }
+}
+
+impl ErrorBody {
+    /// The body of a `status` answer: its reason phrase and `hint`.
+    pub fn new(status: StatusCode, hint: impl Into<String>) -> Self {
+        Self {
+            result: reason_phrase(status),
+            hint: hint.into(),
+        }
     }
 }
 

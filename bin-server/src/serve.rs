@@ -43,6 +43,7 @@ use http_body::{Frame, SizeHint};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
+use minifb_adapters_http::ErrorBody;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, Semaphore};
@@ -76,16 +77,11 @@ impl ConnectionLimits {
 /// ones get the parser's own empty 431.
 const MAX_PARSED_HEAD: usize = 256 * 1024;
 
-/// The error body the contract gives every answer, for the answers written
-/// here rather than by the router.
+/// The contract's error body (the router's own [`ErrorBody`]) in a whole
+/// HTTP/1.1 answer that closes the connection, for the answers written here
+/// rather than by the router.
 fn error_answer(status: hyper::StatusCode, hint: &str) -> Vec<u8> {
-    // Field by field, so that `result` comes first as in the router's.
-    let text = |value: &str| serde_json::Value::from(value).to_string();
-    let body = format!(
-        "{{\"result\":{},\"hint\":{}}}",
-        text(status.canonical_reason().unwrap_or("Error")),
-        text(hint)
-    );
+    let body = serde_json::to_string(&ErrorBody::new(status, hint)).unwrap_or_default();
     format!(
         "HTTP/1.1 {status}\r\ncontent-type: application/json\r\n\
          connection: close\r\ncontent-length: {}\r\n\r\n{body}",

@@ -229,6 +229,11 @@ impl TestApp {
 
     /// Sends `body` as it is, labelled `content_type`: for bodies that are
     /// not JSON, or not well-formed.
+    /// The `host:port` of the server, for raw sockets.
+    pub fn socket_address(&self) -> String {
+        self.base.trim_start_matches("http://").to_owned()
+    }
+
     pub async fn send_raw(
         &self,
         method: Method,

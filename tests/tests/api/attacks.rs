@@ -88,15 +88,10 @@ async fn streams_leave_half_the_connections_to_everyone_else_by_default() {
     app.get("/health", None).await.assert_status(200);
 }
 
-/// The address of a server started here, for raw sockets.
-fn socket_address(app: &TestApp) -> String {
-    app.base.trim_start_matches("http://").to_owned()
-}
-
 /// Sends `request` on a connection of its own and returns the status line
 /// and the JSON body of the answer, which must close the connection.
 async fn raw_answer(app: &TestApp, request: &[u8]) -> (String, serde_json::Value) {
-    let mut socket = TcpStream::connect(socket_address(app)).await.unwrap();
+    let mut socket = TcpStream::connect(app.socket_address()).await.unwrap();
     // The server may answer and close before it has read everything.
     socket.write_all(request).await.ok();
     let mut received = Vec::new();
@@ -230,7 +225,7 @@ async fn a_kept_alive_connection_idle_for_45_seconds_still_serves() {
         return;
     };
     let request = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
-    let mut socket = TcpStream::connect(socket_address(&app)).await.unwrap();
+    let mut socket = TcpStream::connect(app.socket_address()).await.unwrap();
     socket.write_all(request).await.unwrap();
     assert!(
         read_health_answer(&mut socket)

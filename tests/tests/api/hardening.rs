@@ -275,11 +275,6 @@ async fn the_token_of_a_removed_account_is_401_invalid_token_on_all_its_own_data
     }
 }
 
-/// The address of a server started here, for raw sockets.
-fn socket_address(app: &TestApp) -> String {
-    app.base.trim_start_matches("http://").to_owned()
-}
-
 /// Everything the server sent before it closed the connection; `None` if
 /// it was still open after `wait`.
 async fn read_until_closed(mut socket: TcpStream, wait: Duration) -> Option<String> {
@@ -295,7 +290,7 @@ async fn read_until_closed(mut socket: TcpStream, wait: Duration) -> Option<Stri
 /// must close with a 408 (within 20 s, once `deadline` has passed); returns
 /// the answer's body.
 async fn timed_out(app: &TestApp, sent: &[u8], deadline: &str) -> serde_json::Value {
-    let mut socket = TcpStream::connect(socket_address(app)).await.unwrap();
+    let mut socket = TcpStream::connect(app.socket_address()).await.unwrap();
     socket.write_all(sent).await.unwrap();
 
     let answer = read_until_closed(socket, Duration::from_secs(20))
@@ -351,7 +346,7 @@ async fn a_thousand_slow_clients_neither_lock_out_a_real_one_nor_stay_open() {
     let Some(app) = TestApp::spawn_local().await else {
         return;
     };
-    let address = socket_address(&app);
+    let address = app.socket_address();
     let mut slow = Vec::new();
     for n in 0..1000 {
         let mut socket = TcpStream::connect(&address).await.unwrap();

@@ -90,10 +90,20 @@ fn error_answer(status: hyper::StatusCode, hint: &str) -> Vec<u8> {
     .into_bytes()
 }
 
+/// The longest head the parser writes for its own answers (a status line,
+/// `content-length`, `connection` and `date`).
+const PARSER_HEAD_MAX: usize = 256;
+
 /// The contract's answer in place of the parser's own empty one, when
 /// `written` is such an answer.
 fn replace_parser_answer(written: &[u8]) -> Option<Vec<u8>> {
-    let head_end = written.windows(4).position(|w| w == b"\r\n\r\n")?;
+    // Every write of every answer passes here: only a 4xx head is looked
+    // at, and only as far as the parser's own short head can reach.
+    if !written.starts_with(b"HTTP/1.1 4") {
+        return None;
+    }
+    let head = &written[..written.len().min(PARSER_HEAD_MAX)];
+    let head_end = head.windows(4).position(|w| w == b"\r\n\r\n")?;
     let head = std::str::from_utf8(&written[..head_end]).ok()?;
     let mut lines = head.split("\r\n");
     let status = lines.next()?.strip_prefix("HTTP/1.1 ")?.get(..3)?;

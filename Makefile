@@ -62,8 +62,8 @@ build:
 openapi:
 	UPDATE_OPENAPI=1 cargo test -p minifb-adapters-http --test openapi_document
 
-## clients/typescript/src/schema.d.ts anew from docs/openapi.json (`make test`
-## fails while it is stale).
+## Generate clients/typescript/src/schema.d.ts from docs/openapi.json (`make
+## test` does too, and type-checks the client against it).
 client:
 	@scripts/client.sh write
 

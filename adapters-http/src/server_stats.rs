@@ -58,6 +58,29 @@ where
             .collect()
     }
 
+    /// Takes every count out and gives them to `store` as `T`s; when
+    /// storing fails they are counted again, for the next flush.
+    async fn flush_into<T, F>(
+        &self,
+        row: impl Fn((DateTime<Utc>, K, i64)) -> T,
+        store: impl FnOnce(Vec<T>) -> F,
+    ) -> Result<(), StoreError>
+    where
+        F: Future<Output = Result<(), StoreError>>,
+    {
+        let counts = self.drain();
+        if counts.is_empty() {
+            return Ok(());
+        }
+        let stored = store(counts.iter().cloned().map(row).collect()).await;
+        if stored.is_err() {
+            for (minute, key, n) in counts {
+                self.add(minute, key, n);
+            }
+        }
+        stored
+    }
+
     /// Counts of minutes at or after `since`, left in place.
     fn snapshot(&self, since: DateTime<Utc>) -> Vec<(DateTime<Utc>, K, i64)> {
         self.0
@@ -104,35 +127,12 @@ impl RequestCounter {
             .add(at, (endpoint.to_owned(), bucket), requests);
     }
 
-    /// Takes every pending count out.
-    fn drain(&self) -> Vec<RequestCount> {
-        self.pending
-            .drain()
-            .into_iter()
-            .map(request_count)
-            .collect()
-    }
-
     /// Pending counts, left in place.
     fn snapshot(&self) -> Vec<RequestCount> {
         self.pending
             .snapshot(DateTime::<Utc>::MIN_UTC)
             .into_iter()
             .map(request_count)
-            .collect()
-    }
-
-    /// Takes every pending latency count out.
-    fn drain_latency(&self) -> Vec<LatencyCount> {
-        self.latency
-            .drain()
-            .into_iter()
-            .map(|(minute, (endpoint, bucket), requests)| LatencyCount {
-                minute,
-                endpoint,
-                le: bucket_bound(bucket),
-                requests,
-            })
             .collect()
     }
 
@@ -157,6 +157,17 @@ fn request_count(
         minute,
         endpoint,
         status,
+        requests,
+    }
+}
+
+fn latency_count(
+    (minute, (endpoint, bucket), requests): (DateTime<Utc>, (String, usize), i64),
+) -> LatencyCount {
+    LatencyCount {
+        minute,
+        endpoint,
+        le: bucket_bound(bucket),
         requests,
     }
 }
@@ -319,43 +330,18 @@ impl ServerStatsService {
     /// Moves the pending counts to the database; on failure they go back
     /// to memory for the next attempt.
     pub async fn flush(&self) -> Result<(), StoreError> {
-        let counts = self.flush_counts().await;
-        let latency = self.flush_latency().await;
+        let repository = &self.repository;
+        let counts = (self.counter.pending)
+            .flush_into(request_count, |counts| {
+                repository.add_request_counts(counts)
+            })
+            .await;
+        let latency = (self.counter.latency)
+            .flush_into(latency_count, |counts| {
+                repository.add_latency_counts(counts)
+            })
+            .await;
         counts.and(latency)
-    }
-
-    async fn flush_counts(&self) -> Result<(), StoreError> {
-        let counts = self.counter.drain();
-        if counts.is_empty() {
-            return Ok(());
-        }
-        if let Err(error) = self.repository.add_request_counts(counts.clone()).await {
-            for count in counts {
-                self.counter
-                    .record_at(count.minute, &count.endpoint, count.status, count.requests);
-            }
-            return Err(error);
-        }
-        Ok(())
-    }
-
-    async fn flush_latency(&self) -> Result<(), StoreError> {
-        let latency = self.counter.drain_latency();
-        if latency.is_empty() {
-            return Ok(());
-        }
-        if let Err(error) = self.repository.add_latency_counts(latency.clone()).await {
-            for count in latency {
-                self.counter.record_latency_at(
-                    count.minute,
-                    &count.endpoint,
-                    bucket_of(count.le),
-                    count.requests,
-                );
-            }
-            return Err(error);
-        }
-        Ok(())
     }
 
     /// Deletes counts older than the 24 hours any answer covers (and a

@@ -96,56 +96,48 @@ async fn each_mail_is_its_own_conversation() {
     assert_eq!(received.connections, 2);
 }
 
+/// A conversation the server ends before a message: it is an error that
+/// names the server's reason, and no message was handed over.
 #[tokio::test]
-async fn required_starttls_that_the_server_does_not_offer_sends_nothing() {
-    let server = FakeSmtp::start(Script::default()).await;
-
-    let said = failure(&server.url("?tls=required")).await;
-
-    assert!(said.contains("STARTTLS"), "{said}");
-    let received = server.finish().await;
-    assert!(received.mail_from.is_empty() && received.messages.is_empty());
-}
-
-#[tokio::test]
-async fn required_starttls_that_the_server_refuses_sends_nothing() {
-    let server = FakeSmtp::start(Script {
+async fn a_conversation_refused_before_the_message_sends_nothing() {
+    let offers_starttls = Script {
         offers_starttls: true,
         ..Script::default()
-    })
-    .await;
-
-    let said = failure(&server.url("?tls=required")).await;
-
-    assert!(said.contains("454"), "{said}");
-    let received = server.finish().await;
-    assert!(received.starttls_asked);
-    assert!(received.mail_from.is_empty() && received.messages.is_empty());
-}
-
-#[tokio::test]
-async fn credentials_with_no_mechanism_the_server_offers_send_nothing() {
-    let server = FakeSmtp::start(Script::default()).await;
-    let url = server.url("").replace("smtp://", "smtp://user:secret@");
-
-    let said = failure(&url).await;
-
-    assert!(said.contains("authentication"), "{said}");
-    assert!(server.finish().await.mail_from.is_empty());
-}
-
-#[tokio::test]
-async fn a_rejected_recipient_is_an_error_and_no_message_is_sent() {
-    let server = FakeSmtp::start(Script {
+    };
+    let rejects_recipients = Script {
         rejects_recipients: true,
         ..Script::default()
-    })
-    .await;
+    };
+    // (the server, the URL's query, with credentials, what the error
+    // names, whether STARTTLS was asked for, whether a sender was named)
+    let cases = [
+        (
+            Script::default(),
+            "?tls=required",
+            false,
+            "STARTTLS",
+            false,
+            false,
+        ),
+        (offers_starttls, "?tls=required", false, "454", true, false),
+        (Script::default(), "", true, "authentication", false, false),
+        (rejects_recipients, "", false, "550", false, true),
+    ];
+    for (script, query, credentials, reason, starttls_asked, sender_named) in cases {
+        let server = FakeSmtp::start(script).await;
+        let mut url = server.url(query);
+        if credentials {
+            url = url.replace("smtp://", "smtp://user:secret@");
+        }
 
-    let said = failure(&server.url("")).await;
+        let said = failure(&url).await;
 
-    assert!(said.contains("550"), "{said}");
-    assert!(server.finish().await.messages.is_empty());
+        assert!(said.contains(reason), "{url}: {said}");
+        let received = server.finish().await;
+        assert_eq!(received.starttls_asked, starttls_asked, "{url}");
+        assert_eq!(!received.mail_from.is_empty(), sender_named, "{url}");
+        assert!(received.messages.is_empty(), "{url}");
+    }
 }
 
 #[tokio::test]

@@ -6,9 +6,13 @@ use std::ops::Range;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::dsl::sum;
+use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{Nullable, Numeric, Text};
-use diesel::upsert::excluded;
+use diesel::serialize::ToSql;
+use diesel::sql_types::{
+    Array, BigInt, Double, HasSqlType, Nullable, Numeric, SingleValue, SmallInt, SqlType, Text,
+    Timestamptz,
+};
 use minifb_application::StoreError;
 use minifb_application::stats::{
     EndpointCount, EndpointLatency, LatencyCount, MinuteCount, ProcessStreams, RequestCount,
@@ -31,6 +35,22 @@ const REQUEST_TOTALS: &str = "\
     SELECT endpoint, minute, status, CAST(sum(requests) AS bigint) AS requests \
     FROM request_counts WHERE minute >= $1 \
     GROUP BY GROUPING SETS ((endpoint, status), (minute, status))";
+
+/// Adds a batch of per-minute request counts (one row per minute,
+/// endpoint and status) to what other flushes, of this process or others,
+/// stored before.
+const ADD_REQUEST_COUNTS: &str = "\
+    INSERT INTO request_counts (minute, endpoint, status, requests) \
+    SELECT * FROM unnest($1, $2, $3, $4) \
+    ON CONFLICT (minute, endpoint, status) \
+    DO UPDATE SET requests = request_counts.requests + excluded.requests";
+
+/// [`ADD_REQUEST_COUNTS`] for latency buckets (`le`, the bucket's bound).
+const ADD_LATENCY_COUNTS: &str = "\
+    INSERT INTO request_latency_counts (minute, endpoint, le, requests) \
+    SELECT * FROM unnest($1, $2, $3, $4) \
+    ON CONFLICT (minute, endpoint, le) \
+    DO UPDATE SET requests = request_latency_counts.requests + excluded.requests";
 
 /// The label of the day's post buckets among the counters' rows (no
 /// counter has this name).
@@ -62,24 +82,6 @@ fn status_code(status: i16) -> u16 {
     u16::try_from(status).unwrap_or(0)
 }
 
-#[derive(Insertable)]
-#[diesel(table_name = request_counts)]
-struct RequestCountRow {
-    minute: DateTime<Utc>,
-    endpoint: String,
-    status: i16,
-    requests: i64,
-}
-
-#[derive(Insertable)]
-#[diesel(table_name = request_latency_counts)]
-struct LatencyCountRow {
-    minute: DateTime<Utc>,
-    endpoint: String,
-    le: f64,
-    requests: i64,
-}
-
 /// [`StatsRepository`] over the back-office tables.
 #[derive(Clone)]
 pub struct PgStatsRepository {
@@ -89,6 +91,40 @@ pub struct PgStatsRepository {
 impl PgStatsRepository {
     pub fn new(pool: Pool) -> Self {
         Self { pool }
+    }
+
+    /// Adds `(minute, endpoint, key, requests)` rows to a table of counts
+    /// with `statement` (one of [`ADD_REQUEST_COUNTS`],
+    /// [`ADD_LATENCY_COUNTS`]): one statement, one text whatever the
+    /// number of rows, so it is prepared once per connection.
+    async fn add_counts<K, T>(
+        &self,
+        statement: &'static str,
+        rows: Vec<(DateTime<Utc>, String, T, i64)>,
+    ) -> Result<(), StoreError>
+    where
+        K: SqlType + SingleValue + diesel::query_builder::QueryId + Send + 'static,
+        Pg: HasSqlType<K>,
+        Vec<T>: ToSql<Array<K>, Pg>,
+        T: Send + 'static,
+    {
+        let mut columns = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (minute, endpoint, key, requests) in rows {
+            columns.0.push(minute);
+            columns.1.push(endpoint);
+            columns.2.push(key);
+            columns.3.push(requests);
+        }
+        run(&self.pool, move |conn| {
+            diesel::sql_query(statement)
+                .bind::<Array<Timestamptz>, _>(columns.0)
+                .bind::<Array<Text>, _>(columns.1)
+                .bind::<Array<K>, _>(columns.2)
+                .bind::<Array<BigInt>, _>(columns.3)
+                .execute(conn)
+                .map(drop)
+        })
+        .await
     }
 }
 
@@ -133,32 +169,12 @@ impl StatsRepository for PgStatsRepository {
     }
 
     async fn add_request_counts(&self, counts: Vec<RequestCount>) -> Result<(), StoreError> {
-        let rows: Vec<RequestCountRow> = counts
-            .into_iter()
-            .map(|count| RequestCountRow {
-                minute: count.minute,
-                endpoint: count.endpoint,
-                status: i16::try_from(count.status).unwrap_or(i16::MAX),
-                requests: count.requests,
-            })
-            .collect();
-        run(&self.pool, move |conn| {
-            diesel::insert_into(request_counts::table)
-                .values(&rows)
-                .on_conflict((
-                    request_counts::minute,
-                    request_counts::endpoint,
-                    request_counts::status,
-                ))
-                .do_update()
-                .set(
-                    request_counts::requests
-                        .eq(request_counts::requests + excluded(request_counts::requests)),
-                )
-                .execute(conn)
-                .map(drop)
-        })
-        .await
+        let rows = counts.into_iter().map(|count| {
+            let status = i16::try_from(count.status).unwrap_or(i16::MAX);
+            (count.minute, count.endpoint, status, count.requests)
+        });
+        self.add_counts::<SmallInt, _>(ADD_REQUEST_COUNTS, rows.collect())
+            .await
     }
 
     async fn request_totals(&self, since: DateTime<Utc>) -> Result<RequestTotals, StoreError> {
@@ -198,32 +214,11 @@ impl StatsRepository for PgStatsRepository {
     }
 
     async fn add_latency_counts(&self, counts: Vec<LatencyCount>) -> Result<(), StoreError> {
-        let rows: Vec<LatencyCountRow> = counts
+        let rows = counts
             .into_iter()
-            .map(|count| LatencyCountRow {
-                minute: count.minute,
-                endpoint: count.endpoint,
-                le: count.le,
-                requests: count.requests,
-            })
-            .collect();
-        run(&self.pool, move |conn| {
-            diesel::insert_into(request_latency_counts::table)
-                .values(&rows)
-                .on_conflict((
-                    request_latency_counts::minute,
-                    request_latency_counts::endpoint,
-                    request_latency_counts::le,
-                ))
-                .do_update()
-                .set(
-                    request_latency_counts::requests.eq(request_latency_counts::requests
-                        + excluded(request_latency_counts::requests)),
-                )
-                .execute(conn)
-                .map(drop)
-        })
-        .await
+            .map(|count| (count.minute, count.endpoint, count.le, count.requests));
+        self.add_counts::<Double, _>(ADD_LATENCY_COUNTS, rows.collect())
+            .await
     }
 
     /// A range scan of the primary key `(minute, ...)` over the last hour:

@@ -9,7 +9,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::{ADMIN_TOKEN, Cluster, PASSWORD, Server};
+use support::{ADMIN_TOKEN, Cluster, PASSWORD, Server, answer};
 
 /// Two `minifb-server` processes on one private PostgreSQL, sharing
 /// `MINIFB_JWT_SECRET` and `MINIFB_ADMIN_TOKEN`, as behind a load balancer.
@@ -110,21 +110,12 @@ impl Server {
         key: &str,
         body: Value,
     ) -> (u16, Option<String>, String) {
-        let response = self
+        let request = self
             .request(reqwest::Method::POST, path)
             .bearer_auth(token)
             .header("idempotency-key", key)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        let replayed = response
-            .headers()
-            .get("idempotent-replayed")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        (status, replayed, response.text().await.unwrap())
+            .json(&body);
+        answer(request, "idempotent-replayed").await.unwrap()
     }
 }
 

@@ -192,4 +192,12 @@ impl TestApp {
         };
         Some((app, token))
     }
+
+    /// [`TestApp::with_admin_token`] for a test that needs a server started
+    /// here (`None`, the test skipped, against any other).
+    pub async fn local_with_admin_token() -> Option<(Self, String)> {
+        Self::with_admin_token()
+            .await
+            .filter(|(app, _)| !app.skip_unless_local())
+    }
 }

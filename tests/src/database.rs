@@ -8,15 +8,15 @@ use crate::ids::unique_id;
 
 const TEMPLATE: &str = "minifb_template";
 
-/// A database of one test, dropped when the test ends.
-pub(crate) struct TestDatabase {
-    pub(crate) name: String,
-    pub(crate) url: String,
+/// A migrated database of one test, dropped when the test ends.
+pub struct TestDatabase {
+    pub name: String,
+    pub url: String,
     admin_url: String,
 }
 
 impl TestDatabase {
-    pub(crate) async fn create() -> Self {
+    pub async fn create() -> Self {
         let admin_url = std::env::var("MINIFB_TEST_DATABASE_URL").expect(
             "MINIFB_TEST_DATABASE_URL is not set: run the tests with `make test`, \
              or set MINIFB_URL to test a running server",

@@ -29,7 +29,7 @@ mod users;
 
 pub use app::{ADMIN_TOKEN, JWT_SECRET, TestApp};
 pub use bodies::*;
-pub use database::with_database;
+pub use database::{TestDatabase, with_database};
 pub use fixtures::*;
 pub use ids::{MALFORMED_IDS, NEVER_AN_ID, unique_id};
 pub use live::{EventStream, SseEvent};

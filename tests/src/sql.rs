@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use diesel::{Connection, PgConnection, RunQueryDsl};
 
 use crate::app::TestApp;
+use crate::database::TestDatabase;
 
 /// The database under a server started here, for what HTTP cannot arrange
 /// (time passing, an operator's edit, data another implementation wrote).
@@ -21,9 +22,16 @@ impl TestApp {
     /// many rows it touched.
     pub async fn sql(&self, statement: &str) -> usize {
         let database = self.database.clone().expect("sql() needs a local server");
-        let statement = statement.to_owned();
+        database.sql(statement).await
+    }
+}
+
+impl TestDatabase {
+    /// Runs one SQL statement and returns how many rows it touched.
+    pub async fn sql(&self, statement: &str) -> usize {
+        let (url, statement) = (self.url.clone(), statement.to_owned());
         tokio::task::spawn_blocking(move || {
-            let mut conn = PgConnection::establish(&database.url).unwrap();
+            let mut conn = PgConnection::establish(&url).unwrap();
             diesel::sql_query(&statement)
                 .execute(&mut conn)
                 .unwrap_or_else(|error| panic!("{statement}: {error}"))

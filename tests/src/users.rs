@@ -53,6 +53,11 @@ impl TestApp {
         self.post("/auth/signup", None, body).await
     }
 
+    /// Signs up a new user with a unique id made of `prefix`.
+    pub async fn sign_up_new(&self, prefix: &str) -> Reply {
+        self.sign_up(sign_up_body(&unique_id(prefix))).await
+    }
+
     /// Signs up a new user with a unique id and logs them in.
     pub async fn user(&self, prefix: &str) -> User {
         let id = unique_id(prefix);

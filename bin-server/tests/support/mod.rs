@@ -217,15 +217,12 @@ impl Server {
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let response = request.send().await?;
-        let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let body = response.json().await.unwrap_or(Value::Null);
-        Ok((status, body, retry_after))
+        let (status, retry_after, text) = answer(request, "retry-after").await?;
+        Ok((
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::Null),
+            retry_after,
+        ))
     }
 
     /// Signs `id` up and logs in: the access token.
@@ -266,6 +263,21 @@ impl Drop for Server {
 struct Number {
     #[diesel(sql_type = BigInt)]
     n: i64,
+}
+
+/// Sends `request`: the status, the header `header`, and the body as sent.
+pub async fn answer(
+    request: reqwest::RequestBuilder,
+    header: &str,
+) -> reqwest::Result<(u16, Option<String>, String)> {
+    let response = request.send().await?;
+    let status = response.status().as_u16();
+    let value = response
+        .headers()
+        .get(header)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    Ok((status, value, response.text().await?))
 }
 
 pub fn number(connection: &mut PgConnection, sql: &str) -> i64 {

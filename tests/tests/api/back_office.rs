@@ -143,12 +143,9 @@ async fn latency_per_endpoint_sums_the_buckets_of_every_process() {
 
 #[tokio::test]
 async fn a_slot_whose_lease_has_expired_is_not_an_open_stream() {
-    let Some((app, token)) = TestApp::with_admin_token().await else {
+    let Some((app, token)) = TestApp::local_with_admin_token().await else {
         return;
     };
-    if app.skip_unless_local() {
-        return;
-    }
     // Slots of processes elsewhere: one renewing its lease, one that died.
     app.sql(
         "INSERT INTO notification_streams (user_key, slot, process_id, expires_at) VALUES \
@@ -169,12 +166,9 @@ async fn a_slot_whose_lease_has_expired_is_not_an_open_stream() {
 
 #[tokio::test]
 async fn stored_buckets_of_other_processes_count_and_past_the_last_bound_reads_as_it() {
-    let Some((app, token)) = TestApp::with_admin_token().await else {
+    let Some((app, token)) = TestApp::local_with_admin_token().await else {
         return;
     };
-    if app.skip_unless_local() {
-        return;
-    }
     // As flushed by other processes: 98 requests of at most 1 ms in this
     // minute, 2 slower than the highest bound (10 s) a minute earlier, and
     // 50 of two hours ago, outside the last hour.

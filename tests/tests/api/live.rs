@@ -156,17 +156,36 @@ async fn a_user_may_hold_five_streams_and_the_sixth_is_429_until_one_closes() {
     }
 }
 
+/// Past the process's stream limit (set, or by default half the
+/// connections) a stream gets 503 with `Retry-After`, and other requests
+/// still get a connection.
 #[tokio::test]
-async fn the_process_limit_answers_503() {
-    let Some(app) = TestApp::spawn_with(&[("MINIFB_MAX_STREAMS", "1")]).await else {
-        return;
-    };
-    let alice = app.user("alice").await;
-    let bob = app.user("bob").await;
-    let _held = app.stream_of(&alice, None).await;
-    let refused = app.get("/me/notifications/stream", Some(&bob.token)).await;
-    refused.error(503);
-    assert!(refused.header("retry-after").is_some());
+async fn streams_past_the_process_limit_answer_503_and_leave_connections_to_the_rest() {
+    // (the setting, the streams it allows)
+    let cases = [
+        (("MINIFB_MAX_STREAMS", "1"), 1),
+        (("MINIFB_MAX_CONNECTIONS", "4"), 2),
+    ];
+    for (setting, allowed) in cases {
+        let Some(app) = TestApp::spawn_with(&[setting]).await else {
+            return;
+        };
+        let mut users = Vec::new();
+        for _ in 0..=allowed {
+            users.push(app.user("streamer").await);
+        }
+        let late = users.pop().unwrap();
+        let mut held = Vec::new();
+        for user in &users {
+            held.push(app.stream_of(user, None).await);
+        }
+
+        let refused = app.get("/me/notifications/stream", Some(&late.token)).await;
+
+        refused.error(503);
+        assert!(refused.header("retry-after").is_some(), "{setting:?}");
+        app.get("/health", None).await.assert_status(200);
+    }
 }
 
 #[tokio::test]

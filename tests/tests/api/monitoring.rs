@@ -46,15 +46,9 @@ async fn refusals_of_the_attempt_limits_are_counted_by_limit() {
         return;
     };
     let series = "auth_attempts_refused_total{limit=\"sign_up/address\"}";
-    app.sign_up(sign_up_body(&unique_id("first")))
-        .await
-        .assert_status(201);
-    app.sign_up(sign_up_body(&unique_id("second")))
-        .await
-        .error(429);
-    app.sign_up(sign_up_body(&unique_id("third")))
-        .await
-        .error(429);
+    app.sign_up_new("first").await.assert_status(201);
+    app.sign_up_new("second").await.error(429);
+    app.sign_up_new("third").await.error(429);
 
     assert_eq!(sample(&app, series).await, Some(2.0));
 }

@@ -350,6 +350,16 @@ async fn slots_held(app: &TestApp) -> usize {
     app.sql("SELECT 1 FROM notification_streams").await
 }
 
+/// Checks that streams whose clients went away left nothing behind: none
+/// is open, no slot is held, and the user can open all five again.
+async fn assert_nothing_left_behind(app: &TestApp, user: &minifb_tests::User) {
+    let admin = app.admin_token.as_deref().unwrap();
+    app.server_stats_until(admin, |stats| stats["open_streams"] == 0)
+        .await;
+    wait_until_no_slot_is_held(app).await;
+    assert_five_streams_open(app, user).await;
+}
+
 /// Polls until no process holds a stream slot.
 async fn wait_until_no_slot_is_held(app: &TestApp) {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
@@ -400,8 +410,7 @@ async fn a_client_gone_while_its_stream_is_being_opened_holds_no_slot() {
             .await;
         lock.release();
     }
-    wait_until_no_slot_is_held(&app).await;
-    assert_five_streams_open(&app, &alice).await;
+    assert_nothing_left_behind(&app, &alice).await;
 }
 
 #[tokio::test]
@@ -418,12 +427,7 @@ async fn streams_still_open_after_many_clients_went_away_within_milliseconds() {
         }
         drop(connection);
     }
-    app.server_stats_until(app.admin_token.as_deref().unwrap(), |stats| {
-        stats["open_streams"] == 0
-    })
-    .await;
-    wait_until_no_slot_is_held(&app).await;
-    assert_five_streams_open(&app, &alice).await;
+    assert_nothing_left_behind(&app, &alice).await;
 }
 
 #[tokio::test]

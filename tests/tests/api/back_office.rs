@@ -2,7 +2,7 @@
 //! shared slot table, the per-minute rows of the last hour, and p50/p99
 //! latency per endpoint summed over every process.
 
-use minifb_tests::TestApp;
+use minifb_tests::{Reply, TestApp};
 use serde_json::Value;
 
 /// A server started here, a second process on its database (as behind a
@@ -15,6 +15,13 @@ async fn two_processes() -> Option<(TestApp, TestApp, String)> {
     }
     let sibling = app.sibling().await;
     Some((app, sibling, token))
+}
+
+/// The server statistics once `stored` (rows as other processes store
+/// them) has run.
+async fn server_stats_after(app: &TestApp, token: &str, stored: &str) -> Reply {
+    app.sql(stored).await;
+    app.get("/admin/stats/server", Some(token)).await
 }
 
 fn open_streams(stats: &Value) -> (i64, Vec<i64>) {
@@ -147,15 +154,12 @@ async fn a_slot_whose_lease_has_expired_is_not_an_open_stream() {
         return;
     };
     // Slots of processes elsewhere: one renewing its lease, one that died.
-    app.sql(
-        "INSERT INTO notification_streams (user_key, slot, process_id, expires_at) VALUES \
+    let stored = "INSERT INTO notification_streams (user_key, slot, process_id, expires_at) VALUES \
          ('someone', 1, 'renewing', now() + interval '1 minute'), \
          ('someone', 2, 'renewing', now() + interval '1 minute'), \
-         ('someone', 3, 'died', now() - interval '1 second')",
-    )
-    .await;
+         ('someone', 3, 'died', now() - interval '1 second')";
 
-    let stats = app.get("/admin/stats/server", Some(&token)).await;
+    let stats = server_stats_after(&app, &token, stored).await;
     assert_eq!(open_streams(&stats.body), (2, vec![2]), "{}", stats.text);
     assert_eq!(stats.body["open_streams_by_process"]["renewing"], 2);
     assert_eq!(
@@ -172,15 +176,12 @@ async fn stored_buckets_of_other_processes_count_and_past_the_last_bound_reads_a
     // As flushed by other processes: 98 requests of at most 1 ms in this
     // minute, 2 slower than the highest bound (10 s) a minute earlier, and
     // 50 of two hours ago, outside the last hour.
-    app.sql(
-        "INSERT INTO request_latency_counts (minute, endpoint, le, requests) VALUES \
+    let stored = "INSERT INTO request_latency_counts (minute, endpoint, le, requests) VALUES \
          (date_trunc('minute', now()), 'GET /slow', 0.001, 98), \
          (date_trunc('minute', now()) - interval '1 minute', 'GET /slow', 'Infinity', 2), \
-         (date_trunc('minute', now()) - interval '2 hours', 'GET /slow', 0.001, 50)",
-    )
-    .await;
+         (date_trunc('minute', now()) - interval '2 hours', 'GET /slow', 0.001, 50)";
 
-    let stats = app.get("/admin/stats/server", Some(&token)).await;
+    let stats = server_stats_after(&app, &token, stored).await;
     let slow = &stats.body["latency_last_hour"]["GET /slow"];
     assert_eq!(slow["requests"], 100, "{}", stats.text);
     // Rank 50 of 98 in (0, 1 ms]; rank 99 is past the 98, in +Inf.

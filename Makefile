@@ -26,12 +26,13 @@ bench-live:
 	@python3 scripts/bench-table.py --live target/bench/live.json
 
 ## Three release minifb-server processes on one PostgreSQL (./data/cluster-pg
-## unless DATABASE_URL is set) behind nginx on 127.0.0.1:8080 (CLUSTER_PORT);
+## and its streaming replica ./data/cluster-replica, unless DATABASE_URL is
+## set) behind nginx on 127.0.0.1:8080 (CLUSTER_PORT);
 ## returns with everything running in the background (README, "Deployment").
 cluster:
 	@scripts/cluster.sh start
 
-## Stop what `make cluster` started: nginx, the servers, its PostgreSQL.
+## Stop what `make cluster` started: nginx, the servers, its PostgreSQL and replica.
 cluster-stop:
 	@scripts/cluster.sh stop
 

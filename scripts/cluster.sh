@@ -14,6 +14,11 @@
 # token issued by one process is accepted by the others (and by a later
 # `make cluster`).
 #
+# With its own PostgreSQL it also starts a streaming replica of it
+# (./data/cluster-replica, `scripts/pg standby`: pg_basebackup -R) and gives
+# every process MINIFB_REPLICA_URLS, so that the read routes are served from
+# the replica (README, "Deployment and scale").
+#
 # It also starts Prometheus (deploy/prometheus: every server process and
 # PostgreSQL through prometheus-postgres-exporter, the recording and
 # alerting rules, the minifb console) under ./data/cluster/prometheus.
@@ -26,6 +31,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=data/cluster
 pg_dir=data/cluster-pg
+replica_dir=data/cluster-replica
 port=${CLUSTER_PORT:-8080}
 prometheus_port=${CLUSTER_PROMETHEUS_PORT:-9090}
 exporter_port=${CLUSTER_EXPORTER_PORT:-9187}
@@ -78,6 +84,8 @@ stop() {
         stop_pid_file "$dir/server-$n.pid" "minifb-server $n"
     done
     if [ -f "$dir/pg-started" ]; then
+        scripts/pg stop "$replica_dir"
+        echo "stopped the replica in $replica_dir"
         scripts/pg stop "$pg_dir"
         rm -f "$dir/pg-started"
         echo "stopped PostgreSQL in $pg_dir"
@@ -254,8 +262,12 @@ start() {
         touch "$dir/pg-started"
         scripts/pg createdb "$pg_dir" minifb
         DATABASE_URL=$(scripts/pg url "$pg_dir" minifb)
+        echo "==> its streaming replica in $replica_dir"
+        scripts/pg standby "$replica_dir" "$pg_dir"
+        MINIFB_REPLICA_URLS=$(scripts/pg url "$replica_dir" minifb)
     fi
     export DATABASE_URL
+    export MINIFB_REPLICA_URLS=${MINIFB_REPLICA_URLS:-}
 
     # The first process migrates; the others start once it answers, so
     # that no two processes run the migrations at once.
@@ -308,6 +320,7 @@ minifb cluster is running:
   logs             $dir/server-{1..$servers}.log, $dir/nginx-error.log, $dir/nginx-access.log
   pids             $dir/*.pid
   database         ${DATABASE_URL}
+  replicas         ${MINIFB_REPLICA_URLS:-none}
 Stop it with: make cluster-stop
 EOF
 }

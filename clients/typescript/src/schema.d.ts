@@ -859,6 +859,21 @@ export interface components {
         RefreshRequest: {
             refresh_token: string;
         };
+        /** @description One read replica as the answering process saw it at its last check. */
+        Replica: {
+            /**
+             * Format: double
+             * @description Seconds behind the primary; `null` when unknown.
+             */
+            lag_seconds?: number | null;
+            /** @description `host:port` of its URL. */
+            replica: string;
+            /**
+             * @description `serving` (within the lag bound), `lagging` (further behind: it
+             *     serves nobody until it catches up) or `down` (not answering).
+             */
+            state: string;
+        };
         /**
          * @description Request statistics of every server process that shares the database,
          *     over the last 24 hours. Every request counts, health and back-office
@@ -915,6 +930,11 @@ export interface components {
              *     counts while its process keeps renewing its lease).
              */
             open_streams_total: number;
+            /**
+             * @description Not in the contract: the read replicas (`MINIFB_REPLICA_URLS`) as
+             *     the process that answered sees them; empty without replicas.
+             */
+            replicas: components["schemas"]["Replica"][];
             /** Format: int64 */
             requests_last_24h: number;
             /**

@@ -179,6 +179,9 @@ struct ReplicaBody {
     state: &'static str,
     /// Seconds behind the primary; `null` when unknown.
     lag_seconds: Option<f64>,
+    /// The WAL position it had replayed (`16/B374D848`); `null` before it
+    /// first answered.
+    replayed: Option<String>,
 }
 
 impl From<ReplicaStatus> for ReplicaBody {
@@ -187,6 +190,7 @@ impl From<ReplicaStatus> for ReplicaBody {
             replica: status.replica,
             state: status.state.as_str(),
             lag_seconds: status.lag.map(|lag| lag.as_secs_f64()),
+            replayed: status.replayed,
         }
     }
 }

@@ -16,8 +16,11 @@
 //! - for a signed-in reader, it has replayed that reader's last write. After
 //!   every write answered 2xx, the HTTP adapter calls
 //!   [`ReadReplicas::wrote`]: one statement on the primary,
-//!   `pg_notify('minifb_writes', '<user key> <pg_current_wal_lsn()>')`, run
-//!   after the write committed. Every process listens on that channel and
+//!   `pg_notify('minifb_writes', '<user key> <pg_current_wal_insert_lsn()>')`,
+//!   run after the write committed. (The insert position, not
+//!   `pg_current_wal_lsn()`: that is the position written out so far, which
+//!   under `synchronous_commit = off` can still be short of the write's
+//!   commit record.) Every process listens on that channel and
 //!   keeps user → position until every replica has replayed past it. A
 //!   read that arrives here before this process has heard of a write
 //!   answered by another process is covered by a *listener sync*: the
@@ -133,6 +136,12 @@ impl Lsn {
     }
 }
 
+impl std::fmt::Display for Lsn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:X}/{:X}", self.0 >> 32, self.0 & 0xFFFF_FFFF)
+    }
+}
+
 /// How far behind the primary a replica is (see the module's
 /// documentation); `None` when it cannot be told (the server is not
 /// replaying, or nothing is known yet).
@@ -155,13 +164,25 @@ pub fn replica_lag(
 /// `host:port` of a PostgreSQL URL, for labels and logs: never the user,
 /// password, database or options.
 pub fn replica_label(url: &str) -> String {
-    let rest = url
-        .split_once("://")
-        .map_or(url, |(_, rest)| rest)
-        .split(['/', '?'])
-        .next()
-        .unwrap_or_default();
-    let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let query = rest.split_once('?').map_or("", |(_, query)| query);
+    let parameter = |name: &str| {
+        query
+            .split('&')
+            .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
+            .filter(|value| !value.is_empty())
+    };
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    // A socket directory (`?host=/run/pg`) names the server when the URL
+    // has no host of its own.
+    if host.is_empty()
+        && let Some(socket) = parameter("host")
+    {
+        return format!("{socket}:{}", parameter("port").unwrap_or("5432"));
+    }
     let host = if host.is_empty() { "localhost" } else { host };
     let has_port = match host.rsplit_once(':') {
         // `[::1]` has colons but no port; `[::1]:5433` has one.
@@ -253,6 +274,7 @@ impl Replica {
             replica: self.label.clone(),
             state,
             lag: health.lag,
+            replayed: health.replay.map(|lsn| lsn.to_string()),
         }
     }
 
@@ -658,7 +680,7 @@ impl Replicas {
             .batch_execute(&format!("LISTEN {WRITES_CHANNEL}"))
             .await?;
         let row = client
-            .query_one("SELECT pg_current_wal_lsn()::text", &[])
+            .query_one("SELECT pg_current_wal_insert_lsn()::text", &[])
             .await?;
         let floor = Lsn::parse(row.try_get(0)?)
             .ok_or_else(|| anyhow::anyhow!("unreadable WAL position"))?;
@@ -726,11 +748,13 @@ impl ReadReplicas for PgReplicas {
     async fn wrote(&self, writer: &UserKey) -> Result<(), StoreError> {
         let writer = writer.as_str().to_owned();
         run(&self.inner.primary, move |conn| {
-            diesel::sql_query("SELECT pg_notify($1, $2 || ' ' || pg_current_wal_lsn()::text)")
-                .bind::<Text, _>(WRITES_CHANNEL)
-                .bind::<Text, _>(writer)
-                .execute(conn)
-                .map(drop)
+            diesel::sql_query(
+                "SELECT pg_notify($1, $2 || ' ' || pg_current_wal_insert_lsn()::text)",
+            )
+            .bind::<Text, _>(WRITES_CHANNEL)
+            .bind::<Text, _>(writer)
+            .execute(conn)
+            .map(drop)
         })
         .await
     }
@@ -747,6 +771,7 @@ mod tests {
         assert_eq!(Lsn::parse("0/0"), Some(Lsn(0)));
         assert_eq!(Lsn::parse("16/B374D848"), Some(Lsn(0x16_B374_D848)));
         assert!(Lsn::parse("1/0") > Lsn::parse("0/FFFFFFFF"));
+        assert_eq!(Lsn(0x16_B374_D848).to_string(), "16/B374D848");
         for bad in ["", "16", "16/", "/1", "x/1", "1/2/3", "100000000/0"] {
             assert_eq!(Lsn::parse(bad), None, "{bad:?}");
         }
@@ -788,7 +813,12 @@ mod tests {
             ("postgres://replica", "replica:5432"),
             ("postgres://u:p%40ss@[::1]:5434/db", "[::1]:5434"),
             ("postgres://u@[::1]/db", "[::1]:5432"),
-            ("postgres:///minifb?host=/tmp", "localhost:5432"),
+            ("postgres:///minifb", "localhost:5432"),
+            ("postgresql://postgres@/db?host=/tmp/sb", "/tmp/sb:5432"),
+            (
+                "postgresql://u:pw@/db?sslmode=disable&host=/run/pg&port=5433",
+                "/run/pg:5433",
+            ),
         ];
         for (url, label) in cases {
             assert_eq!(replica_label(url), label, "{url}");

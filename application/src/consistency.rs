@@ -51,6 +51,9 @@ pub struct ReplicaStatus {
     /// How far behind the primary it was at the last check; `None` when
     /// unknown (never reached).
     pub lag: Option<Duration>,
+    /// The WAL position it had replayed at the last check, as PostgreSQL
+    /// writes it (`16/B374D848`); `None` before the first answer.
+    pub replayed: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -866,6 +866,11 @@ export interface components {
              * @description Seconds behind the primary; `null` when unknown.
              */
             lag_seconds?: number | null;
+            /**
+             * @description The WAL position it had replayed (`16/B374D848`); `null` before it
+             *     first answered.
+             */
+            replayed?: string | null;
             /** @description `host:port` of its URL. */
             replica: string;
             /**

@@ -242,6 +242,8 @@ struct Replica {
 
 #[derive(Debug, Clone, Copy, Default)]
 struct Health {
+    /// Whether a check has reached it since this process started.
+    checked: bool,
     up: bool,
     replay: Option<Lsn>,
     lag: Option<Duration>,
@@ -594,7 +596,7 @@ impl Replicas {
     fn seen(&self, replica: &Replica, primary: Option<Lsn>, asked: Instant, row: &ReplayRow) {
         let replay = row.replay.as_deref().and_then(Lsn::parse);
         let mut health = replica.health();
-        let was_up = health.up;
+        let (was_up, checked) = (health.up, std::mem::replace(&mut health.checked, true));
         if primary.is_some_and(|primary| replay.is_some_and(|replay| replay >= primary)) {
             // It had then all the primary had when asked.
             health.caught_up_at = Some(asked);
@@ -620,7 +622,7 @@ impl Replicas {
         }
         if up && !was_up {
             tracing::info!(replica = %replica.label, "replica answers; it serves reads within the lag bound");
-        } else if !up {
+        } else if !up && (was_up || !checked) {
             tracing::warn!(replica = %replica.label, "not a replica: it is not replaying WAL");
         }
     }

@@ -13,7 +13,7 @@ use minifb_application::social::ports::Author;
 use minifb_domain::{PasswordHash, UserId, UserKey};
 
 use crate::pool::{Pool, is_unique_violation, run};
-use crate::replicas::Database;
+use crate::replicas::{Database, read, write};
 use crate::schema::{refresh_token_families, refresh_tokens, temporary_passwords, users};
 use crate::views::{AuthorRow, stored_user_id};
 
@@ -104,29 +104,28 @@ impl UserRepository for PgUserRepository {
             users::bio.eq(user.bio.map(|v| v.into_inner())),
             users::email.eq(user.email.map(|v| v.into_inner())),
         );
-        self.db
-            .write(move |conn| {
-                let inserted = diesel::insert_into(users::table)
-                    .values(row)
-                    .returning(UserRow::as_returning())
-                    .get_result(conn);
-                match inserted {
-                    Ok(row) => Ok(Some(row)),
-                    Err(e) if is_unique_violation(&e, &["users_pkey", "users_lower_id_key"]) => {
-                        Ok(None)
-                    }
-                    Err(e) => Err(e),
+        write(&self.db, move |conn| {
+            let inserted = diesel::insert_into(users::table)
+                .values(row)
+                .returning(UserRow::as_returning())
+                .get_result(conn);
+            match inserted {
+                Ok(row) => Ok(Some(row)),
+                Err(e) if is_unique_violation(&e, &["users_pkey", "users_lower_id_key"]) => {
+                    Ok(None)
                 }
-            })
-            .await?
-            .map_or(Ok(UserCreation::IdTaken), |row| {
-                Ok(UserCreation::Created(row.try_into()?))
-            })
+                Err(e) => Err(e),
+            }
+        })
+        .await?
+        .map_or(Ok(UserCreation::IdTaken), |row| {
+            Ok(UserCreation::Created(row.try_into()?))
+        })
     }
 
     async fn find(&self, id: &UserId) -> Result<Option<UserRecord>, StoreError> {
         let key = id.key();
-        let row = self.db.read(move |conn| {
+        let row = read(&self.db, move |conn| {
             user_by_key(&key)
                 .select(UserRow::as_select())
                 .first(conn)
@@ -146,7 +145,7 @@ impl UserRepository for PgUserRepository {
             bio: inner(changes.bio),
             email: inner(changes.email),
         };
-        let row = self.db.write(move |conn| {
+        let row = write(&self.db, move |conn| {
             diesel::update(user_by_key(&key))
                 .set(&changeset)
                 .returning(UserRow::as_returning())
@@ -163,30 +162,28 @@ impl UserRepository for PgUserRepository {
     ) -> Result<(), StoreError> {
         let key = id.key();
         let password_hash = password_hash.encode();
-        let change = self
-            .db
-            .write(move |conn| {
-                conn.transaction(|conn| {
-                    let Some(id) = diesel::update(user_by_key(&key))
-                        .set(users::password_hash.eq(password_hash))
-                        .returning(users::id)
-                        .get_result::<String>(conn)
-                        .optional()?
-                    else {
-                        return Ok(PasswordChange::UserGone);
-                    };
-                    diesel::update(
-                        refresh_token_families::table
-                            .filter(refresh_token_families::user_id.eq(&id))
-                            .filter(refresh_token_families::revoked_at.is_null()),
-                    )
-                    .set(refresh_token_families::revoked_at.eq(now))
-                    .execute(conn)?;
-                    diesel::delete(temporary_passwords::table.find(&id)).execute(conn)?;
-                    Ok(PasswordChange::Done)
-                })
+        let change = write(&self.db, move |conn| {
+            conn.transaction(|conn| {
+                let Some(id) = diesel::update(user_by_key(&key))
+                    .set(users::password_hash.eq(password_hash))
+                    .returning(users::id)
+                    .get_result::<String>(conn)
+                    .optional()?
+                else {
+                    return Ok(PasswordChange::UserGone);
+                };
+                diesel::update(
+                    refresh_token_families::table
+                        .filter(refresh_token_families::user_id.eq(&id))
+                        .filter(refresh_token_families::revoked_at.is_null()),
+                )
+                .set(refresh_token_families::revoked_at.eq(now))
+                .execute(conn)?;
+                diesel::delete(temporary_passwords::table.find(&id)).execute(conn)?;
+                Ok(PasswordChange::Done)
             })
-            .await?;
+        })
+        .await?;
         match change {
             PasswordChange::Done => Ok(()),
             PasswordChange::UserGone => Err(StoreError::UserGone),
@@ -200,14 +197,13 @@ impl UserRepository for PgUserRepository {
         new: PasswordHash,
     ) -> Result<(), StoreError> {
         let (key, old, new) = (id.key(), old.encode(), new.encode());
-        self.db
-            .write(move |conn| {
-                diesel::update(user_by_key(&key).filter(users::password_hash.eq(old)))
-                    .set(users::password_hash.eq(new))
-                    .execute(conn)
-                    .map(drop)
-            })
-            .await
+        write(&self.db, move |conn| {
+            diesel::update(user_by_key(&key).filter(users::password_hash.eq(old)))
+                .set(users::password_hash.eq(new))
+                .execute(conn)
+                .map(drop)
+        })
+        .await
     }
 }
 

@@ -14,7 +14,7 @@ use minifb_domain::{CommentContent, CommentId, NotificationKind, PostId, UserId}
 use crate::notifications::NewNotificationRow;
 use crate::pool::is_foreign_key_violation;
 use crate::posts::post_exists;
-use crate::replicas::Database;
+use crate::replicas::{Database, read, write};
 use crate::schema::{comments, notifications, posts};
 use crate::views::{CommentViewRow, comment_views, stored_user_id, views};
 
@@ -106,8 +106,7 @@ impl CommentRepository for PgCommentRepository {
     /// check), so the post cannot go away before the notification is
     /// stored; a post already gone fails that check: `PostGone`.
     async fn create(&self, comment: NewComment) -> Result<CommentCreation, StoreError> {
-        self.db
-            .write(move |conn| insert_comment(conn, comment))
+        write(&self.db, move |conn| insert_comment(conn, comment))
             .await?
             .map_or(Ok(CommentCreation::PostGone), |row| {
                 Ok(CommentCreation::Created(row.try_into()?))
@@ -115,32 +114,30 @@ impl CommentRepository for PgCommentRepository {
     }
 
     async fn exists(&self, id: CommentId) -> Result<bool, StoreError> {
-        self.db
-            .write(move |conn| {
-                diesel::select(diesel::dsl::exists(comments::table.find(id.get()))).get_result(conn)
-            })
-            .await
+        write(&self.db, move |conn| {
+            diesel::select(diesel::dsl::exists(comments::table.find(id.get()))).get_result(conn)
+        })
+        .await
     }
 
     async fn owners(&self, id: CommentId) -> Result<Option<CommentOwners>, StoreError> {
-        self.db
-            .write(move |conn| {
-                comments::table
-                    .inner_join(posts::table)
-                    .filter(comments::id.eq(id.get()))
-                    .select((comments::user_id, comments::post_id, posts::owner_id))
-                    .first::<(String, i64, String)>(conn)
-                    .optional()
+        write(&self.db, move |conn| {
+            comments::table
+                .inner_join(posts::table)
+                .filter(comments::id.eq(id.get()))
+                .select((comments::user_id, comments::post_id, posts::owner_id))
+                .first::<(String, i64, String)>(conn)
+                .optional()
+        })
+        .await?
+        .map(|(author_id, post_id, post_owner_id)| {
+            Ok(CommentOwners {
+                author_id: stored_user_id(author_id)?,
+                post_id: PostId::new(post_id),
+                post_owner_id: stored_user_id(post_owner_id)?,
             })
-            .await?
-            .map(|(author_id, post_id, post_owner_id)| {
-                Ok(CommentOwners {
-                    author_id: stored_user_id(author_id)?,
-                    post_id: PostId::new(post_id),
-                    post_owner_id: stored_user_id(post_owner_id)?,
-                })
-            })
-            .transpose()
+        })
+        .transpose()
     }
 
     async fn update(
@@ -151,49 +148,47 @@ impl CommentRepository for PgCommentRepository {
     ) -> Result<Option<CommentView>, StoreError> {
         let content = content.into_inner();
         let viewer = viewer.to_string();
-        self.db
-            .write(move |conn| {
-                conn.transaction(|conn| {
-                    let updated = diesel::update(comments::table.find(id.get()))
-                        .set((
-                            comments::content.eq(content),
-                            comments::modified.eq(true),
-                            comments::updated_at.eq(now),
-                        ))
-                        .execute(conn)?;
-                    if updated == 0 {
-                        return Ok(None);
-                    }
-                    written(comment_view(conn, id.get(), Some(viewer))?).map(Some)
-                })
+        write(&self.db, move |conn| {
+            conn.transaction(|conn| {
+                let updated = diesel::update(comments::table.find(id.get()))
+                    .set((
+                        comments::content.eq(content),
+                        comments::modified.eq(true),
+                        comments::updated_at.eq(now),
+                    ))
+                    .execute(conn)?;
+                if updated == 0 {
+                    return Ok(None);
+                }
+                written(comment_view(conn, id.get(), Some(viewer))?).map(Some)
             })
-            .await?
-            .map(TryInto::try_into)
-            .transpose()
+        })
+        .await?
+        .map(TryInto::try_into)
+        .transpose()
     }
 
     /// `notifications.comment_id` is not a foreign key: only the unread
     /// notification is withdrawn, a read one keeps pointing at the comment.
     /// Its reactions cascade; the trigger decrements `comment_count`.
     async fn delete(&self, id: CommentId) -> Result<bool, StoreError> {
-        self.db
-            .write(move |conn| {
-                conn.transaction(|conn| {
-                    let deleted = diesel::delete(comments::table.find(id.get())).execute(conn)?;
-                    if deleted == 0 {
-                        return Ok(false);
-                    }
-                    diesel::delete(
-                        notifications::table
-                            .filter(notifications::comment_id.eq(id.get()))
-                            .filter(notifications::type_.eq(NotificationKind::Commented.code()))
-                            .filter(not(notifications::read)),
-                    )
-                    .execute(conn)?;
-                    Ok(true)
-                })
+        write(&self.db, move |conn| {
+            conn.transaction(|conn| {
+                let deleted = diesel::delete(comments::table.find(id.get())).execute(conn)?;
+                if deleted == 0 {
+                    return Ok(false);
+                }
+                diesel::delete(
+                    notifications::table
+                        .filter(notifications::comment_id.eq(id.get()))
+                        .filter(notifications::type_.eq(NotificationKind::Commented.code()))
+                        .filter(not(notifications::read)),
+                )
+                .execute(conn)?;
+                Ok(true)
             })
-            .await
+        })
+        .await
     }
 
     /// `comments JOIN users`, `my_reaction` as a correlated subquery,
@@ -208,24 +203,22 @@ impl CommentRepository for PgCommentRepository {
         viewer: Option<UserId>,
     ) -> Result<Option<Vec<CommentView>>, StoreError> {
         let viewer = viewer.map(UserId::into_inner);
-        let rows = self
-            .db
-            .read(move |conn| {
-                let mut query = comment_views(viewer.clone())
-                    .filter(comments::post_id.eq(post_id.get()))
-                    .order(comments::id.asc())
-                    .limit(i64::from(page.rows_to_fetch()))
-                    .into_boxed();
-                if let Some(after) = page.after {
-                    query = query.filter(comments::id.gt(after));
-                }
-                let rows = query.load::<CommentViewRow>(conn)?;
-                if rows.is_empty() && !post_exists(conn, post_id)? {
-                    return Ok(None);
-                }
-                Ok(Some(rows))
-            })
-            .await?;
+        let rows = read(&self.db, move |conn| {
+            let mut query = comment_views(viewer.clone())
+                .filter(comments::post_id.eq(post_id.get()))
+                .order(comments::id.asc())
+                .limit(i64::from(page.rows_to_fetch()))
+                .into_boxed();
+            if let Some(after) = page.after {
+                query = query.filter(comments::id.gt(after));
+            }
+            let rows = query.load::<CommentViewRow>(conn)?;
+            if rows.is_empty() && !post_exists(conn, post_id)? {
+                return Ok(None);
+            }
+            Ok(Some(rows))
+        })
+        .await?;
         rows.map(views).transpose()
     }
 }

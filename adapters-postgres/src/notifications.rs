@@ -8,7 +8,7 @@ use minifb_application::StoreError;
 use minifb_application::social::ports::{NotificationListing, NotificationRepository, PageRequest};
 use minifb_domain::{NotificationId, NotificationKind, UserId};
 
-use crate::replicas::Database;
+use crate::replicas::{Database, read, write};
 use crate::schema::{notifications, users};
 use crate::views::{NotificationViewRow, views};
 
@@ -97,30 +97,28 @@ impl NotificationRepository for PgNotificationRepository {
         page: PageRequest,
     ) -> Result<Option<NotificationListing>, StoreError> {
         let user_id = user_id.to_string();
-        let listing = self
-            .db
-            .read(move |conn| {
-                // The unread count is an uncorrelated subquery (one lookup per
-                // statement).
-                let mut query = notifications_of(&user_id)
-                    .select((NotificationViewRow::as_select(), unread_subquery(&user_id)))
-                    .order(notifications::id.desc())
-                    .limit(i64::from(page.rows_to_fetch()))
-                    .into_boxed();
-                if unread_only {
-                    query = query.filter(not(notifications::read));
-                }
-                if let Some(after) = page.after {
-                    query = query.filter(notifications::id.lt(after));
-                }
-                let rows = query.load::<(NotificationViewRow, Option<i64>)>(conn)?;
-                let unread_count = match rows.first() {
-                    Some((_, unread)) => *unread,
-                    None => unread_of(&user_id).first(conn).optional()?,
-                };
-                Ok(unread_count.map(|unread_count| (rows, unread_count)))
-            })
-            .await?;
+        let listing = read(&self.db, move |conn| {
+            // The unread count is an uncorrelated subquery (one lookup per
+            // statement).
+            let mut query = notifications_of(&user_id)
+                .select((NotificationViewRow::as_select(), unread_subquery(&user_id)))
+                .order(notifications::id.desc())
+                .limit(i64::from(page.rows_to_fetch()))
+                .into_boxed();
+            if unread_only {
+                query = query.filter(not(notifications::read));
+            }
+            if let Some(after) = page.after {
+                query = query.filter(notifications::id.lt(after));
+            }
+            let rows = query.load::<(NotificationViewRow, Option<i64>)>(conn)?;
+            let unread_count = match rows.first() {
+                Some((_, unread)) => *unread,
+                None => unread_of(&user_id).first(conn).optional()?,
+            };
+            Ok(unread_count.map(|unread_count| (rows, unread_count)))
+        })
+        .await?;
         listing
             .map(|(rows, unread_count)| {
                 let rows = rows.into_iter().map(|(row, _)| row).collect();
@@ -136,48 +134,47 @@ impl NotificationRepository for PgNotificationRepository {
     /// migration `2026-12-01-100000`: no row, no user.
     async fn unread_count(&self, user_id: &UserId) -> Result<Option<i64>, StoreError> {
         let user_id = user_id.to_string();
-        self.db
-            .write(move |conn| unread_of(&user_id).first(conn).optional())
-            .await
+        write(&self.db, move |conn| {
+            unread_of(&user_id).first(conn).optional()
+        })
+        .await
     }
 
     /// A notification already read still counts as found.
     async fn mark_read(&self, user_id: &UserId, id: NotificationId) -> Result<bool, StoreError> {
         let user_id = user_id.to_string();
-        self.db
-            .write(move |conn| {
-                diesel::update(
-                    notifications::table
-                        .find(id.get())
-                        .filter(notifications::user_id.eq(user_id)),
-                )
-                .set(notifications::read.eq(true))
-                .execute(conn)
-                .map(|updated| updated == 1)
-            })
-            .await
+        write(&self.db, move |conn| {
+            diesel::update(
+                notifications::table
+                    .find(id.get())
+                    .filter(notifications::user_id.eq(user_id)),
+            )
+            .set(notifications::read.eq(true))
+            .execute(conn)
+            .map(|updated| updated == 1)
+        })
+        .await
     }
 
     /// Runs with `minifb.read_all` set for its transaction, so the
     /// announcing trigger sends `"all"` rather than every id.
     async fn mark_all_read(&self, user_id: &UserId) -> Result<u64, StoreError> {
         let user_id = user_id.to_string();
-        self.db
-            .write(move |conn| {
-                conn.transaction(|conn| {
-                    diesel::sql_query("SELECT set_config('minifb.read_all', 'on', true)")
-                        .execute(conn)?;
-                    diesel::update(
-                        notifications::table
-                            .filter(notifications::user_id.eq(user_id))
-                            .filter(not(notifications::read)),
-                    )
-                    .set(notifications::read.eq(true))
-                    .execute(conn)
-                    .map(|marked| marked as u64)
-                })
+        write(&self.db, move |conn| {
+            conn.transaction(|conn| {
+                diesel::sql_query("SELECT set_config('minifb.read_all', 'on', true)")
+                    .execute(conn)?;
+                diesel::update(
+                    notifications::table
+                        .filter(notifications::user_id.eq(user_id))
+                        .filter(not(notifications::read)),
+                )
+                .set(notifications::read.eq(true))
+                .execute(conn)
+                .map(|marked| marked as u64)
             })
-            .await
+        })
+        .await
     }
 
     /// One statement: the page with the unread count as a subquery, as in
@@ -189,17 +186,15 @@ impl NotificationRepository for PgNotificationRepository {
         limit: u32,
     ) -> Result<NotificationListing, StoreError> {
         let user_id = user_id.to_string();
-        let rows = self
-            .db
-            .write(move |conn| {
-                notifications_of(&user_id)
-                    .filter(notifications::id.gt(after))
-                    .select((NotificationViewRow::as_select(), unread_subquery(&user_id)))
-                    .order(notifications::id.asc())
-                    .limit(i64::from(limit))
-                    .load::<(NotificationViewRow, Option<i64>)>(conn)
-            })
-            .await?;
+        let rows = write(&self.db, move |conn| {
+            notifications_of(&user_id)
+                .filter(notifications::id.gt(after))
+                .select((NotificationViewRow::as_select(), unread_subquery(&user_id)))
+                .order(notifications::id.asc())
+                .limit(i64::from(limit))
+                .load::<(NotificationViewRow, Option<i64>)>(conn)
+        })
+        .await?;
         listing(rows)
     }
 
@@ -211,16 +206,14 @@ impl NotificationRepository for PgNotificationRepository {
     ) -> Result<NotificationListing, StoreError> {
         let user_id = user_id.to_string();
         let ids: Vec<i64> = ids.iter().map(|id| id.get()).collect();
-        let rows = self
-            .db
-            .write(move |conn| {
-                notifications_of(&user_id)
-                    .filter(notifications::id.eq_any(ids))
-                    .select((NotificationViewRow::as_select(), unread_subquery(&user_id)))
-                    .order(notifications::id.asc())
-                    .load::<(NotificationViewRow, Option<i64>)>(conn)
-            })
-            .await?;
+        let rows = write(&self.db, move |conn| {
+            notifications_of(&user_id)
+                .filter(notifications::id.eq_any(ids))
+                .select((NotificationViewRow::as_select(), unread_subquery(&user_id)))
+                .order(notifications::id.asc())
+                .load::<(NotificationViewRow, Option<i64>)>(conn)
+        })
+        .await?;
         listing(rows)
     }
 
@@ -232,16 +225,15 @@ impl NotificationRepository for PgNotificationRepository {
             .filter(notifications::user_id.eq(user_id.clone()))
             .select(diesel::dsl::max(notifications::id))
             .single_value();
-        self.db
-            .write(move |conn| {
-                users::table
-                    .filter(users::id.eq(user_id))
-                    .select(latest)
-                    .first::<Option<i64>>(conn)
-                    .optional()
-            })
-            .await
-            .map(|user| user.map(|latest| latest.unwrap_or(0)))
+        write(&self.db, move |conn| {
+            users::table
+                .filter(users::id.eq(user_id))
+                .select(latest)
+                .first::<Option<i64>>(conn)
+                .optional()
+        })
+        .await
+        .map(|user| user.map(|latest| latest.unwrap_or(0)))
     }
 }
 

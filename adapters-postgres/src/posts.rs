@@ -10,7 +10,7 @@ use minifb_domain::{PostContent, PostId, UserId, UserKey};
 
 use crate::accounts::{lower, user_exists};
 use crate::page_limit::limited;
-use crate::replicas::Database;
+use crate::replicas::{Database, read, write};
 use crate::schema::{posts, users};
 use crate::views::{PostViewRow, post_views, stored_user_id, views};
 
@@ -81,8 +81,7 @@ impl PostRepository for PgPostRepository {
         content: PostContent,
     ) -> Result<PostView, StoreError> {
         let (owner_id, content) = (owner_id.to_string(), content.into_inner());
-        self.db
-            .write(move |conn| insert_post(conn, owner_id, content))
+        write(&self.db, move |conn| insert_post(conn, owner_id, content))
             .await?
             .try_into()
     }
@@ -93,25 +92,25 @@ impl PostRepository for PgPostRepository {
         viewer: Option<UserId>,
     ) -> Result<Option<PostView>, StoreError> {
         let viewer = viewer.map(UserId::into_inner);
-        self.db
-            .read(move |conn| post_view(conn, id.get(), viewer.clone()))
-            .await?
-            .map(TryInto::try_into)
-            .transpose()
+        read(&self.db, move |conn| {
+            post_view(conn, id.get(), viewer.clone())
+        })
+        .await?
+        .map(TryInto::try_into)
+        .transpose()
     }
 
     async fn owner_of(&self, id: PostId) -> Result<Option<UserId>, StoreError> {
-        self.db
-            .write(move |conn| {
-                posts::table
-                    .find(id.get())
-                    .select(posts::owner_id)
-                    .first(conn)
-                    .optional()
-            })
-            .await?
-            .map(stored_user_id)
-            .transpose()
+        write(&self.db, move |conn| {
+            posts::table
+                .find(id.get())
+                .select(posts::owner_id)
+                .first(conn)
+                .optional()
+        })
+        .await?
+        .map(stored_user_id)
+        .transpose()
     }
 
     async fn update(
@@ -122,36 +121,34 @@ impl PostRepository for PgPostRepository {
     ) -> Result<Option<PostView>, StoreError> {
         let content = content.into_inner();
         let viewer = viewer.to_string();
-        self.db
-            .write(move |conn| {
-                conn.transaction(|conn| {
-                    let updated = diesel::update(posts::table.find(id.get()))
-                        .set((posts::content.eq(content), posts::updated_at.eq(now)))
-                        .execute(conn)?;
-                    if updated == 0 {
-                        return Ok(None);
-                    }
-                    written(post_view(conn, id.get(), Some(viewer))?).map(Some)
-                })
+        write(&self.db, move |conn| {
+            conn.transaction(|conn| {
+                let updated = diesel::update(posts::table.find(id.get()))
+                    .set((posts::content.eq(content), posts::updated_at.eq(now)))
+                    .execute(conn)?;
+                if updated == 0 {
+                    return Ok(None);
+                }
+                written(post_view(conn, id.get(), Some(viewer))?).map(Some)
             })
-            .await?
-            .map(TryInto::try_into)
-            .transpose()
+        })
+        .await?
+        .map(TryInto::try_into)
+        .transpose()
     }
 
     /// One statement: the foreign keys of `comments`, `post_reactions` and
     /// `notifications` cascade (and `comment_reactions` from `comments`);
     /// the counter triggers skip the cascaded rows.
     async fn delete(&self, id: PostId) -> Result<bool, StoreError> {
-        self.db
-            .write(move |conn| {
-                conn.transaction(|conn| {
-                    diesel::delete(posts::table.find(id.get()))
-                        .execute(conn)
-                        .map(|deleted| deleted == 1)
-                })
+        write(&self.db, move |conn| {
+            conn.transaction(|conn| {
+                diesel::delete(posts::table.find(id.get()))
+                    .execute(conn)
+                    .map(|deleted| deleted == 1)
             })
-            .await
+        })
+        .await
     }
 
     /// `posts JOIN users`, `my_reaction` as a correlated subquery, `id <
@@ -164,10 +161,10 @@ impl PostRepository for PgPostRepository {
         viewer: Option<UserId>,
     ) -> Result<Vec<PostView>, StoreError> {
         let viewer = viewer.map(UserId::into_inner);
-        let rows = self
-            .db
-            .read(move |conn| load_posts_page(conn, viewer.clone(), page, None))
-            .await?;
+        let rows = read(&self.db, move |conn| {
+            load_posts_page(conn, viewer.clone(), page, None)
+        })
+        .await?;
         views(rows)
     }
 
@@ -182,16 +179,14 @@ impl PostRepository for PgPostRepository {
     ) -> Result<Option<Vec<PostView>>, StoreError> {
         let key = owner.key();
         let viewer = viewer.map(UserId::into_inner);
-        let rows = self
-            .db
-            .read(move |conn| {
-                let rows = load_posts_page(conn, viewer.clone(), page, Some(&key))?;
-                if rows.is_empty() && !user_exists(conn, &key)? {
-                    return Ok(None);
-                }
-                Ok(Some(rows))
-            })
-            .await?;
+        let rows = read(&self.db, move |conn| {
+            let rows = load_posts_page(conn, viewer.clone(), page, Some(&key))?;
+            if rows.is_empty() && !user_exists(conn, &key)? {
+                return Ok(None);
+            }
+            Ok(Some(rows))
+        })
+        .await?;
         rows.map(views).transpose()
     }
 }

@@ -1,8 +1,8 @@
 //! Where a statement runs: the primary, or a streaming replica.
 //!
 //! Repositories hold a [`Database`] and say what each statement is:
-//! [`Database::write`] (and every read that must see the latest state, such
-//! as a login) runs on the primary; [`Database::read`] is the read of a
+//! [`write`] (and every read that must see the latest state, such as a
+//! login) runs on the primary; [`read`] is the read of a
 //! route that the contract lets a replica serve, and goes to a replica only
 //! when the request is in a [`ReadScope`] (entered by the HTTP adapter for
 //! those routes) and a replica may answer it:
@@ -92,34 +92,34 @@ impl Database {
     pub fn primary(&self) -> &Pool {
         &self.primary
     }
+}
 
-    /// Runs `query` on the primary.
-    pub(crate) async fn write<T, F>(&self, query: F) -> Result<T, StoreError>
-    where
-        F: FnOnce(&mut PgConnection) -> Result<T, DieselError> + Send + 'static,
-        T: Send + 'static,
-    {
-        run(&self.primary, query).await
-    }
+/// Runs `query` on the primary.
+pub(crate) async fn write<T, F>(db: &Database, query: F) -> Result<T, StoreError>
+where
+    F: FnOnce(&mut PgConnection) -> Result<T, DieselError> + Send + 'static,
+    T: Send + 'static,
+{
+    run(&db.primary, query).await
+}
 
-    /// Runs `query` on a replica that may answer the current request (see
-    /// the module's documentation), else on the primary. The query may run
-    /// twice (a replica failed it), hence `Fn + Clone`.
-    pub(crate) async fn read<T, F>(&self, query: F) -> Result<T, StoreError>
-    where
-        F: Fn(&mut PgConnection) -> Result<T, DieselError> + Clone + Send + 'static,
-        T: Send + 'static,
+/// Runs `query` on a replica that may answer the current request (see the
+/// module's documentation), else on the primary. The query may run twice (a
+/// replica failed it), hence `Fn + Clone`.
+pub(crate) async fn read<T, F>(db: &Database, query: F) -> Result<T, StoreError>
+where
+    F: Fn(&mut PgConnection) -> Result<T, DieselError> + Clone + Send + 'static,
+    T: Send + 'static,
+{
+    if let Some(replicas) = &db.replicas
+        && let Some(scope) = ReadScope::current()
+        && let Some(answer) = replicas.read(&scope, query.clone()).await
     {
-        if let Some(replicas) = &self.replicas
-            && let Some(scope) = ReadScope::current()
-            && let Some(answer) = replicas.read(&scope, query.clone()).await
-        {
-            metrics::counter!("db_reads_total", "target" => "replica").increment(1);
-            return answer;
-        }
-        metrics::counter!("db_reads_total", "target" => "primary").increment(1);
-        run(&self.primary, query).await
+        metrics::counter!("db_reads_total", "target" => "replica").increment(1);
+        return answer;
     }
+    metrics::counter!("db_reads_total", "target" => "primary").increment(1);
+    run(&db.primary, query).await
 }
 
 /// A position in the write-ahead log.

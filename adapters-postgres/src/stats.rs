@@ -15,7 +15,7 @@ use minifb_application::stats::{
     RequestTotals, ServiceTotals, StatsRepository,
 };
 
-use crate::replicas::Database;
+use crate::replicas::{Database, read, write};
 use crate::schema::{
     notification_streams, post_counts_by_quarter, request_counts, request_latency_counts,
     service_counters,
@@ -105,22 +105,20 @@ impl StatsRepository for PgStatsRepository {
     /// the number of users or posts, three rows come back, and the
     /// statement is prepared once per connection.
     async fn service_totals(&self, day: Range<DateTime<Utc>>) -> Result<ServiceTotals, StoreError> {
-        let rows: Vec<(String, Option<i64>)> = self
-            .db
-            .read(move |conn| {
-                let counters = service_counters::table
-                    .group_by(service_counters::name)
-                    .select((service_counters::name, int8(sum(service_counters::value))));
-                let today = post_counts_by_quarter::table
-                    .filter(post_counts_by_quarter::quarter.ge(day.start))
-                    .filter(post_counts_by_quarter::quarter.lt(day.end))
-                    .select((
-                        TODAY.into_sql::<Text>(),
-                        int8(sum(post_counts_by_quarter::posts)),
-                    ));
-                counters.union_all(today).load(conn)
-            })
-            .await?;
+        let rows: Vec<(String, Option<i64>)> = read(&self.db, move |conn| {
+            let counters = service_counters::table
+                .group_by(service_counters::name)
+                .select((service_counters::name, int8(sum(service_counters::value))));
+            let today = post_counts_by_quarter::table
+                .filter(post_counts_by_quarter::quarter.ge(day.start))
+                .filter(post_counts_by_quarter::quarter.lt(day.end))
+                .select((
+                    TODAY.into_sql::<Text>(),
+                    int8(sum(post_counts_by_quarter::posts)),
+                ));
+            counters.union_all(today).load(conn)
+        })
+        .await?;
         let total = |name: &str| -> i64 {
             rows.iter()
                 .filter(|(row, _)| row == name)
@@ -144,35 +142,32 @@ impl StatsRepository for PgStatsRepository {
                 requests: count.requests,
             })
             .collect();
-        self.db
-            .write(move |conn| {
-                diesel::insert_into(request_counts::table)
-                    .values(&rows)
-                    .on_conflict((
-                        request_counts::minute,
-                        request_counts::endpoint,
-                        request_counts::status,
-                    ))
-                    .do_update()
-                    .set(
-                        request_counts::requests
-                            .eq(request_counts::requests + excluded(request_counts::requests)),
-                    )
-                    .execute(conn)
-                    .map(drop)
-            })
-            .await
+        write(&self.db, move |conn| {
+            diesel::insert_into(request_counts::table)
+                .values(&rows)
+                .on_conflict((
+                    request_counts::minute,
+                    request_counts::endpoint,
+                    request_counts::status,
+                ))
+                .do_update()
+                .set(
+                    request_counts::requests
+                        .eq(request_counts::requests + excluded(request_counts::requests)),
+                )
+                .execute(conn)
+                .map(drop)
+        })
+        .await
     }
 
     async fn request_totals(&self, since: DateTime<Utc>) -> Result<RequestTotals, StoreError> {
-        let rows: Vec<TotalRow> = self
-            .db
-            .write(move |conn| {
-                diesel::sql_query(REQUEST_TOTALS)
-                    .bind::<diesel::sql_types::Timestamptz, _>(since)
-                    .load(conn)
-            })
-            .await?;
+        let rows: Vec<TotalRow> = write(&self.db, move |conn| {
+            diesel::sql_query(REQUEST_TOTALS)
+                .bind::<diesel::sql_types::Timestamptz, _>(since)
+                .load(conn)
+        })
+        .await?;
         let mut totals = RequestTotals::default();
         for row in rows {
             let (status, requests) = (status_code(row.status), row.requests);
@@ -194,13 +189,12 @@ impl StatsRepository for PgStatsRepository {
     }
 
     async fn prune_request_counts(&self, before: DateTime<Utc>) -> Result<(), StoreError> {
-        self.db
-            .write(move |conn| {
-                diesel::delete(request_counts::table.filter(request_counts::minute.lt(before)))
-                    .execute(conn)
-                    .map(drop)
-            })
-            .await
+        write(&self.db, move |conn| {
+            diesel::delete(request_counts::table.filter(request_counts::minute.lt(before)))
+                .execute(conn)
+                .map(drop)
+        })
+        .await
     }
 
     async fn add_latency_counts(&self, counts: Vec<LatencyCount>) -> Result<(), StoreError> {
@@ -213,24 +207,23 @@ impl StatsRepository for PgStatsRepository {
                 requests: count.requests,
             })
             .collect();
-        self.db
-            .write(move |conn| {
-                diesel::insert_into(request_latency_counts::table)
-                    .values(&rows)
-                    .on_conflict((
-                        request_latency_counts::minute,
-                        request_latency_counts::endpoint,
-                        request_latency_counts::le,
-                    ))
-                    .do_update()
-                    .set(
-                        request_latency_counts::requests.eq(request_latency_counts::requests
-                            + excluded(request_latency_counts::requests)),
-                    )
-                    .execute(conn)
-                    .map(drop)
-            })
-            .await
+        write(&self.db, move |conn| {
+            diesel::insert_into(request_latency_counts::table)
+                .values(&rows)
+                .on_conflict((
+                    request_latency_counts::minute,
+                    request_latency_counts::endpoint,
+                    request_latency_counts::le,
+                ))
+                .do_update()
+                .set(
+                    request_latency_counts::requests.eq(request_latency_counts::requests
+                        + excluded(request_latency_counts::requests)),
+                )
+                .execute(conn)
+                .map(drop)
+        })
+        .await
     }
 
     /// A range scan of the primary key `(minute, ...)` over the last hour:
@@ -239,20 +232,18 @@ impl StatsRepository for PgStatsRepository {
         &self,
         since: DateTime<Utc>,
     ) -> Result<Vec<EndpointLatency>, StoreError> {
-        let rows: Vec<(String, f64, Option<i64>)> = self
-            .db
-            .write(move |conn| {
-                request_latency_counts::table
-                    .filter(request_latency_counts::minute.ge(since))
-                    .group_by((request_latency_counts::endpoint, request_latency_counts::le))
-                    .select((
-                        request_latency_counts::endpoint,
-                        request_latency_counts::le,
-                        int8(sum(request_latency_counts::requests)),
-                    ))
-                    .load(conn)
-            })
-            .await?;
+        let rows: Vec<(String, f64, Option<i64>)> = write(&self.db, move |conn| {
+            request_latency_counts::table
+                .filter(request_latency_counts::minute.ge(since))
+                .group_by((request_latency_counts::endpoint, request_latency_counts::le))
+                .select((
+                    request_latency_counts::endpoint,
+                    request_latency_counts::le,
+                    int8(sum(request_latency_counts::requests)),
+                ))
+                .load(conn)
+        })
+        .await?;
         Ok(rows
             .into_iter()
             .filter_map(|(endpoint, le, requests)| {
@@ -266,32 +257,29 @@ impl StatsRepository for PgStatsRepository {
     }
 
     async fn prune_latency_counts(&self, before: DateTime<Utc>) -> Result<(), StoreError> {
-        self.db
-            .write(move |conn| {
-                diesel::delete(
-                    request_latency_counts::table.filter(request_latency_counts::minute.lt(before)),
-                )
-                .execute(conn)
-                .map(drop)
-            })
-            .await
+        write(&self.db, move |conn| {
+            diesel::delete(
+                request_latency_counts::table.filter(request_latency_counts::minute.lt(before)),
+            )
+            .execute(conn)
+            .map(drop)
+        })
+        .await
     }
 
     /// Reads the shared slot table (at most 5 rows per user with a stream
     /// open): a slot counts while its lease, renewed by its process, has
     /// not expired, so a process that died stops counting within a lease.
     async fn open_streams(&self) -> Result<Vec<ProcessStreams>, StoreError> {
-        let rows: Vec<(String, i64)> = self
-            .db
-            .write(move |conn| {
-                notification_streams::table
-                    .filter(notification_streams::expires_at.gt(diesel::dsl::now))
-                    .group_by(notification_streams::process_id)
-                    .select((notification_streams::process_id, diesel::dsl::count_star()))
-                    .order_by(notification_streams::process_id)
-                    .load(conn)
-            })
-            .await?;
+        let rows: Vec<(String, i64)> = write(&self.db, move |conn| {
+            notification_streams::table
+                .filter(notification_streams::expires_at.gt(diesel::dsl::now))
+                .group_by(notification_streams::process_id)
+                .select((notification_streams::process_id, diesel::dsl::count_star()))
+                .order_by(notification_streams::process_id)
+                .load(conn)
+        })
+        .await?;
         Ok(rows
             .into_iter()
             .map(|(process, streams)| ProcessStreams { process, streams })

@@ -507,6 +507,14 @@ impl Replicas {
         F: Fn(&mut PgConnection) -> Result<T, DieselError> + Clone + Send + 'static,
         T: Send + 'static,
     {
+        // No sync is paid for when no replica could take the read anyway.
+        if !self
+            .members
+            .iter()
+            .any(|replica| replica.serves(Lsn::default(), self.max_lag))
+        {
+            return None;
+        }
         let needed = match &scope.reader {
             None => Lsn::default(),
             Some(reader) => {

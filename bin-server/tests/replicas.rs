@@ -405,14 +405,15 @@ async fn others_read_the_replica_until_the_lag_bound_passes_then_the_primary() {
     );
     assert_eq!(server.reads_from("replica").await, replica_reads + 1.0);
 
-    // Past the bound (2 s, plus a check a second), bob reads the primary.
+    // Past the bound (2 s, plus a check a second, plus slack for a busy
+    // machine), every read goes to the primary.
     loop {
         let (status, _) = server.get(&format!("/posts/{post}"), None).await;
         if status == 200 {
             break;
         }
         assert!(
-            written.elapsed() < Duration::from_secs(6),
+            written.elapsed() < Duration::from_secs(8),
             "the post is still unseen after {:?}",
             written.elapsed()
         );

@@ -34,10 +34,11 @@
 //!   connects, the primary's position then is a floor that every signed-in
 //!   read needs (writes before it may have gone unheard).
 //!
-//! A replica read that cannot get a connection, loses it, or is cancelled
+//! A replica read that cannot open a connection, loses it, or is cancelled
 //! by a recovery conflict is run again at once on another replica or the
 //! primary; the replica is marked down and serves again when a check
-//! reaches it.
+//! reaches it. A read that finds a replica's pool busy for [`REPLICA_WAIT`]
+//! moves on the same way, without marking it down.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -482,13 +483,14 @@ impl PgReplicas {
         }
     }
 
-    /// Checks the replicas every [`CHECK_EVERY`] and listens for writers'
+    /// Checks the replicas every second and listens for writers'
     /// positions, until [`Self::close`].
     pub async fn run(self) {
         tokio::join!(self.inner.check_forever(), self.inner.listen_forever());
     }
 
-    /// Ends [`Self::run`]; reads go to the primary from then on.
+    /// Ends [`Self::run`]: the replicas are no longer checked, and
+    /// signed-in reads go to the primary from then on.
     pub fn close(&self) {
         self.inner.closing.send_replace(true);
         self.inner.positions().listening = false;

@@ -6,6 +6,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use axum::response::{Html, IntoResponse, Response};
 use chrono::{DateTime, Utc};
+use minifb_application::consistency::ReplicaStatus;
 use minifb_application::stats::ServiceStats;
 
 use crate::server_stats::{EndpointLatencySummary, ServerStats};
@@ -162,6 +163,36 @@ struct ServerStatsBody {
     /// The oldest instant `latency_last_hour` covers.
     #[serde(serialize_with = "time::rfc3339")]
     latency_since: DateTime<Utc>,
+    /// Not in the contract: the read replicas (`MINIFB_REPLICA_URLS`) as
+    /// the process that answered sees them; empty without replicas.
+    replicas: Vec<ReplicaBody>,
+}
+
+/// One read replica as the answering process saw it at its last check.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Replica)]
+struct ReplicaBody {
+    /// `host:port` of its URL.
+    replica: String,
+    /// `serving` (within the lag bound), `lagging` (further behind: it
+    /// serves nobody until it catches up) or `down` (not answering).
+    state: &'static str,
+    /// Seconds behind the primary; `null` when unknown.
+    lag_seconds: Option<f64>,
+    /// The WAL position it had replayed (`16/B374D848`); `null` before it
+    /// first answered.
+    replayed: Option<String>,
+}
+
+impl From<ReplicaStatus> for ReplicaBody {
+    fn from(status: ReplicaStatus) -> Self {
+        Self {
+            replica: status.replica,
+            state: status.state.as_str(),
+            lag_seconds: status.lag.map(|lag| lag.as_secs_f64()),
+            replayed: status.replayed,
+        }
+    }
 }
 
 impl From<ServerStats> for ServerStatsBody {
@@ -193,6 +224,7 @@ impl From<ServerStats> for ServerStatsBody {
                 .map(|(endpoint, summary)| (endpoint, summary.into()))
                 .collect(),
             latency_since: stats.latency_since,
+            replicas: Vec::new(),
         }
     }
 }
@@ -228,6 +260,12 @@ async fn server_stats(
 ) -> Result<JsonBody<ServerStatsBody>, ApiError> {
     let mut body: ServerStatsBody = state.server_stats.server().await?.into();
     body.open_streams = state.live.open_streams();
+    body.replicas = state
+        .replicas
+        .replicas()
+        .into_iter()
+        .map(Into::into)
+        .collect();
     Ok(JsonBody(body))
 }
 

@@ -26,6 +26,7 @@ mod ops;
 mod pagination;
 mod posts;
 mod reactions;
+mod replica_reads;
 mod retries;
 mod server_stats;
 mod telemetry;
@@ -39,6 +40,7 @@ use axum::Router;
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS};
 use axum::http::{HeaderName, HeaderValue, Method};
 use minifb_application::accounts::AccountService;
+use minifb_application::consistency::ReadReplicas;
 use minifb_application::live::LiveService;
 use minifb_application::ports::HealthCheck;
 use minifb_application::social::SocialService;
@@ -57,6 +59,7 @@ pub use error::{ApiError, ErrorBody};
 pub use middleware::BODY_LIMIT;
 pub use openapi::{EMAIL_PATTERN, NO_NUL_PATTERN, NOT_BLANK_PATTERN, USER_ID_PATTERN};
 pub use pagination::{CURSOR_PATTERN, DEFAULT_LIMIT, MAX_LIMIT};
+pub use replica_reads::REPLICA_READS;
 pub use server_stats::{RequestCounter, ServerStatsService};
 pub use telemetry::prometheus;
 
@@ -95,6 +98,8 @@ pub struct Shared {
     pub stream_keep_alive: Duration,
     pub jwt: Arc<JwtKeys>,
     pub health: Arc<dyn HealthCheck>,
+    /// The read replicas (`NoReplicas` when none is configured).
+    pub replicas: Arc<dyn ReadReplicas>,
     /// SHA-256 of `MINIFB_ADMIN_TOKEN` (see [`admin_token_digest`]).
     pub admin_token_digest: [u8; 32],
 }
@@ -212,6 +217,10 @@ pub fn router(state: AppState, config: &HttpConfig) -> Router {
                 .layer(axum::middleware::from_fn_with_state(
                     config.request_timeout,
                     middleware::deadline,
+                ))
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    replica_reads::route_reads,
                 )),
         )
         .with_state(state)

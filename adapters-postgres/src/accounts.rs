@@ -13,6 +13,7 @@ use minifb_application::social::ports::Author;
 use minifb_domain::{PasswordHash, UserId, UserKey};
 
 use crate::pool::{Pool, is_unique_violation, run};
+use crate::replicas::{Database, read, write};
 use crate::schema::{refresh_token_families, refresh_tokens, temporary_passwords, users};
 use crate::views::{AuthorRow, stored_user_id};
 
@@ -83,12 +84,12 @@ fn record(row: Option<UserRow>) -> Result<Option<UserRecord>, StoreError> {
 /// [`UserRepository`] over the `users` table.
 #[derive(Clone)]
 pub struct PgUserRepository {
-    pool: Pool,
+    db: Database,
 }
 
 impl PgUserRepository {
-    pub fn new(pool: Pool) -> Self {
-        Self { pool }
+    pub fn new(db: impl Into<Database>) -> Self {
+        Self { db: db.into() }
     }
 }
 
@@ -103,7 +104,7 @@ impl UserRepository for PgUserRepository {
             users::bio.eq(user.bio.map(|v| v.into_inner())),
             users::email.eq(user.email.map(|v| v.into_inner())),
         );
-        run(&self.pool, move |conn| {
+        write(&self.db, move |conn| {
             let inserted = diesel::insert_into(users::table)
                 .values(row)
                 .returning(UserRow::as_returning())
@@ -124,7 +125,7 @@ impl UserRepository for PgUserRepository {
 
     async fn find(&self, id: &UserId) -> Result<Option<UserRecord>, StoreError> {
         let key = id.key();
-        let row = run(&self.pool, move |conn| {
+        let row = read(&self.db, move |conn| {
             user_by_key(&key)
                 .select(UserRow::as_select())
                 .first(conn)
@@ -144,7 +145,7 @@ impl UserRepository for PgUserRepository {
             bio: inner(changes.bio),
             email: inner(changes.email),
         };
-        let row = run(&self.pool, move |conn| {
+        let row = write(&self.db, move |conn| {
             diesel::update(user_by_key(&key))
                 .set(&changeset)
                 .returning(UserRow::as_returning())
@@ -161,7 +162,7 @@ impl UserRepository for PgUserRepository {
     ) -> Result<(), StoreError> {
         let key = id.key();
         let password_hash = password_hash.encode();
-        let change = run(&self.pool, move |conn| {
+        let change = write(&self.db, move |conn| {
             conn.transaction(|conn| {
                 let Some(id) = diesel::update(user_by_key(&key))
                     .set(users::password_hash.eq(password_hash))
@@ -196,7 +197,7 @@ impl UserRepository for PgUserRepository {
         new: PasswordHash,
     ) -> Result<(), StoreError> {
         let (key, old, new) = (id.key(), old.encode(), new.encode());
-        run(&self.pool, move |conn| {
+        write(&self.db, move |conn| {
             diesel::update(user_by_key(&key).filter(users::password_hash.eq(old)))
                 .set(users::password_hash.eq(new))
                 .execute(conn)

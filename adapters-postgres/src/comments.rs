@@ -13,8 +13,8 @@ use minifb_domain::{CommentContent, CommentId, NotificationKind, PostId, UserId}
 
 use crate::notifications::NewNotificationRow;
 use crate::pool::is_foreign_key_violation;
-use crate::pool::{Pool, run};
 use crate::posts::post_exists;
+use crate::replicas::{Database, read, write};
 use crate::schema::{comments, notifications, posts};
 use crate::views::{CommentViewRow, comment_views, stored_user_id, views};
 
@@ -30,12 +30,12 @@ struct NewCommentRow {
 /// `posts.comment_count` is kept by the schema's trigger.
 #[derive(Clone)]
 pub struct PgCommentRepository {
-    pool: Pool,
+    db: Database,
 }
 
 impl PgCommentRepository {
-    pub fn new(pool: Pool) -> Self {
-        Self { pool }
+    pub fn new(db: impl Into<Database>) -> Self {
+        Self { db: db.into() }
     }
 }
 
@@ -106,7 +106,7 @@ impl CommentRepository for PgCommentRepository {
     /// check), so the post cannot go away before the notification is
     /// stored; a post already gone fails that check: `PostGone`.
     async fn create(&self, comment: NewComment) -> Result<CommentCreation, StoreError> {
-        run(&self.pool, move |conn| insert_comment(conn, comment))
+        write(&self.db, move |conn| insert_comment(conn, comment))
             .await?
             .map_or(Ok(CommentCreation::PostGone), |row| {
                 Ok(CommentCreation::Created(row.try_into()?))
@@ -114,14 +114,14 @@ impl CommentRepository for PgCommentRepository {
     }
 
     async fn exists(&self, id: CommentId) -> Result<bool, StoreError> {
-        run(&self.pool, move |conn| {
+        write(&self.db, move |conn| {
             diesel::select(diesel::dsl::exists(comments::table.find(id.get()))).get_result(conn)
         })
         .await
     }
 
     async fn owners(&self, id: CommentId) -> Result<Option<CommentOwners>, StoreError> {
-        run(&self.pool, move |conn| {
+        write(&self.db, move |conn| {
             comments::table
                 .inner_join(posts::table)
                 .filter(comments::id.eq(id.get()))
@@ -148,7 +148,7 @@ impl CommentRepository for PgCommentRepository {
     ) -> Result<Option<CommentView>, StoreError> {
         let content = content.into_inner();
         let viewer = viewer.to_string();
-        run(&self.pool, move |conn| {
+        write(&self.db, move |conn| {
             conn.transaction(|conn| {
                 let updated = diesel::update(comments::table.find(id.get()))
                     .set((
@@ -172,7 +172,7 @@ impl CommentRepository for PgCommentRepository {
     /// notification is withdrawn, a read one keeps pointing at the comment.
     /// Its reactions cascade; the trigger decrements `comment_count`.
     async fn delete(&self, id: CommentId) -> Result<bool, StoreError> {
-        run(&self.pool, move |conn| {
+        write(&self.db, move |conn| {
             conn.transaction(|conn| {
                 let deleted = diesel::delete(comments::table.find(id.get())).execute(conn)?;
                 if deleted == 0 {
@@ -203,8 +203,8 @@ impl CommentRepository for PgCommentRepository {
         viewer: Option<UserId>,
     ) -> Result<Option<Vec<CommentView>>, StoreError> {
         let viewer = viewer.map(UserId::into_inner);
-        let rows = run(&self.pool, move |conn| {
-            let mut query = comment_views(viewer)
+        let rows = read(&self.db, move |conn| {
+            let mut query = comment_views(viewer.clone())
                 .filter(comments::post_id.eq(post_id.get()))
                 .order(comments::id.asc())
                 .limit(i64::from(page.rows_to_fetch()))

@@ -19,6 +19,7 @@ mod page_limit;
 pub mod pool;
 mod posts;
 mod reactions;
+mod replicas;
 mod retries;
 /// The tables of `migrations/` as Diesel sees them: the output of `diesel
 /// print-schema` (configured by `diesel.toml`), never edited by hand. A
@@ -36,8 +37,11 @@ pub use comments::PgCommentRepository;
 pub use limits::{Limit, Limits, PgAttemptLimiter};
 pub use live::PgNotificationHub;
 pub use notifications::PgNotificationRepository;
-pub use pool::{MIGRATIONS, PgHealthCheck, Pool, PoolSettings, connect, run_migrations};
+pub use pool::{
+    MIGRATIONS, PgHealthCheck, Pool, PoolSettings, connect, connect_replica, run_migrations,
+};
 pub use posts::PgPostRepository;
 pub use reactions::PgReactionRepository;
+pub use replicas::{Database, Lsn, PgReplicas, WRITES_CHANNEL, replica_label, replica_lag};
 pub use retries::PgIdempotencyRepository;
 pub use stats::PgStatsRepository;

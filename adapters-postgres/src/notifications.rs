@@ -8,7 +8,7 @@ use minifb_application::StoreError;
 use minifb_application::social::ports::{NotificationListing, NotificationRepository, PageRequest};
 use minifb_domain::{NotificationId, NotificationKind, UserId};
 
-use crate::pool::{Pool, run};
+use crate::replicas::{Database, read, write};
 use crate::schema::{notifications, users};
 use crate::views::{NotificationViewRow, views};
 
@@ -73,12 +73,12 @@ diesel::alias!(users as recipients: Recipients);
 /// [`NotificationRepository`] over `notifications` and `users` (actors).
 #[derive(Clone)]
 pub struct PgNotificationRepository {
-    pool: Pool,
+    db: Database,
 }
 
 impl PgNotificationRepository {
-    pub fn new(pool: Pool) -> Self {
-        Self { pool }
+    pub fn new(db: impl Into<Database>) -> Self {
+        Self { db: db.into() }
     }
 }
 
@@ -97,7 +97,7 @@ impl NotificationRepository for PgNotificationRepository {
         page: PageRequest,
     ) -> Result<Option<NotificationListing>, StoreError> {
         let user_id = user_id.to_string();
-        let listing = run(&self.pool, move |conn| {
+        let listing = read(&self.db, move |conn| {
             // The unread count is an uncorrelated subquery (one lookup per
             // statement).
             let mut query = notifications_of(&user_id)
@@ -134,7 +134,7 @@ impl NotificationRepository for PgNotificationRepository {
     /// migration `2026-12-01-100000`: no row, no user.
     async fn unread_count(&self, user_id: &UserId) -> Result<Option<i64>, StoreError> {
         let user_id = user_id.to_string();
-        run(&self.pool, move |conn| {
+        write(&self.db, move |conn| {
             unread_of(&user_id).first(conn).optional()
         })
         .await
@@ -143,7 +143,7 @@ impl NotificationRepository for PgNotificationRepository {
     /// A notification already read still counts as found.
     async fn mark_read(&self, user_id: &UserId, id: NotificationId) -> Result<bool, StoreError> {
         let user_id = user_id.to_string();
-        run(&self.pool, move |conn| {
+        write(&self.db, move |conn| {
             diesel::update(
                 notifications::table
                     .find(id.get())
@@ -160,7 +160,7 @@ impl NotificationRepository for PgNotificationRepository {
     /// announcing trigger sends `"all"` rather than every id.
     async fn mark_all_read(&self, user_id: &UserId) -> Result<u64, StoreError> {
         let user_id = user_id.to_string();
-        run(&self.pool, move |conn| {
+        write(&self.db, move |conn| {
             conn.transaction(|conn| {
                 diesel::sql_query("SELECT set_config('minifb.read_all', 'on', true)")
                     .execute(conn)?;
@@ -186,7 +186,7 @@ impl NotificationRepository for PgNotificationRepository {
         limit: u32,
     ) -> Result<NotificationListing, StoreError> {
         let user_id = user_id.to_string();
-        let rows = run(&self.pool, move |conn| {
+        let rows = write(&self.db, move |conn| {
             notifications_of(&user_id)
                 .filter(notifications::id.gt(after))
                 .select((NotificationViewRow::as_select(), unread_subquery(&user_id)))
@@ -206,7 +206,7 @@ impl NotificationRepository for PgNotificationRepository {
     ) -> Result<NotificationListing, StoreError> {
         let user_id = user_id.to_string();
         let ids: Vec<i64> = ids.iter().map(|id| id.get()).collect();
-        let rows = run(&self.pool, move |conn| {
+        let rows = write(&self.db, move |conn| {
             notifications_of(&user_id)
                 .filter(notifications::id.eq_any(ids))
                 .select((NotificationViewRow::as_select(), unread_subquery(&user_id)))
@@ -225,7 +225,7 @@ impl NotificationRepository for PgNotificationRepository {
             .filter(notifications::user_id.eq(user_id.clone()))
             .select(diesel::dsl::max(notifications::id))
             .single_value();
-        run(&self.pool, move |conn| {
+        write(&self.db, move |conn| {
             users::table
                 .filter(users::id.eq(user_id))
                 .select(latest)

@@ -59,6 +59,25 @@ const SESSION_SETUP: &str = "SET plan_cache_mode = force_generic_plan";
 /// broken, one whose task panicked, and [`run`] drops one whose statement
 /// failed because the connection itself was lost.
 pub fn connect(database_url: &str, settings: PoolSettings) -> anyhow::Result<Pool> {
+    connect_with(database_url, settings, SESSION_SETUP)
+}
+
+/// [`connect`] for a streaming replica: every connection is also read-only
+/// (`default_transaction_read_only`), so that nothing sent there by mistake
+/// could ever try to write.
+pub fn connect_replica(database_url: &str, settings: PoolSettings) -> anyhow::Result<Pool> {
+    connect_with(
+        database_url,
+        settings,
+        &format!("{SESSION_SETUP}; SET default_transaction_read_only = on"),
+    )
+}
+
+fn connect_with(
+    database_url: &str,
+    settings: PoolSettings,
+    session_setup: &str,
+) -> anyhow::Result<Pool> {
     let manager = Manager::from_config(
         database_url,
         Runtime::Tokio1,
@@ -67,7 +86,7 @@ pub fn connect(database_url: &str, settings: PoolSettings) -> anyhow::Result<Poo
         },
     );
     let timeout_ms = settings.statement_timeout.as_millis().max(1);
-    let setup = format!("SET statement_timeout = {timeout_ms}; {SESSION_SETUP}");
+    let setup = format!("SET statement_timeout = {timeout_ms}; {session_setup}");
     Pool::builder(manager)
         .max_size(settings.max_size)
         .wait_timeout(Some(settings.wait))
@@ -181,7 +200,7 @@ where
 
 /// Whether `error` says the connection itself is unusable (the server went
 /// away, or a transaction could not be closed), rather than the statement.
-fn connection_lost(error: &DieselError) -> bool {
+pub(crate) fn connection_lost(error: &DieselError) -> bool {
     matches!(
         error,
         DieselError::DatabaseError(

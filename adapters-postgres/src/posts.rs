@@ -10,7 +10,7 @@ use minifb_domain::{PostContent, PostId, UserId, UserKey};
 
 use crate::accounts::{lower, user_exists};
 use crate::page_limit::limited;
-use crate::pool::{Pool, run};
+use crate::replicas::{Database, read, write};
 use crate::schema::{posts, users};
 use crate::views::{PostViewRow, post_views, stored_user_id, views};
 
@@ -25,12 +25,12 @@ struct NewPostRow {
 /// counters are the columns the triggers of the schema keep.
 #[derive(Clone)]
 pub struct PgPostRepository {
-    pool: Pool,
+    db: Database,
 }
 
 impl PgPostRepository {
-    pub fn new(pool: Pool) -> Self {
-        Self { pool }
+    pub fn new(db: impl Into<Database>) -> Self {
+        Self { db: db.into() }
     }
 }
 
@@ -81,7 +81,7 @@ impl PostRepository for PgPostRepository {
         content: PostContent,
     ) -> Result<PostView, StoreError> {
         let (owner_id, content) = (owner_id.to_string(), content.into_inner());
-        run(&self.pool, move |conn| insert_post(conn, owner_id, content))
+        write(&self.db, move |conn| insert_post(conn, owner_id, content))
             .await?
             .try_into()
     }
@@ -92,14 +92,16 @@ impl PostRepository for PgPostRepository {
         viewer: Option<UserId>,
     ) -> Result<Option<PostView>, StoreError> {
         let viewer = viewer.map(UserId::into_inner);
-        run(&self.pool, move |conn| post_view(conn, id.get(), viewer))
-            .await?
-            .map(TryInto::try_into)
-            .transpose()
+        read(&self.db, move |conn| {
+            post_view(conn, id.get(), viewer.clone())
+        })
+        .await?
+        .map(TryInto::try_into)
+        .transpose()
     }
 
     async fn owner_of(&self, id: PostId) -> Result<Option<UserId>, StoreError> {
-        run(&self.pool, move |conn| {
+        write(&self.db, move |conn| {
             posts::table
                 .find(id.get())
                 .select(posts::owner_id)
@@ -119,7 +121,7 @@ impl PostRepository for PgPostRepository {
     ) -> Result<Option<PostView>, StoreError> {
         let content = content.into_inner();
         let viewer = viewer.to_string();
-        run(&self.pool, move |conn| {
+        write(&self.db, move |conn| {
             conn.transaction(|conn| {
                 let updated = diesel::update(posts::table.find(id.get()))
                     .set((posts::content.eq(content), posts::updated_at.eq(now)))
@@ -139,7 +141,7 @@ impl PostRepository for PgPostRepository {
     /// `notifications` cascade (and `comment_reactions` from `comments`);
     /// the counter triggers skip the cascaded rows.
     async fn delete(&self, id: PostId) -> Result<bool, StoreError> {
-        run(&self.pool, move |conn| {
+        write(&self.db, move |conn| {
             conn.transaction(|conn| {
                 diesel::delete(posts::table.find(id.get()))
                     .execute(conn)
@@ -159,8 +161,8 @@ impl PostRepository for PgPostRepository {
         viewer: Option<UserId>,
     ) -> Result<Vec<PostView>, StoreError> {
         let viewer = viewer.map(UserId::into_inner);
-        let rows = run(&self.pool, move |conn| {
-            load_posts_page(conn, viewer, page, None)
+        let rows = read(&self.db, move |conn| {
+            load_posts_page(conn, viewer.clone(), page, None)
         })
         .await?;
         views(rows)
@@ -177,8 +179,8 @@ impl PostRepository for PgPostRepository {
     ) -> Result<Option<Vec<PostView>>, StoreError> {
         let key = owner.key();
         let viewer = viewer.map(UserId::into_inner);
-        let rows = run(&self.pool, move |conn| {
-            let rows = load_posts_page(conn, viewer, page, Some(&key))?;
+        let rows = read(&self.db, move |conn| {
+            let rows = load_posts_page(conn, viewer.clone(), page, Some(&key))?;
             if rows.is_empty() && !user_exists(conn, &key)? {
                 return Ok(None);
             }

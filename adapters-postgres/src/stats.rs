@@ -19,7 +19,7 @@ use minifb_application::stats::{
     RequestTotals, ServiceTotals, StatsRepository,
 };
 
-use crate::pool::{Pool, run};
+use crate::replicas::{Database, read, write};
 use crate::schema::{
     notification_streams, post_counts_by_quarter, request_counts, request_latency_counts,
     service_counters,
@@ -85,12 +85,12 @@ fn status_code(status: i16) -> u16 {
 /// [`StatsRepository`] over the back-office tables.
 #[derive(Clone)]
 pub struct PgStatsRepository {
-    pool: Pool,
+    db: Database,
 }
 
 impl PgStatsRepository {
-    pub fn new(pool: Pool) -> Self {
-        Self { pool }
+    pub fn new(db: impl Into<Database>) -> Self {
+        Self { db: db.into() }
     }
 
     /// Adds `(minute, endpoint, key, requests)` rows to a table of counts
@@ -115,7 +115,7 @@ impl PgStatsRepository {
             columns.2.push(key);
             columns.3.push(requests);
         }
-        run(&self.pool, move |conn| {
+        write(&self.db, move |conn| {
             diesel::sql_query(statement)
                 .bind::<Array<Timestamptz>, _>(columns.0)
                 .bind::<Array<Text>, _>(columns.1)
@@ -141,7 +141,7 @@ impl StatsRepository for PgStatsRepository {
     /// the number of users or posts, three rows come back, and the
     /// statement is prepared once per connection.
     async fn service_totals(&self, day: Range<DateTime<Utc>>) -> Result<ServiceTotals, StoreError> {
-        let rows: Vec<(String, Option<i64>)> = run(&self.pool, move |conn| {
+        let rows: Vec<(String, Option<i64>)> = read(&self.db, move |conn| {
             let counters = service_counters::table
                 .group_by(service_counters::name)
                 .select((service_counters::name, int8(sum(service_counters::value))));
@@ -178,7 +178,7 @@ impl StatsRepository for PgStatsRepository {
     }
 
     async fn request_totals(&self, since: DateTime<Utc>) -> Result<RequestTotals, StoreError> {
-        let rows: Vec<TotalRow> = run(&self.pool, move |conn| {
+        let rows: Vec<TotalRow> = write(&self.db, move |conn| {
             diesel::sql_query(REQUEST_TOTALS)
                 .bind::<diesel::sql_types::Timestamptz, _>(since)
                 .load(conn)
@@ -205,7 +205,7 @@ impl StatsRepository for PgStatsRepository {
     }
 
     async fn prune_request_counts(&self, before: DateTime<Utc>) -> Result<(), StoreError> {
-        run(&self.pool, move |conn| {
+        write(&self.db, move |conn| {
             diesel::delete(request_counts::table.filter(request_counts::minute.lt(before)))
                 .execute(conn)
                 .map(drop)
@@ -227,7 +227,7 @@ impl StatsRepository for PgStatsRepository {
         &self,
         since: DateTime<Utc>,
     ) -> Result<Vec<EndpointLatency>, StoreError> {
-        let rows: Vec<(String, f64, Option<i64>)> = run(&self.pool, move |conn| {
+        let rows: Vec<(String, f64, Option<i64>)> = write(&self.db, move |conn| {
             request_latency_counts::table
                 .filter(request_latency_counts::minute.ge(since))
                 .group_by((request_latency_counts::endpoint, request_latency_counts::le))
@@ -252,7 +252,7 @@ impl StatsRepository for PgStatsRepository {
     }
 
     async fn prune_latency_counts(&self, before: DateTime<Utc>) -> Result<(), StoreError> {
-        run(&self.pool, move |conn| {
+        write(&self.db, move |conn| {
             diesel::delete(
                 request_latency_counts::table.filter(request_latency_counts::minute.lt(before)),
             )
@@ -266,7 +266,7 @@ impl StatsRepository for PgStatsRepository {
     /// open): a slot counts while its lease, renewed by its process, has
     /// not expired, so a process that died stops counting within a lease.
     async fn open_streams(&self) -> Result<Vec<ProcessStreams>, StoreError> {
-        let rows: Vec<(String, i64)> = run(&self.pool, move |conn| {
+        let rows: Vec<(String, i64)> = write(&self.db, move |conn| {
             notification_streams::table
                 .filter(notification_streams::expires_at.gt(diesel::dsl::now))
                 .group_by(notification_streams::process_id)

@@ -9,6 +9,7 @@
 //! `Unavailable` (retry later) or `Other` (a bug or an outage to log).
 
 pub mod accounts;
+pub mod consistency;
 pub mod live;
 pub mod ports;
 pub mod social;

@@ -65,6 +65,12 @@ pub struct Config {
     /// Load balancers whose `X-Forwarded-For` is believed
     /// (`MINIFB_TRUSTED_PROXIES`).
     pub trusted_proxies: TrustedProxies,
+    /// Streaming replicas that may serve reads (`MINIFB_REPLICA_URLS`,
+    /// comma-separated); none by default.
+    pub replica_urls: Vec<String>,
+    /// How far behind a replica may be and still serve others' reads
+    /// (`MINIFB_REPLICA_MAX_LAG`, seconds).
+    pub replica_max_lag: Duration,
 }
 
 impl Config {
@@ -124,6 +130,18 @@ impl Config {
                 )
             })?;
         let stream_keep_alive = number("MINIFB_STREAM_KEEPALIVE", 15, 1..=15)?;
+        let replica_urls = list(get("MINIFB_REPLICA_URLS"));
+        // The entry is not quoted: it may hold a password.
+        if let Some(position) = replica_urls
+            .iter()
+            .position(|url| !url.starts_with("postgres://") && !url.starts_with("postgresql://"))
+        {
+            bail!(
+                "MINIFB_REPLICA_URLS must be comma-separated postgres:// URLs; entry {} is not one",
+                position + 1
+            );
+        }
+        let replica_max_lag = number("MINIFB_REPLICA_MAX_LAG", 5, 1..=86_400)?;
         Ok(Self {
             database_url,
             bind,
@@ -131,14 +149,7 @@ impl Config {
             // short one, never silently replaced.
             jwt_secret: secret(lookup("MINIFB_JWT_SECRET"), "MINIFB_JWT_SECRET")?,
             admin_token: secret(lookup("MINIFB_ADMIN_TOKEN"), "MINIFB_ADMIN_TOKEN")?,
-            cors_origins: get("MINIFB_CORS_ORIGINS")
-                .map(|v| {
-                    v.split(',')
-                        .map(|o| o.trim().to_owned())
-                        .filter(|o| !o.is_empty())
-                        .collect()
-                })
-                .unwrap_or_default(),
+            cors_origins: list(get("MINIFB_CORS_ORIGINS")),
             mail_outbox: get("MINIFB_MAIL_OUTBOX").unwrap_or_else(|| "./data/outbox.jsonl".into()),
             smtp_url: get("MINIFB_SMTP_URL"),
             mail_from: get("MINIFB_MAIL_FROM")
@@ -154,8 +165,22 @@ impl Config {
             stream_keep_alive: Duration::from_secs(stream_keep_alive),
             signup_limit: Some(u32::try_from(signup_limit)?).filter(|&n| n > 0),
             trusted_proxies,
+            replica_urls,
+            replica_max_lag: Duration::from_secs(replica_max_lag),
         })
     }
+}
+
+/// A comma-separated list, blanks dropped.
+fn list(value: Option<String>) -> Vec<String> {
+    value
+        .map(|v| {
+            v.split(',')
+                .map(|item| item.trim().to_owned())
+                .filter(|item| !item.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// A whole number in `range`, or `default` when the variable is unset.
@@ -246,6 +271,37 @@ mod tests {
         assert_eq!(config.max_connections, 10_000);
         assert_eq!(config.max_streams, 5_000);
         assert_eq!(config.signup_limit, Some(25));
+        assert!(config.replica_urls.is_empty());
+        assert_eq!(config.replica_max_lag, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn replicas_are_comma_separated_urls_with_a_lag_bound_of_a_second_or_more() {
+        let config = config(&[
+            ("DATABASE_URL", "x"),
+            (
+                "MINIFB_REPLICA_URLS",
+                "postgres://u:p@r1:5433/db, postgresql://r2/db,",
+            ),
+            ("MINIFB_REPLICA_MAX_LAG", "1"),
+        ])
+        .unwrap();
+        assert_eq!(
+            config.replica_urls,
+            ["postgres://u:p@r1:5433/db", "postgresql://r2/db"]
+        );
+        assert_eq!(config.replica_max_lag, Duration::from_secs(1));
+        for (name, value) in [
+            ("MINIFB_REPLICA_MAX_LAG", "0"),
+            ("MINIFB_REPLICA_MAX_LAG", "soon"),
+            ("MINIFB_REPLICA_URLS", "host=r1 password=secret"),
+        ] {
+            let error = super::tests::config(&[("DATABASE_URL", "x"), (name, value)])
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains(name), "{name}={value}: {error}");
+            assert!(!error.contains("secret"), "{error}");
+        }
     }
 
     #[test]

@@ -19,6 +19,7 @@ use minifb_adapters_http::{
 use minifb_adapters_mail::{OutboxMailer, SmtpMailer};
 use minifb_adapters_postgres as pg;
 use minifb_application::accounts::AccountService;
+use minifb_application::consistency::NoReplicas;
 use minifb_application::live::LiveService;
 use minifb_application::ports::Mailer;
 use minifb_application::social::SocialService;
@@ -38,6 +39,7 @@ pub struct Server {
     upkeep: Upkeep,
     max_connections: usize,
     hub: pg::PgNotificationHub,
+    replicas: Option<pg::PgReplicas>,
 }
 
 impl Server {
@@ -53,6 +55,26 @@ impl Server {
         )
         .context("DATABASE_URL is not a usable PostgreSQL URL")?;
         let applied = pg::run_migrations(&pool).await?;
+        let replicas = (!config.replica_urls.is_empty())
+            .then(|| {
+                pg::PgReplicas::connect(
+                    pool.clone(),
+                    &config.database_url,
+                    &config.replica_urls,
+                    config.replica_max_lag,
+                    pg::PoolSettings {
+                        max_size: config.pool_size,
+                        wait: WAIT_LIMIT,
+                        statement_timeout: statement_timeout(config.request_timeout),
+                    },
+                )
+                .context("MINIFB_REPLICA_URLS has a URL that is not a usable PostgreSQL URL")
+            })
+            .transpose()?;
+        let db = replicas.as_ref().map_or_else(
+            || pg::Database::from(pool.clone()),
+            pg::PgReplicas::database,
+        );
         tracing::info!(applied, "database migrations are up to date");
 
         if config.jwt_secret.generated {
@@ -80,7 +102,7 @@ impl Server {
         let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
         let threads = (cpus / 2).max(1);
         let accounts = AccountService {
-            users: Arc::new(pg::PgUserRepository::new(pool.clone())),
+            users: Arc::new(pg::PgUserRepository::new(db.clone())),
             temporary_passwords: Arc::new(pg::PgTemporaryPasswordRepository::new(pool.clone())),
             refresh_tokens: Arc::new(pg::PgRefreshTokenRepository::new(pool.clone())),
             hasher: Arc::new(
@@ -94,20 +116,20 @@ impl Server {
         };
         let retries = pg::PgIdempotencyRepository::new(pool.clone());
         let social = SocialService {
-            users: Arc::new(pg::PgUserRepository::new(pool.clone())),
-            posts: Arc::new(pg::PgPostRepository::new(pool.clone())),
-            comments: Arc::new(pg::PgCommentRepository::new(pool.clone())),
+            users: Arc::new(pg::PgUserRepository::new(db.clone())),
+            posts: Arc::new(pg::PgPostRepository::new(db.clone())),
+            comments: Arc::new(pg::PgCommentRepository::new(db.clone())),
             reactions: Arc::new(pg::PgReactionRepository::new(pool.clone())),
-            notifications: Arc::new(pg::PgNotificationRepository::new(pool.clone())),
+            notifications: Arc::new(pg::PgNotificationRepository::new(db.clone())),
             retries: Arc::new(retries.clone()),
         };
         let hub =
             pg::PgNotificationHub::new(pool.clone(), &config.database_url, config.max_streams);
         let live = LiveService {
-            notifications: Arc::new(pg::PgNotificationRepository::new(pool.clone())),
+            notifications: Arc::new(pg::PgNotificationRepository::new(db.clone())),
             feed: Arc::new(hub.clone()),
         };
-        let stats_repository = Arc::new(pg::PgStatsRepository::new(pool.clone()));
+        let stats_repository = Arc::new(pg::PgStatsRepository::new(db.clone()));
         let server_stats = ServerStatsService {
             repository: stats_repository.clone(),
             counter: Arc::new(RequestCounter::default()),
@@ -124,6 +146,10 @@ impl Server {
             stream_keep_alive: config.stream_keep_alive,
             jwt,
             health: Arc::new(pg::PgHealthCheck::new(pool.clone())),
+            replicas: match &replicas {
+                Some(replicas) => Arc::new(replicas.clone()),
+                None => Arc::new(NoReplicas),
+            },
             admin_token_digest: admin_token_digest(&config.admin_token.value),
         });
         let http = HttpConfig {
@@ -154,6 +180,7 @@ impl Server {
             },
             max_connections: config.max_connections,
             hub,
+            replicas,
         })
     }
 
@@ -172,6 +199,7 @@ impl Server {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let flusher = tokio::spawn(self.upkeep.clone().run(stopped));
         let listener = tokio::spawn(self.hub.clone().run());
+        let replica_checks = self.replicas.clone().map(|r| tokio::spawn(r.run()));
         let hub = self.hub.clone();
         // Streams close first, so their clients reconnect to another
         // process and their connections do not hold the shutdown up.
@@ -188,6 +216,12 @@ impl Server {
         .await;
         self.hub.close();
         listener.await.ok();
+        if let Some(replicas) = &self.replicas {
+            replicas.close();
+        }
+        if let Some(checks) = replica_checks {
+            checks.await.ok();
+        }
         // Let a flush under way finish, so no drained counts are lost.
         stop.send(true).ok();
         flusher.await.ok();

@@ -16,6 +16,7 @@ use http_body_util::BodyExt;
 use minifb_adapters_http::{
     AppState, HttpConfig, JwtKeys, ServerStatsService, Shared, admin_token_digest, router,
 };
+use minifb_application::consistency::{MockReadReplicas, NoReplicas};
 use minifb_application::ports::{AccessTokenIssuer, MockHealthCheck};
 use minifb_application::stats::{MockStatsRepository, StatsService};
 use minifb_application::testing::{AccountPorts, SocialPorts};
@@ -51,6 +52,8 @@ pub struct Ports {
     pub social: SocialPorts,
     pub stats: MockStatsRepository,
     pub health: MockHealthCheck,
+    /// The read replicas; none unless a test arranges some.
+    pub replicas: Option<MockReadReplicas>,
 }
 
 impl Ports {
@@ -76,6 +79,10 @@ impl Ports {
             stream_keep_alive: Duration::from_secs(15),
             jwt: keys(),
             health: Arc::new(self.health),
+            replicas: match self.replicas {
+                Some(replicas) => Arc::new(replicas),
+                None => Arc::new(NoReplicas),
+            },
             admin_token_digest: admin_token_digest(ADMIN_TOKEN),
         })
     }

@@ -25,8 +25,8 @@ fn replicas(writes: usize, writers: Arc<Mutex<Vec<UserKey>>>) -> MockReadReplica
     replicas
 }
 
-#[tokio::test]
-async fn a_listed_read_runs_in_a_scope_naming_its_signed_in_reader() {
+/// Ports whose list of posts records the read scope each call ran in.
+fn post_lists_recording_their_scope() -> (Ports, Arc<Mutex<Vec<Option<ReadScope>>>>) {
     let scopes = Arc::new(Mutex::new(Vec::new()));
     let mut ports = Ports::default();
     let seen = Arc::clone(&scopes);
@@ -34,6 +34,12 @@ async fn a_listed_read_runs_in_a_scope_naming_its_signed_in_reader() {
         seen.lock().unwrap().push(ReadScope::current());
         Ok(Vec::new())
     });
+    (ports, scopes)
+}
+
+#[tokio::test]
+async fn a_listed_read_runs_in_a_scope_naming_its_signed_in_reader() {
+    let (mut ports, scopes) = post_lists_recording_their_scope();
     ports.replicas = Some(replicas(0, Arc::default()));
     let app = ports.app();
 
@@ -94,13 +100,7 @@ async fn an_answered_write_records_its_writers_position_and_a_refused_one_does_n
 
 #[tokio::test]
 async fn without_replicas_nothing_is_scoped_or_recorded() {
-    let scopes = Arc::new(Mutex::new(Vec::new()));
-    let mut ports = Ports::default();
-    let seen = Arc::clone(&scopes);
-    ports.social.posts.expect_list().returning(move |_, _| {
-        seen.lock().unwrap().push(ReadScope::current());
-        Ok(Vec::new())
-    });
+    let (ports, scopes) = post_lists_recording_their_scope();
     let app = ports.app();
 
     call_as(&app, Method::GET, "/posts", "alice").await;

@@ -260,6 +260,13 @@ impl Server {
         assert!((200..300).contains(&status), "{path}: {status} {answer}");
         answer
     }
+
+    /// Creates what `path` lists (a post, a comment) with `content`: its id.
+    async fn create(&self, path: &str, token: &str, content: &str) -> i64 {
+        let body = json!({ "content": content });
+        let created = self.write(Method::POST, path, token, Some(body)).await;
+        created["id"].as_i64().unwrap()
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -268,26 +275,10 @@ async fn a_writers_reads_through_another_process_show_each_write_while_replay_is
     let (a, b) = (&setup.servers[0], &setup.servers[1]);
     let alice = a.user("alice").await;
     let bob = a.user("bob1").await;
-    let post = a
-        .write(
-            Method::POST,
-            "/posts",
-            &alice,
-            Some(json!({ "content": "first" })),
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
+    let post = a.create("/posts", &alice, "first").await;
     let comment = a
-        .write(
-            Method::POST,
-            &format!("/posts/{post}/comments"),
-            &alice,
-            Some(json!({ "content": "mine" })),
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
+        .create(&format!("/posts/{post}/comments"), &alice, "mine")
+        .await;
     a.write(
         Method::POST,
         &format!("/posts/{post}/comments"),
@@ -300,16 +291,7 @@ async fn a_writers_reads_through_another_process_show_each_write_while_replay_is
     let replica_reads = b.reads_from("replica").await;
 
     // A new post.
-    let new = a
-        .write(
-            Method::POST,
-            "/posts",
-            &alice,
-            Some(json!({ "content": "new" })),
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
+    let new = a.create("/posts", &alice, "new").await;
     let (status, read) = b.get(&format!("/posts/{new}"), Some(&alice)).await;
     assert_eq!((status, &read["content"]), (200, &json!("new")), "{read}");
     let (_, timeline) = b.get("/me/timeline", Some(&alice)).await;
@@ -383,16 +365,7 @@ async fn others_read_the_replica_until_the_lag_bound_passes_then_the_primary() {
     setup.settle().await;
     setup.standby.pause_replay();
 
-    let post = server
-        .write(
-            Method::POST,
-            "/posts",
-            &alice,
-            Some(json!({ "content": "news" })),
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
+    let post = server.create("/posts", &alice, "news").await;
     let written = Instant::now();
     let (replica_reads, primary_reads) = (
         server.reads_from("replica").await,
@@ -532,16 +505,7 @@ async fn a_read_cancelled_by_a_recovery_conflict_is_answered_from_the_primary() 
     let setup = Setup::start(1, "60");
     let server = &setup.servers[0];
     let alice = server.user("alice").await;
-    let post = server
-        .write(
-            Method::POST,
-            "/posts",
-            &alice,
-            Some(json!({ "content": "hi" })),
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
+    let post = server.create("/posts", &alice, "hi").await;
     // A replayed lock that conflicts with a standby query cancels it at
     // once.
     let mut standby = setup.standby.connect();

@@ -158,7 +158,8 @@ def live_table(live, path):
     lines = [
         f"`make bench-live` at commit `{live.get('commit') or 'not recorded'}`, {when(live, path)}: "
         f"{count(live['streams'])} streams on B, then {fan['rate_per_s']:g} comments/s through A "
-        f"for {fan['seconds']:g} s.",
+        f"for {fan['seconds']:g} s; load average before "
+        f"{', '.join(f'{x:.2f}' for x in live.get('load_average_before', []))}.",
         "",
         "| measure | value |",
         "| --- | --- |",

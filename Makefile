@@ -18,8 +18,10 @@ test:
 bench:
 	@scripts/bench.sh
 
-## Live-notification delivery across two processes and the memory of idle
-## streams (scripts/live-bench.py; docs/performance.md).
+## Live notifications across two processes: 10,000 streams on one (their
+## memory), comments at 500/s through the other, delivery to every stream
+## (LIVE_STREAMS, LIVE_RATE, LIVE_SECONDS; scripts/live-bench.py raises the
+## open-file limit; docs/performance.md).
 bench-live:
 	cargo build --release -p minifb-server
 	@python3 scripts/live-bench.py

@@ -152,22 +152,48 @@ def bench_table(summary, path):
 
 
 def live_table(live, path):
-    d, w, e = live["delivery_ms"], live["write_response_ms"], live["event_after_response_ms"]
-    rss = live["rss_kib"]
-    return [
-        f"`make bench-live` at commit `{live.get('commit') or 'not recorded'}`, {when(live, path)}.",
+    serial, fan, idle = live["serial"], live["fan_out"], live["idle"]
+    d, w, e, fd = serial["delivery_ms"], serial["write_response_ms"], serial["event_after_response_ms"], fan["delivery_ms"]
+    rss = idle["rss_kib"]
+    lines = [
+        f"`make bench-live` at commit `{live.get('commit') or 'not recorded'}`, {when(live, path)}: "
+        f"{count(live['streams'])} streams on B, then {fan['rate_per_s']:g} comments/s through A "
+        f"for {fan['seconds']:g} s; load average before "
+        f"{', '.join(f'{x:.2f}' for x in live.get('load_average_before', []))}.",
         "",
         "| measure | value |",
         "| --- | --- |",
-        f"| events (comment on A → `event: notification` on B) | {live['events']} |",
-        f"| delivery latency, median / p99 / max | {d['median']:.2f} / {d['p99']:.2f} / {d['max']:.2f} ms |",
-        f"| the write's response time, median / p99 | {w['median']:.2f} / {w['p99']:.2f} ms |",
-        f"| event after the write's response, median / p99 | {e['median']:.2f} / {e['p99']:.2f} ms |",
-        f"| B's VmRSS, no stream open | {rss['no_streams']} KiB |",
-        f"| B's VmRSS, {live['idle_streams']} idle streams open | {rss['with_streams']} KiB |",
-        f"| per idle stream | {live['kib_per_idle_stream']:.1f} KiB |",
-        f"| opening the idle streams | {live['seconds_to_open_streams']:.1f} s |",
+        f"| serial: delivery median / p99 / max ({serial['events']} writes one after another) | "
+        f"{d['median']:.2f} / {d['p99']:.2f} / {d['max']:.2f} ms |",
+        f"| serial: the write's response time, median / p99 | {w['median']:.2f} / {w['p99']:.2f} ms |",
+        f"| serial: event after the write's response, median / p99 | {e['median']:.2f} / {e['p99']:.2f} ms |",
+        f"| B's VmRSS: no stream open / {live['streams']} idle streams / after the fan-out | "
+        f"{rss['no_streams']} / {rss['with_streams']} / {rss['after_fan_out']} KiB |",
+        f"| per idle stream | {live['idle_stream_kib']:.1f} KiB |",
+        f"| opening the streams | {idle['seconds_to_open_streams']:.1f} s |",
+        f"| fan-out: writes per second achieved (errors) | {fan['writes_per_s_achieved']:.1f} ({fan['write_errors']}) |",
+        f"| fan-out: events delivered / expected | {fan['delivered_events']} / {fan['expected_events']} |",
+        f"| fan-out: delivery p50 / p99 / p99.9 / max | "
+        f"{fd['p50']:.1f} / {fd['p99']:.1f} / {fd['p99.9']:.1f} / {fd['max']:.1f} ms |",
+        f"| fan-out: the write's response p50 / p99; the event after it p50 / p99 | "
+        f"{fan['write_response_ms']['p50']:.1f} / {fan['write_response_ms']['p99']:.1f}; "
+        f"{fan['event_after_response_ms']['p50']:.1f} / {fan['event_after_response_ms']['p99']:.1f} ms |",
+        f"| fan-out: B's CPU per delivered event (B's share of a core) | "
+        f"{fan['b_cpu_us_per_event']:.1f} µs ({fan['b_cpu_share']:.0%}) |",
+        f"| fan-out: A's CPU per write | {fan['a_cpu_us_per_write']:.0f} µs |",
+        f"| fan-out: the client's share of a core, its loop's lateness p99 / max | "
+        f"{fan['client_cpu_share']:.0%}, {fan['client_loop_lateness_ms']['p99']:.1f} / "
+        f"{fan['client_loop_lateness_ms']['max']:.1f} ms |",
+        "",
+        "| target | value | bound | holds? |",
+        "| --- | ---: | ---: | --- |",
     ]
+    for target in live.get("targets", []):
+        value = target["value"]
+        shown = f"{value:.1f}" if isinstance(value, float) else str(value)
+        lines.append(f"| `{target['name']}` | {shown} | {SIGNS[target['op']]} {target['bound']} | "
+                     f"{holds(value, target['op'], target['bound'])} |")
+    return lines
 
 
 def replace_between(text, markers, lines, doc):

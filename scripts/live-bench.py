@@ -2,23 +2,35 @@
 """`make bench-live`: live notifications across two server processes.
 
 Starts a private PostgreSQL (scripts/pg) and two release minifb-server
-processes on one database, A and B, then measures
+processes on one database, A (writes) and B (streams), then measures
 
-1. delivery latency: user X comments on user Y's post through A; the time
-   from sending that request to Y's `event: notification` (for that very
-   comment) arriving on Y's stream held open on B, over --events writes one
-   after another; the write's own response time too;
-2. B's resident memory (VmRSS) with no stream open and with --streams idle
-   streams open (5 per user, the per-user limit, so streams/5 users, put in
-   the database directly with one password hash and given access tokens
-   minted here with the JWT key the servers were started with).
+1. serial delivery: user X comments on user Y's post through A, one write
+   after another (--events); the time from sending that request to Y's
+   `event: notification` (for that very comment) arriving on Y's stream
+   held open on B; the write's own response time too;
+2. idle streams: B's resident memory (VmRSS) with no stream open and with
+   --streams streams open (5 per user, the per-user limit, over streams/5
+   users put in the database directly and given access tokens minted here
+   with the JWT key the servers were started with);
+3. fan-out: with those streams still open, comments on the users' posts
+   through A at a fixed arrival rate (--rate per second for --seconds,
+   open loop: each write is timed from when it was due, so a writer that
+   falls behind shows as latency), each one an `event: notification` on
+   every stream of the post's author; the delivery latency of every event
+   on every stream, B's CPU per delivered event (/proc utime + stime),
+   streams B dropped (none may be), and what the client itself spent
+   (its CPU share and its event loop's lateness), to show that the
+   client was not the bottleneck.
 
-Results go to target/bench/live.json and a Markdown table to stdout.
-Python 3 standard library only; the release binary must be built already
-(the Makefile target builds it).
+Results go to target/bench/live.json (with the targets and whether each
+holds) and a Markdown table to stdout. Python 3 standard library only
+(asyncio on raw sockets holds the streams); the release binary must be
+built already (the Makefile target builds it). The open-file limit is
+raised to its hard limit, which B inherits.
 """
 
 import argparse
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -27,8 +39,8 @@ import json
 import os
 import platform
 import queue
+import re
 import resource
-import selectors
 import shutil
 import signal
 import socket
@@ -44,6 +56,14 @@ JWT_SECRET = "live-bench-jwt-secret-0123456789abcdefghijklmn"
 ADMIN_TOKEN = "live-bench-admin-token-0123456789abcdefghijkl"
 PASSWORD = "correct horse battery"
 PER_USER = 5
+# The targets of issue 24 for 10,000 streams: name in live.json, comparison, bound.
+TARGETS = [
+    ("idle_stream_kib", "<=", 12),
+    ("delivery_p99_ms", "<=", 100),
+    ("dropped_streams", "<=", 0),
+    ("lost_events", "<=", 0),
+    ("streams", ">=", 10000),
+]
 
 
 def log(message):
@@ -158,6 +178,14 @@ class Server:
                     return int(line.split()[1])
         raise SystemExit("live-bench: no VmRSS")
 
+    def cpu_seconds(self):
+        """User + system CPU time the process has used."""
+        with open(f"/proc/{self.process.pid}/stat") as f:
+            # The fields after the command's parenthesised name; utime and
+            # stime are the stat file's 14th and 15th.
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self):
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
@@ -267,62 +295,262 @@ def measure_latency(a, b, events):
     return delivery, response, after
 
 
-def open_idle_streams(b, tokens, batch=250):
-    """Opens one stream per token, `batch` at a time; returns the sockets."""
-    selector = selectors.DefaultSelector()
-    opened = []
-    for start in range(0, len(tokens), batch):
-        pending = {}
-        for token in tokens[start : start + batch]:
-            sock = socket.socket()
-            sock.connect((b.host, b.port))
-            sock.sendall(
-                f"GET /me/notifications/stream HTTP/1.1\r\nhost: {b.address}\r\n"
-                f"authorization: Bearer {token}\r\n\r\n".encode()
+COMMENT_ID = re.compile(rb'"comment_id":(\d+)')
+
+
+class Stream(asyncio.Protocol):
+    """One held stream: its answer head up to `retry:`, then the arrival
+    time of each `event: notification` frame (by the comment it is for).
+    Chunked framing is not undone: frames are found by their `event:` and
+    `data:` lines."""
+
+    def __init__(self, request, holder):
+        self.request, self.holder = request, holder
+        self.buffer = b""
+        self.opened = asyncio.get_running_loop().create_future()
+        self.transport = None
+
+    def connection_made(self, transport):
+        self.transport = transport
+        transport.write(self.request)
+
+    def data_received(self, data):
+        arrived = time.perf_counter()
+        if not self.opened.done():
+            self.buffer += data
+            if b"\r\n\r\n" in self.buffer and not self.buffer.startswith(b"HTTP/1.1 200"):
+                self.opened.set_exception(SystemExit(f"live-bench: stream refused: {self.buffer[:300]!r}"))
+            elif b"retry:" in self.buffer:
+                self.buffer = b""
+                self.opened.set_result(None)
+            return
+        if not self.buffer and b"event: notification" not in data:
+            return  # a keep-alive
+        self.buffer += data
+        while True:
+            start = self.buffer.find(b"event: notification\n")
+            if start < 0:
+                self.buffer = b""
+                return
+            data_at = self.buffer.find(b"data: ", start)
+            end = self.buffer.find(b"\n", data_at) if data_at >= 0 else -1
+            if end < 0:
+                self.buffer = self.buffer[start:]
+                return
+            found = COMMENT_ID.search(self.buffer, data_at, end)
+            if found:
+                self.holder.arrived(int(found.group(1)), arrived)
+            self.buffer = self.buffer[end:]
+
+    def connection_lost(self, exc):
+        if not self.opened.done():
+            self.opened.set_exception(SystemExit(f"live-bench: stream closed while opening: {exc}"))
+        elif not self.holder.closing:
+            self.holder.dropped += 1
+
+
+class Holder:
+    """The streams held on B and the events they received."""
+
+    def __init__(self):
+        self.streams = []
+        self.arrivals = []  # (comment id, arrival time)
+        self.closing = False
+        self.dropped = 0
+        self.expected = None
+        self.all_arrived = asyncio.Event()
+
+    def arrived(self, comment_id, at):
+        self.arrivals.append((comment_id, at))
+        if self.expected is not None and len(self.arrivals) >= self.expected:
+            self.all_arrived.set()
+
+    async def open(self, server, tokens, batch=250):
+        """One stream per token, `batch` opening at a time."""
+        loop = asyncio.get_running_loop()
+
+        async def one(token):
+            request = (
+                f"GET /me/notifications/stream HTTP/1.1\r\nhost: {server.address}\r\n"
+                f"authorization: Bearer {token}\r\n\r\n"
+            ).encode()
+            _, stream = await loop.create_connection(lambda: Stream(request, self), server.host, server.port)
+            await asyncio.wait_for(stream.opened, 60)
+            self.streams.append(stream)
+
+        for start in range(0, len(tokens), batch):
+            await asyncio.gather(*(one(token) for token in tokens[start : start + batch]))
+
+    def close(self):
+        self.closing = True
+        for stream in self.streams:
+            stream.transport.close()
+
+
+class LoopLag:
+    """How late the client's event loop runs a timer due every 10 ms: a
+    busy client would time events late."""
+
+    def __init__(self):
+        self.lateness = []
+        self.task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self):
+        while True:
+            due = time.perf_counter() + 0.01
+            await asyncio.sleep(0.01)
+            self.lateness.append((time.perf_counter() - due) * 1000)
+
+    def stop(self):
+        self.task.cancel()
+
+
+async def write_comments(server, token, targets, rate, seconds, connections):
+    """Comments through `server` at `rate` per second for `seconds`, open
+    loop, over `connections` kept-alive connections; comment n goes on post
+    targets[n % len(targets)][1]. Returns {comment id: (due, target,
+    answered)},
+    response times from when each write was due (ms), and the errors."""
+    jobs = asyncio.Queue()
+    written, responses, errors = {}, [], []
+
+    async def worker():
+        reader, writer = await asyncio.open_connection(server.host, server.port)
+        while (job := await jobs.get()) is not None:
+            n, due, target = job
+            body = json.dumps({"content": f"fan-out comment {n}"}).encode()
+            writer.write(
+                f"POST /posts/{targets[target][1]}/comments HTTP/1.1\r\nhost: {server.address}\r\n"
+                f"authorization: Bearer {token}\r\ncontent-type: application/json\r\n"
+                f"content-length: {len(body)}\r\n\r\n".encode() + body
             )
-            sock.setblocking(False)
-            pending[sock] = b""
-            selector.register(sock, selectors.EVENT_READ)
-        deadline = time.monotonic() + 60
-        while pending:
-            if time.monotonic() > deadline:
-                raise SystemExit(f"live-bench: {len(pending)} streams not answered within 60 s")
-            for key, _ in selector.select(timeout=1):
-                sock = key.fileobj
-                chunk = sock.recv(65536)
-                if sock not in pending:
-                    continue
-                pending[sock] += chunk
-                if not chunk or (b"\r\n\r\n" in pending[sock] and not pending[sock].startswith(b"HTTP/1.1 200")):
-                    raise SystemExit(f"live-bench: stream refused: {pending[sock][:300]!r}")
-                if b"retry:" in pending[sock]:
-                    del pending[sock]
-                    opened.append(sock)
-    return selector, opened
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+            data = await reader.readexactly(length)
+            status = int(head[9:12])
+            if status != 201:
+                errors.append((status, data[:200]))
+                continue
+            answered = time.perf_counter()
+            responses.append((answered - due) * 1000)
+            written[json.loads(data)["id"]] = (due, target, answered)
+        writer.close()
+
+    workers = [asyncio.create_task(worker()) for _ in range(connections)]
+    start = time.perf_counter() + 0.1
+    for n in range(int(rate * seconds)):
+        due = start + n / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        jobs.put_nowait((n, due, n % len(targets)))
+    for _ in workers:
+        jobs.put_nowait(None)
+    await asyncio.gather(*workers)
+    return written, responses, errors
 
 
-def drain(selector, seconds):
-    """Reads (and drops) keep-alives for `seconds`, as idle clients would."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        for key, _ in selector.select(timeout=0.5):
-            try:
-                if not key.fileobj.recv(65536):
-                    raise SystemExit("live-bench: an idle stream was closed by the server")
-            except BlockingIOError:
-                pass
+async def idle_and_fan_out(a, b, tokens, targets, per_target, poster, args):
+    """Opens the streams, measures B idle, then fans comments out to them."""
+    holder = Holder()
+    rss_0 = b.rss_kib()
+    opened_at = time.perf_counter()
+    await holder.open(b, tokens)
+    open_seconds = time.perf_counter() - opened_at
+    # Idle, as clients holding streams are; then the memory.
+    await asyncio.sleep(5)
+    rss_n = b.rss_kib()
+    loop = asyncio.get_running_loop()
+    streams_on_b = await loop.run_in_executor(None, open_streams, b)
+    log(f"{len(holder.streams)} streams held; fan-out: {args.rate} comments/s for {args.seconds} s through A")
+
+    lag = LoopLag()
+    b_cpu, a_cpu, own_cpu = b.cpu_seconds(), a.cpu_seconds(), os.times()
+    started = time.perf_counter()
+    written, responses, errors = await write_comments(
+        a, poster, targets, args.rate, args.seconds, args.connections
+    )
+    writing = time.perf_counter() - started
+    holder.expected = sum(per_target[target] for _, target, _ in written.values())
+    if len(holder.arrivals) < holder.expected:
+        try:
+            await asyncio.wait_for(holder.all_arrived.wait(), 15)
+        except asyncio.TimeoutError:
+            pass
+    elapsed = time.perf_counter() - started
+    b_cpu, a_cpu = b.cpu_seconds() - b_cpu, a.cpu_seconds() - a_cpu
+    own = os.times()
+    own_cpu = own.user + own.system - own_cpu.user - own_cpu.system
+    lag.stop()
+    rss_after = b.rss_kib()
+    streams_after = await loop.run_in_executor(None, open_streams, b)
+    dropped = holder.dropped
+    holder.close()
+
+    delivery = [(at - written[comment][0]) * 1000 for comment, at in holder.arrivals if comment in written]
+    # From the write's answer (after its commit) to the event: B's part.
+    after = [(at - written[comment][2]) * 1000 for comment, at in holder.arrivals if comment in written]
+    if not delivery:
+        raise SystemExit(f"live-bench: no event arrived; write errors: {errors[:3]}")
+    delivered = len(delivery)
+    return {
+        "streams": len(holder.streams),
+        "idle_stream_kib": (rss_n - rss_0) / len(holder.streams),
+        "delivery_p99_ms": percentile(delivery, 99),
+        "dropped_streams": dropped + max(0, len(holder.streams) - (streams_after or 0)),
+        "lost_events": holder.expected - delivered,
+        "idle": {
+            "rss_kib": {"no_streams": rss_0, "with_streams": rss_n, "after_fan_out": rss_after},
+            "seconds_to_open_streams": open_seconds,
+            "open_streams_reported_by_b": streams_on_b,
+        },
+        "fan_out": {
+            "rate_per_s": args.rate,
+            "seconds": args.seconds,
+            "writes": len(written),
+            "write_errors": len(errors),
+            "writes_per_s_achieved": len(written) / writing,
+            "expected_events": holder.expected,
+            "delivered_events": delivered,
+            "delivery_ms": {
+                "p50": percentile(delivery, 50),
+                "p99": percentile(delivery, 99),
+                "p99.9": percentile(delivery, 99.9),
+                "max": max(delivery),
+            },
+            "write_response_ms": {"p50": percentile(responses, 50), "p99": percentile(responses, 99)},
+            # Negative: the event came before the write's answer.
+            "event_after_response_ms": {"p50": percentile(after, 50), "p99": percentile(after, 99)},
+            "b_cpu_us_per_event": b_cpu * 1e6 / delivered,
+            "b_cpu_share": b_cpu / elapsed,
+            "a_cpu_us_per_write": a_cpu * 1e6 / max(1, len(written)),
+            "client_cpu_share": own_cpu / elapsed,
+            "client_loop_lateness_ms": {
+                "p99": percentile(lag.lateness, 99),
+                "max": max(lag.lateness),
+            },
+            "open_streams_reported_by_b_after": streams_after,
+        },
+    }
 
 
 def main():
+    env = lambda name, default: type(default)(os.environ.get(name, default))
     parser = argparse.ArgumentParser()
-    parser.add_argument("--events", type=int, default=1000)
-    parser.add_argument("--streams", type=int, default=5000)
+    parser.add_argument("--events", type=int, default=env("LIVE_EVENTS", 200), help="serial writes")
+    parser.add_argument("--streams", type=int, default=env("LIVE_STREAMS", 10000))
+    parser.add_argument("--rate", type=float, default=env("LIVE_RATE", 500.0), help="fan-out writes per second")
+    parser.add_argument("--seconds", type=float, default=env("LIVE_SECONDS", 20.0), help="of fan-out")
+    parser.add_argument("--connections", type=int, default=64, help="the fan-out writer's, to A")
     parser.add_argument("--out", default=os.path.join(ROOT, "target/bench/live.json"))
+    parser.add_argument("--keep-logs", metavar="DIR", help="copy the servers' logs there at the end")
     args = parser.parse_args()
 
+    # This process holds every stream, and B (which inherits the limit)
+    # their other ends.
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    if hard < args.streams * 2 + 200:
+    if hard < args.streams + 1500:
         raise SystemExit(f"live-bench: the open-file limit ({hard}) is too low for {args.streams} streams")
 
     binary = os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "release/minifb-server")
@@ -339,14 +567,17 @@ def main():
         log("server A (writes), then server B (streams)")
         a = Server("a", binary, work, url, {})
         servers.append(a)
-        b = Server("b", binary, work, url, {"MINIFB_MAX_STREAMS": str(args.streams + 1000)})
+        b = Server("b", binary, work, url, {
+            "MINIFB_MAX_CONNECTIONS": str(args.streams + 1000),
+            "MINIFB_MAX_STREAMS": str(args.streams + 500),
+        })
         servers.append(b)
 
-        log(f"latency: {args.events} comments through A, events on a stream on B")
+        log(f"serial: {args.events} comments through A, events on a stream on B")
         delivery, response, after = measure_latency(a, b, args.events)
 
         users = -(-args.streams // PER_USER)
-        log(f"{users} users in the database, {args.streams} idle streams on B")
+        log(f"{users} users with a post each in the database, {args.streams} streams on B")
         psql = os.path.join(pg("bindir", pg_dir), "psql")
         subprocess.run(
             [psql, url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c",
@@ -356,22 +587,21 @@ def main():
              f"FROM generate_series(1, {users}) g"],
             check=True,
         )
-        tokens = [access_token(f"idle{u:06d}") for u in range(1, users + 1) for _ in range(PER_USER)]
-        tokens = tokens[: args.streams]
-        # The latency run's stream is gone once B has noticed (at its next
+        posted = subprocess.run(
+            [psql, url, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c",
+             "INSERT INTO posts (owner_id, content) "
+             "SELECT id, 'a post to comment on' FROM users WHERE id LIKE 'idle%' ORDER BY id "
+             "RETURNING owner_id, id"],
+            check=True, capture_output=True, text=True,
+        ).stdout.split()
+        targets = sorted(tuple(line.split("|")) for line in posted)  # (user, post id)
+        tokens = [access_token(user) for user, _ in targets for _ in range(PER_USER)][: args.streams]
+        per_target = [min(PER_USER, args.streams - i * PER_USER) for i in range(len(targets))]
+        poster = access_token("liveposter")
+        # The serial run's stream is gone once B has noticed (at its next
         # keep-alive, within 15 s): then the baseline.
-        poll("B closing the latency run's stream", lambda: open_streams(b) == 0, timeout=60, every=0.5)
-        rss_0 = b.rss_kib()
-        opened_at = time.perf_counter()
-        selector, streams = open_idle_streams(b, tokens)
-        open_seconds = time.perf_counter() - opened_at
-        drain(selector, 5)
-        rss_n = b.rss_kib()
-        streams_on_b = open_streams(b)
-        for sock in streams:
-            sock.close()
-        drain(selector, 0)
-        per_stream = (rss_n - rss_0) / len(streams)
+        poll("B closing the serial run's stream", lambda: open_streams(b) == 0, timeout=60, every=0.5)
+        measured = asyncio.run(idle_and_fan_out(a, b, tokens, targets, per_target, poster, args))
 
         result = {
             "machine": {
@@ -380,31 +610,35 @@ def main():
                 "kernel": platform.release(),
                 "python": platform.python_version(),
             },
-            "events": len(delivery),
-            "delivery_ms": {
-                "median": statistics.median(delivery),
-                "p99": percentile(delivery, 99),
-                "max": max(delivery),
-            },
-            "write_response_ms": {
-                "median": statistics.median(response),
-                "p99": percentile(response, 99),
-                "max": max(response),
-            },
-            # Event arrival minus the write's answer (negative: the event
-            # came first).
-            "event_after_response_ms": {
-                "median": statistics.median(after),
-                "p99": percentile(after, 99),
-            },
-            "load_average_before": load_before,
-            "idle_streams": len(streams),
-            "open_streams_reported_by_b": streams_on_b,
             "commit": commit(),
-            "seconds_to_open_streams": open_seconds,
-            "rss_kib": {"no_streams": rss_0, "with_streams": rss_n},
-            "kib_per_idle_stream": per_stream,
+            "measured_at": time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime()),
+            "load_average_before": load_before,
+            **measured,
+            "serial": {
+                "events": len(delivery),
+                "delivery_ms": {
+                    "median": statistics.median(delivery),
+                    "p99": percentile(delivery, 99),
+                    "max": max(delivery),
+                },
+                "write_response_ms": {
+                    "median": statistics.median(response),
+                    "p99": percentile(response, 99),
+                    "max": max(response),
+                },
+                # Event arrival minus the write's answer (negative: the
+                # event came first).
+                "event_after_response_ms": {
+                    "median": statistics.median(after),
+                    "p99": percentile(after, 99),
+                },
+            },
         }
+        result["targets"] = [
+            {"name": name, "op": op, "bound": bound, "value": result[name],
+             "holds": result[name] <= bound if op == "<=" else result[name] >= bound}
+            for name, op, bound in TARGETS
+        ]
         os.makedirs(os.path.dirname(args.out), exist_ok=True)
         with open(args.out, "w") as f:
             json.dump(result, f, indent=2)
@@ -413,6 +647,9 @@ def main():
     finally:
         for server in reversed(servers):
             server.stop()
+            if args.keep_logs:
+                os.makedirs(args.keep_logs, exist_ok=True)
+                shutil.copy(server.log_path, args.keep_logs)
         try:
             pg("stop", pg_dir)
         except subprocess.CalledProcessError as error:
@@ -442,20 +679,21 @@ def cpu_model():
 
 
 def print_table(r):
-    d, w, rss = r["delivery_ms"], r["write_response_ms"], r["rss_kib"]
-    e = r["event_after_response_ms"]
+    s, f, idle = r["serial"], r["fan_out"], r["idle"]
+    d, fd = s["delivery_ms"], f["delivery_ms"]
     print(f"""
 | measure | value |
 | --- | --- |
-| events (comment on A → `event: notification` on B) | {r['events']} |
-| delivery latency, median | {d['median']:.2f} ms |
-| delivery latency, p99 | {d['p99']:.2f} ms |
-| write response time, median / p99 | {w['median']:.2f} / {w['p99']:.2f} ms |
-| event after the write's response, median / p99 | {e['median']:.2f} / {e['p99']:.2f} ms |
-| B's VmRSS, no stream open | {rss['no_streams'] / 1024:.1f} MiB |
-| B's VmRSS, {r['idle_streams']} idle streams open | {rss['with_streams'] / 1024:.1f} MiB |
-| per idle stream | {r['kib_per_idle_stream']:.1f} KiB |
-| streams opened in | {r['seconds_to_open_streams']:.1f} s |""")
+| serial: delivery median / p99 ({s['events']} writes one after another) | {d['median']:.2f} / {d['p99']:.2f} ms |
+| streams held on B | {r['streams']} |
+| B's VmRSS, no stream / streams open | {idle['rss_kib']['no_streams'] / 1024:.1f} / {idle['rss_kib']['with_streams'] / 1024:.1f} MiB |
+| per idle stream | {r['idle_stream_kib']:.1f} KiB |
+| fan-out: writes/s (target {f['rate_per_s']:g}), events delivered / expected | {f['writes_per_s_achieved']:.1f}, {f['delivered_events']} / {f['expected_events']} |
+| fan-out: delivery p50 / p99 / p99.9 / max | {fd['p50']:.1f} / {fd['p99']:.1f} / {fd['p99.9']:.1f} / {fd['max']:.1f} ms |
+| fan-out: write response p50 / p99; event after it p50 / p99 | {f['write_response_ms']['p50']:.1f} / {f['write_response_ms']['p99']:.1f}; {f['event_after_response_ms']['p50']:.1f} / {f['event_after_response_ms']['p99']:.1f} ms |
+| B's CPU per delivered event | {f['b_cpu_us_per_event']:.1f} µs |
+| dropped streams | {r['dropped_streams']} |
+| client CPU share, loop lateness p99 | {f['client_cpu_share']:.0%}, {f['client_loop_lateness_ms']['p99']:.1f} ms |""")
 
 
 if __name__ == "__main__":

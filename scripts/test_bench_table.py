@@ -67,17 +67,40 @@ def summary(scale=1.0, feed_during_logins_p99=12.0, rss=28000):
 
 LIVE = {
     "machine": {"cpus": 2, "cpu": "x", "kernel": "y", "python": "3"},
-    "events": 1000,
-    "delivery_ms": {"median": 5.24, "p99": 18.11, "max": 48.1},
-    "write_response_ms": {"median": 4.43, "p99": 17.43, "max": 40.0},
-    "event_after_response_ms": {"median": 0.77, "p99": 6.37},
-    "load_average_before": [1.0, 1.0, 1.0],
-    "idle_streams": 5000,
-    "open_streams_reported_by_b": 5000,
     "commit": "abc1234",
-    "seconds_to_open_streams": 11.1,
-    "rss_kib": {"no_streams": 20720, "with_streams": 151464},
-    "kib_per_idle_stream": 26.1,
+    "measured_at": "2026-12-06T22:00Z",
+    "load_average_before": [1.0, 1.0, 1.0],
+    "streams": 10000,
+    "idle_stream_kib": 11.5,
+    "delivery_p99_ms": 142.0,
+    "dropped_streams": 0,
+    "lost_events": 0,
+    "idle": {
+        "rss_kib": {"no_streams": 20720, "with_streams": 138480, "after_fan_out": 140000},
+        "seconds_to_open_streams": 11.1,
+        "open_streams_reported_by_b": 10000,
+    },
+    "fan_out": {
+        "rate_per_s": 500.0, "seconds": 20.0, "writes": 10000, "write_errors": 0,
+        "writes_per_s_achieved": 499.0, "expected_events": 50000, "delivered_events": 50000,
+        "delivery_ms": {"p50": 8.0, "p99": 142.0, "p99.9": 170.0, "max": 190.0},
+        "write_response_ms": {"p50": 5.0, "p99": 30.0},
+        "event_after_response_ms": {"p50": 0.5, "p99": 12.0},
+        "b_cpu_us_per_event": 30.0, "b_cpu_share": 0.2, "a_cpu_us_per_write": 300.0,
+        "client_cpu_share": 0.4, "client_loop_lateness_ms": {"p99": 2.0, "max": 10.0},
+        "open_streams_reported_by_b_after": 10000,
+    },
+    "serial": {
+        "events": 200,
+        "delivery_ms": {"median": 5.24, "p99": 18.11, "max": 48.1},
+        "write_response_ms": {"median": 4.43, "p99": 17.43, "max": 40.0},
+        "event_after_response_ms": {"median": 0.77, "p99": 6.37},
+    },
+    "targets": [
+        {"name": "idle_stream_kib", "op": "<=", "bound": 12, "value": 11.5, "holds": True},
+        {"name": "delivery_p99_ms", "op": "<=", "bound": 100, "value": 142.0, "holds": False},
+        {"name": "streams", "op": ">=", "bound": 10000, "value": 10000, "holds": True},
+    ],
 }
 
 DOC = """# Performance
@@ -181,8 +204,12 @@ class BenchTable(unittest.TestCase):
         text = self.rewrite("--live", self.write("live.json", LIVE))
         section = self.section(text, table.LIVE_MARKERS)
         self.assertIn("`make bench-live` at commit `abc1234`", section)
-        self.assertIn("| delivery latency, median / p99 / max | 5.24 / 18.11 / 48.10 ms |", section)
-        self.assertIn("| B's VmRSS, 5000 idle streams open | 151464 KiB |", section)
+        self.assertIn("10,000 streams on B, then 500 comments/s through A for 20 s", section)
+        self.assertIn("| serial: delivery median / p99 / max (200 writes one after another) | 5.24 / 18.11 / 48.10 ms |", section)
+        self.assertIn("| per idle stream | 11.5 KiB |", section)
+        self.assertIn("| fan-out: delivery p50 / p99 / p99.9 / max | 8.0 / 142.0 / 170.0 / 190.0 ms |", section)
+        self.assertIn("| `idle_stream_kib` | 11.5 | ≤ 12 | yes |", section)
+        self.assertIn("| `delivery_p99_ms` | 142.0 | ≤ 100 | **no** |", section)
         self.assertIn("Instructions for an empty table.", text)
 
     def test_a_document_without_markers_is_refused_and_left_alone(self):

@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt};
 use minifb_application::live::{LiveError, LiveEvent, LiveStream, ReadIds, SubscribeError};
 use minifb_domain::{NotificationId, UserId};
 use serde::{Deserialize, Serialize};
@@ -229,57 +229,43 @@ async fn stream(
     Ok(response)
 }
 
-/// `retry:`, then the events of `live` until it ends, the token expires
-/// or the client goes away. A task of its own drives `live` (whose futures
-/// are not `Sync`, as a response body must be) and hands the events over.
+/// `retry:`, then the events of `live` until it ends or the token expires.
+/// The response body itself drives `live`: no task and no channel of its
+/// own per stream, so an idle stream costs its body and its connection
+/// only, and a client gone (its body dropped) ends it at once.
 fn events(
-    mut live: LiveStream,
+    live: LiveStream,
     expires: tokio::time::Instant,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
-    let (sender, receiver) = tokio::sync::mpsc::channel::<Event>(16);
-    tokio::spawn(async move {
-        if sender
-            .send(Event::default().retry(RECONNECT_AFTER))
-            .await
-            .is_err()
-        {
-            return;
-        }
-        loop {
-            let next = tokio::select! {
-                next = live.next() => next,
-                () = tokio::time::sleep_until(expires) => {
-                    let expired = Event::default().event("token_expired").data("{}");
-                    sender.send(expired).await.ok();
-                    return;
-                }
-                () = sender.closed() => return,
-            };
-            match next {
-                Ok(Some(event)) => {
-                    let event = match encode(event) {
-                        Ok(event) => event,
-                        Err(error) => {
-                            tracing::error!(%error, "a notification event could not be encoded");
-                            return;
-                        }
-                    };
-                    if sender.send(event).await.is_err() {
-                        return;
-                    }
-                }
-                Ok(None) => return,
-                Err(error) => {
-                    tracing::warn!(%error, "notification stream ended by a database failure");
-                    return;
-                }
+    let retry = Event::default().retry(RECONNECT_AFTER);
+    let live = futures_util::stream::unfold(Some(live), move |live| async move {
+        let mut live = live?;
+        let next = tokio::select! {
+            next = live.next() => next,
+            () = tokio::time::sleep_until(expires) => {
+                let expired = Event::default().event("token_expired").data("{}");
+                return Some((expired, None));
+            }
+        };
+        let event = match next {
+            Ok(Some(event)) => encode(event),
+            Ok(None) => return None,
+            Err(error) => {
+                tracing::warn!(%error, "notification stream ended by a database failure");
+                return None;
+            }
+        };
+        match event {
+            Ok(event) => Some((event, Some(live))),
+            Err(error) => {
+                tracing::error!(%error, "a notification event could not be encoded");
+                None
             }
         }
     });
-    futures_util::stream::unfold(receiver, |mut receiver| async move {
-        let event = receiver.recv().await?;
-        Some((Ok(event), receiver))
-    })
+    futures_util::stream::once(std::future::ready(retry))
+        .chain(live)
+        .map(Ok)
 }
 
 /// One event as Server-Sent Events carry it.

@@ -52,8 +52,12 @@ pub const STREAMS_PER_USER: i16 = 5;
 const LEASE: &str = "30 seconds";
 /// How often a process renews its slots.
 const RENEW_EVERY: Duration = Duration::from_secs(10);
-/// Changes a slow subscriber may fall behind by before it must catch up.
-const BACKLOG: usize = 256;
+/// Changes a slow subscriber may fall behind by before it must catch up
+/// (from the database, as after a lost connection). Every slot is
+/// allocated with the user's channel, so the backlog is memory that each
+/// user with an open stream holds: a few changes cover a burst, and a
+/// stream further behind reads one page rather than each change.
+const BACKLOG: usize = 16;
 
 /// One NOTIFY payload, as the triggers write it.
 #[derive(Debug, Deserialize)]

@@ -42,11 +42,11 @@ use bytes::Bytes;
 use http_body::{Frame, SizeHint};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use minifb_adapters_http::ErrorBody;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 use tower::ServiceExt;
 
@@ -167,11 +167,8 @@ pub async fn serve(
         };
         stream.set_nodelay(true).ok();
         let connection = Connection::new(stream, peer, limits);
-        let served = connection.serve(router.clone(), &graceful);
-        tokio::spawn(async move {
-            served.await;
-            drop(slot);
-        });
+        let served = connection.serve(router.clone(), graceful.watcher(), slot);
+        tokio::spawn(served);
     }
     drop(listener);
     graceful.shutdown().await;
@@ -287,11 +284,17 @@ impl Connection {
     }
 
     /// Serves requests until the client closes, a deadline passes or the
-    /// server shuts down.
+    /// server shuts down; then gives back its `slot`.
+    ///
+    /// The future is the connection's task, held for as long as the
+    /// connection is open (for hours by a notification stream), so its
+    /// parts are built in place inside it: a future that captured the
+    /// parser's connection and then awaited it would hold it twice.
     fn serve(
         self,
         router: Router,
-        graceful: &GracefulShutdown,
+        graceful: Watcher,
+        slot: OwnedSemaphorePermit,
     ) -> impl Future<Output = ()> + use<> {
         let Self {
             stream,
@@ -299,52 +302,61 @@ impl Connection {
             watch,
             limits,
         } = self;
-        let service = {
-            let watch = Arc::clone(&watch);
-            hyper::service::service_fn(move |mut request: Request<Incoming>| {
-                request.extensions_mut().insert(ConnectInfo(peer));
-                let guard = InFlight::start(Arc::clone(&watch));
-                let router = router.clone();
-                async move {
-                    let response = router.oneshot(request).await?;
-                    Ok::<_, std::convert::Infallible>(response.map(|body| {
-                        Body::new(GuardedBody {
-                            body,
-                            _guard: guard,
-                        })
-                    }))
-                }
-            })
-        };
-        let connection = hyper::server::conn::http1::Builder::new()
-            .timer(TokioTimer::new())
-            // The watchdog keeps the head and idle deadlines; hyper's own
-            // head timeout (30 s from the end of the last answer) would
-            // close idle connections before the contract's 60 s.
-            .header_read_timeout(None)
-            .max_buf_size(MAX_PARSED_HEAD)
-            .serve_connection(
-                TokioIo::new(WatchedStream {
-                    stream: Arc::clone(&stream),
-                    watch: Arc::clone(&watch),
-                    replacing: None,
-                }),
-                service,
-            );
-        let connection = graceful.watch(connection);
         async move {
-            let expired = tokio::select! {
-                result = connection => {
-                    if let Err(error) = result {
-                        tracing::debug!(%error, "connection ended with an error");
+            let service = {
+                let watch = Arc::clone(&watch);
+                hyper::service::service_fn(move |mut request: Request<Incoming>| {
+                    request.extensions_mut().insert(ConnectInfo(peer));
+                    let guard = InFlight::start(Arc::clone(&watch));
+                    let router = router.clone();
+                    async move {
+                        let response = router.oneshot(request).await?;
+                        Ok::<_, std::convert::Infallible>(response.map(|body| {
+                            Body::new(GuardedBody {
+                                body,
+                                _guard: guard,
+                            })
+                        }))
                     }
-                    None
+                })
+            };
+            // In a scope of its own, so that the parser's connection (and
+            // its share of the socket) is gone before a 408 is written.
+            let expired = {
+                let connection = std::pin::pin!(
+                    graceful.watch(
+                        hyper::server::conn::http1::Builder::new()
+                            .timer(TokioTimer::new())
+                            // The watchdog keeps the head and idle deadlines;
+                            // hyper's own head timeout (30 s from the end of
+                            // the last answer) would close idle connections
+                            // before the contract's 60 s.
+                            .header_read_timeout(None)
+                            .max_buf_size(MAX_PARSED_HEAD)
+                            .serve_connection(
+                                TokioIo::new(WatchedStream {
+                                    stream: Arc::clone(&stream),
+                                    watch: Arc::clone(&watch),
+                                    replacing: None,
+                                }),
+                                service,
+                            )
+                    )
+                );
+                tokio::select! {
+                    result = connection => {
+                        if let Err(error) = result {
+                            tracing::debug!(%error, "connection ended with an error");
+                        }
+                        None
+                    }
+                    expired = watchdog(Arc::clone(&watch), limits) => Some(expired),
                 }
-                expired = watchdog(Arc::clone(&watch), limits) => Some(expired),
             };
             if expired == Some(Expired::Head) {
                 answer_head_timeout(stream).await;
             }
+            drop(slot);
         }
     }
 }
@@ -436,12 +448,15 @@ impl AsyncRead for WatchedStream {
     ) -> Poll<io::Result<()>> {
         loop {
             std::task::ready!(self.stream.poll_read_ready(cx))?;
-            match self.stream.try_read(buf.initialize_unfilled()) {
+            // Into the parser's buffer as it is, not zeroed first: the
+            // kernel writes only what arrived, so the pages of a
+            // connection's read buffer that no request reached are never
+            // touched and cost no memory.
+            match self.stream.try_read_buf(buf) {
                 Ok(read) => {
                     if read > 0 {
                         self.watch.read_some();
                     }
-                    buf.advance(read);
                     return Poll::Ready(Ok(()));
                 }
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}

@@ -199,7 +199,8 @@ pub trait RefreshTokenRepository: Send + Sync {
 /// Why a password could not be hashed or checked.
 #[derive(Debug, thiserror::Error)]
 pub enum HashError {
-    /// Every hashing thread stayed busy for the whole wait (HTTP 503).
+    /// Every hashing thread is busy and the request may not wait for one:
+    /// the admission queue is full, or its wait would be too long (HTTP 503).
     #[error("password hashing is saturated; retry shortly")]
     Busy,
     /// The hashing task itself failed (it panicked or was cancelled).

@@ -75,8 +75,9 @@ impl Server {
         let limiter =
             pg::PgAttemptLimiter::new(pool.clone(), pg::Limits::with_sign_ups(config.signup_limit));
         // Half the CPUs hash at once (at least one): a login storm then
-        // leaves the other half to readers, and logins wait for their turn
-        // instead (the hash strength is unchanged).
+        // leaves the other half to readers, and logins beyond what those
+        // threads serve are refused at once by the hasher's admission queue
+        // (the hash strength is unchanged).
         let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
         let threads = (cpus / 2).max(1);
         let accounts = AccountService {

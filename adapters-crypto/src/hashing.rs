@@ -15,6 +15,8 @@
 //! queueing behind each other until the bound, which would hold their
 //! connections and refuse them late anyway. An admitted request that still
 //! waits past the bound (hashes slowed down meanwhile) is refused then.
+//! [`PasswordHasher::check_capacity`] tells the use cases beforehand, so
+//! that a refused login costs no database statement either.
 //!
 //! The hashing threads are a small rayon pool of their own, not tokio's
 //! blocking pool, which runs every database call (deadpool's `interact`):
@@ -86,6 +88,14 @@ struct Admission {
 }
 
 impl Admission {
+    /// Whether the next request to find every thread busy would be
+    /// refused: the queue is full, or its wait could not end within the
+    /// bound.
+    fn is_full(&self) -> bool {
+        let waiting = self.waiting.load(Ordering::Acquire);
+        waiting >= self.capacity || self.expected_wait(waiting) > self.max_wait
+    }
+
     /// A place in the queue, or `None` when it is full or its wait could
     /// not end within the bound.
     fn enter(&self) -> Option<Waiting<'_>> {
@@ -257,6 +267,13 @@ impl PasswordHasher for Pbkdf2Hasher {
             .await
     }
 
+    fn check_capacity(&self) -> Result<(), HashError> {
+        if self.permits.available_permits() == 0 && self.admission.is_full() {
+            return Err(refused());
+        }
+        Ok(())
+    }
+
     fn is_outdated(&self, hash: &PasswordHash) -> bool {
         hash.iterations() != self.iterations
     }
@@ -424,6 +441,34 @@ mod tests {
 
         assert!(matches!(refused, Ok(Err(HashError::Busy))), "{refused:?}");
         assert_eq!(hasher.admission.waiting.load(Ordering::Acquire), 0);
+    }
+
+    #[tokio::test]
+    async fn capacity_is_refused_only_while_a_request_would_be() {
+        let hasher = Arc::new(Pbkdf2Hasher::new(1_000, 1, Duration::from_secs(60)).unwrap());
+        assert!(hasher.check_capacity().is_ok());
+        let held = Arc::clone(&hasher.permits).acquire_owned().await.unwrap();
+        assert!(
+            hasher.check_capacity().is_ok(),
+            "a place in the queue is free"
+        );
+        let queued = waiter(&hasher);
+        until_waiting(&hasher, 1).await;
+
+        assert!(matches!(hasher.check_capacity(), Err(HashError::Busy)));
+
+        drop(held);
+        assert_eq!(queued.await.unwrap().unwrap(), 7);
+        assert!(hasher.check_capacity().is_ok());
+    }
+
+    #[tokio::test]
+    async fn capacity_is_refused_when_the_wait_would_pass_the_bound() {
+        let hasher = Pbkdf2Hasher::new(1_000, 1, Duration::from_secs(30)).unwrap();
+        hasher.admission.record(Duration::from_secs(40));
+        let _held = Arc::clone(&hasher.permits).acquire_owned().await.unwrap();
+
+        assert!(matches!(hasher.check_capacity(), Err(HashError::Busy)));
     }
 
     #[test]

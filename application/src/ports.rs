@@ -220,6 +220,13 @@ pub trait PasswordHasher: Send + Sync {
     /// iteration count, so timing tells nothing about the account.
     async fn verify(&self, password: String, hash: PasswordHash) -> Result<bool, HashError>;
 
+    /// [`HashError::Busy`] when a hash asked for now would be refused at
+    /// once (every thread busy and no place to wait). Use cases ask before
+    /// any other work, so that a login or sign-up refused for capacity costs
+    /// no database statement; one let through may still be refused by the
+    /// hash itself, when others took the places meanwhile.
+    fn check_capacity(&self) -> Result<(), HashError>;
+
     /// Whether `hash` was made with other work than new hashes get. Such a
     /// hash is replaced after the next successful check, as Werkzeug-based
     /// applications do.

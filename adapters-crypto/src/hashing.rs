@@ -7,10 +7,12 @@
 //! to the hashing threads.
 //!
 //! In front of the permits is a bounded admission queue. When every thread
-//! is busy, a request waits only if fewer requests than there are hashing
-//! threads are already waiting and the wait it can expect (the hashes ahead
-//! of it, at the recent mean time of one hash) is within the wait bound;
-//! otherwise it gets [`HashError::Busy`] (HTTP 503) at once. Logins beyond
+//! is busy, a request waits only if the wait it can expect (the hashes
+//! ahead of it, at the recent mean time of one hash) is within the wait
+//! bound and the queue has a place left ([`QUEUE_PER_THREAD`] per thread, a
+//! bound on memory that only very fast hashes reach); otherwise it gets
+//! [`HashError::Busy`] (HTTP 503) at once. A burst that the threads serve
+//! within the bound waits; a flood beyond it is refused. Logins beyond
 //! what the threads can serve are then refused in microseconds instead of
 //! queueing behind each other until the bound, which would hold their
 //! connections and refuse them late anyway. An admitted request that still
@@ -163,6 +165,9 @@ fn refused() -> HashError {
     HashError::Busy
 }
 
+/// Places in the admission queue per hashing thread.
+const QUEUE_PER_THREAD: usize = 32;
+
 /// PBKDF2-HMAC-SHA256 with a fixed number of rounds for new hashes.
 pub struct Pbkdf2Hasher {
     iterations: u32,
@@ -173,10 +178,20 @@ pub struct Pbkdf2Hasher {
 }
 
 impl Pbkdf2Hasher {
-    /// `threads` hashes run at once, on threads of their own; as many
-    /// requests again may wait for their turn, each at most `max_wait`.
+    /// `threads` hashes run at once, on threads of their own; a request
+    /// waits for its turn only if it can expect it within `max_wait`, and
+    /// never longer.
     pub fn new(iterations: u32, threads: usize, max_wait: Duration) -> Result<Self, HashError> {
         let threads = threads.max(1);
+        Self::with_queue(iterations, threads, threads * QUEUE_PER_THREAD, max_wait)
+    }
+
+    fn with_queue(
+        iterations: u32,
+        threads: usize,
+        queue: usize,
+        max_wait: Duration,
+    ) -> Result<Self, HashError> {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .thread_name(|i| format!("minifb-hash-{i}"))
@@ -191,7 +206,7 @@ impl Pbkdf2Hasher {
             permits: Arc::new(Semaphore::new(threads)),
             admission: Arc::new(Admission {
                 waiting: AtomicUsize::new(0),
-                capacity: threads,
+                capacity: queue,
                 threads,
                 mean_hash_ns: AtomicU64::new(0),
                 max_wait,
@@ -206,6 +221,9 @@ impl Pbkdf2Hasher {
     async fn permit(&self) -> Result<OwnedSemaphorePermit, HashError> {
         match Arc::clone(&self.permits).try_acquire_owned() {
             Ok(permit) => {
+                // Touched without waiting too, so that the gauge shows (at 0)
+                // once hashing has run, not only after a first wait.
+                metrics::gauge!("password_hashing_waiting").increment(0.0);
                 metrics::histogram!("password_hashing_wait_seconds").record(0.0);
                 return Ok(permit);
             }
@@ -402,7 +420,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_request_beyond_the_queue_is_refused_at_once() {
-        let hasher = Arc::new(Pbkdf2Hasher::new(1_000, 1, Duration::from_secs(60)).unwrap());
+        let hasher =
+            Arc::new(Pbkdf2Hasher::with_queue(1_000, 1, 1, Duration::from_secs(60)).unwrap());
         let held = Arc::clone(&hasher.permits).acquire_owned().await.unwrap();
         let queued = waiter(&hasher);
         until_waiting(&hasher, 1).await;
@@ -415,8 +434,24 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_dropped_waiter_frees_its_place() {
+    async fn a_burst_the_threads_serve_within_the_bound_waits_and_is_served() {
         let hasher = Arc::new(Pbkdf2Hasher::new(1_000, 1, Duration::from_secs(60)).unwrap());
+        hasher.admission.record(Duration::from_millis(10));
+        let held = Arc::clone(&hasher.permits).acquire_owned().await.unwrap();
+        let burst: Vec<_> = (0..16).map(|_| waiter(&hasher)).collect();
+        until_waiting(&hasher, 16).await;
+
+        drop(held);
+
+        for request in burst {
+            assert_eq!(request.await.unwrap().unwrap(), 7);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_dropped_waiter_frees_its_place() {
+        let hasher =
+            Arc::new(Pbkdf2Hasher::with_queue(1_000, 1, 1, Duration::from_secs(60)).unwrap());
         let held = Arc::clone(&hasher.permits).acquire_owned().await.unwrap();
         let gone = waiter(&hasher);
         until_waiting(&hasher, 1).await;
@@ -445,7 +480,8 @@ mod tests {
 
     #[tokio::test]
     async fn capacity_is_refused_only_while_a_request_would_be() {
-        let hasher = Arc::new(Pbkdf2Hasher::new(1_000, 1, Duration::from_secs(60)).unwrap());
+        let hasher =
+            Arc::new(Pbkdf2Hasher::with_queue(1_000, 1, 1, Duration::from_secs(60)).unwrap());
         assert!(hasher.check_capacity().is_ok());
         let held = Arc::clone(&hasher.permits).acquire_owned().await.unwrap();
         assert!(
@@ -498,8 +534,9 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_free_thread_serves_at_once_and_the_queue_is_as_long_as_the_threads() {
-        let hasher = Arc::new(Pbkdf2Hasher::new(1_000, 2, Duration::from_secs(60)).unwrap());
+    async fn a_free_thread_serves_at_once_and_a_full_queue_refuses() {
+        let hasher =
+            Arc::new(Pbkdf2Hasher::with_queue(1_000, 2, 2, Duration::from_secs(60)).unwrap());
         assert_eq!(hasher.run(|| 1).await.unwrap(), 1);
         let held = Arc::clone(&hasher.permits)
             .acquire_many_owned(2)

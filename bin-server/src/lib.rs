@@ -28,8 +28,12 @@ use tokio::net::TcpListener;
 
 pub use config::{Config, LogFormat};
 
-/// How long a request waits for a database connection or a hashing thread.
+/// How long a request waits for a database connection.
 const WAIT_LIMIT: Duration = Duration::from_secs(5);
+
+/// How long a login or sign-up may wait for a hashing thread: one that
+/// could not be served within it is refused at once.
+const HASH_WAIT_LIMIT: Duration = Duration::from_secs(1);
 
 /// A server bound to its address, ready to run.
 pub struct Server {
@@ -85,7 +89,7 @@ impl Server {
             temporary_passwords: Arc::new(pg::PgTemporaryPasswordRepository::new(pool.clone())),
             refresh_tokens: Arc::new(pg::PgRefreshTokenRepository::new(pool.clone())),
             hasher: Arc::new(
-                Pbkdf2Hasher::new(config.password_iterations, threads, WAIT_LIMIT)
+                Pbkdf2Hasher::new(config.password_iterations, threads, HASH_WAIT_LIMIT)
                     .context("could not start the password-hashing threads")?,
             ),
             secrets: Arc::new(RandomSecrets),

@@ -57,8 +57,7 @@ answers! {
     /// password hashing is saturated: for routes that need either.
     Unavailable = "503", with_retry_after(
         "The database is unreachable or busy (or, where passwords are hashed, every hashing \
-         thread is busy and as many requests already wait for one); try again after \
-         `Retry-After`.",
+         thread is busy and a wait for one would pass 1 s); try again after `Retry-After`.",
     );
     /// 429 from the failed-attempt limits.
     RateLimited = "429", with_retry_after(

@@ -1139,7 +1139,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and as many requests already wait for one); try again after `Retry-After`. */
+            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and a wait for one would pass 1 s); try again after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -1208,7 +1208,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and as many requests already wait for one); try again after `Retry-After`. */
+            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and a wait for one would pass 1 s); try again after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -1278,7 +1278,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and as many requests already wait for one); try again after `Retry-After`. */
+            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and a wait for one would pass 1 s); try again after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -1369,7 +1369,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and as many requests already wait for one); try again after `Retry-After`. */
+            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and a wait for one would pass 1 s); try again after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -1438,7 +1438,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and as many requests already wait for one); try again after `Retry-After`. */
+            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and a wait for one would pass 1 s); try again after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -1518,7 +1518,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and as many requests already wait for one); try again after `Retry-After`. */
+            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and a wait for one would pass 1 s); try again after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -1609,7 +1609,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and as many requests already wait for one); try again after `Retry-After`. */
+            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and a wait for one would pass 1 s); try again after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -1691,7 +1691,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and as many requests already wait for one); try again after `Retry-After`. */
+            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and a wait for one would pass 1 s); try again after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -1788,7 +1788,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and as many requests already wait for one); try again after `Retry-After`. */
+            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and a wait for one would pass 1 s); try again after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -1891,7 +1891,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and as many requests already wait for one); try again after `Retry-After`. */
+            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and a wait for one would pass 1 s); try again after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -1994,7 +1994,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and as many requests already wait for one); try again after `Retry-After`. */
+            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and a wait for one would pass 1 s); try again after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -2082,7 +2082,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and as many requests already wait for one); try again after `Retry-After`. */
+            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and a wait for one would pass 1 s); try again after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -2302,7 +2302,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and as many requests already wait for one); try again after `Retry-After`. */
+            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and a wait for one would pass 1 s); try again after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -2404,7 +2404,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and as many requests already wait for one); try again after `Retry-After`. */
+            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and a wait for one would pass 1 s); try again after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -2490,7 +2490,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and as many requests already wait for one); try again after `Retry-After`. */
+            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and a wait for one would pass 1 s); try again after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -2557,7 +2557,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and as many requests already wait for one); try again after `Retry-After`. */
+            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and a wait for one would pass 1 s); try again after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -2656,7 +2656,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and as many requests already wait for one); try again after `Retry-After`. */
+            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and a wait for one would pass 1 s); try again after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -2744,7 +2744,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and as many requests already wait for one); try again after `Retry-After`. */
+            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and a wait for one would pass 1 s); try again after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -2844,7 +2844,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and as many requests already wait for one); try again after `Retry-After`. */
+            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and a wait for one would pass 1 s); try again after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -2925,7 +2925,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and as many requests already wait for one); try again after `Retry-After`. */
+            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and a wait for one would pass 1 s); try again after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -3111,7 +3111,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and as many requests already wait for one); try again after `Retry-After`. */
+            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and a wait for one would pass 1 s); try again after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -3221,7 +3221,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and as many requests already wait for one); try again after `Retry-After`. */
+            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and a wait for one would pass 1 s); try again after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -3311,7 +3311,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and as many requests already wait for one); try again after `Retry-After`. */
+            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and a wait for one would pass 1 s); try again after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -3408,7 +3408,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and as many requests already wait for one); try again after `Retry-After`. */
+            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and a wait for one would pass 1 s); try again after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -3511,7 +3511,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and as many requests already wait for one); try again after `Retry-After`. */
+            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and a wait for one would pass 1 s); try again after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -3604,7 +3604,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and as many requests already wait for one); try again after `Retry-After`. */
+            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and a wait for one would pass 1 s); try again after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -3726,7 +3726,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and as many requests already wait for one); try again after `Retry-After`. */
+            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and a wait for one would pass 1 s); try again after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -3829,7 +3829,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and as many requests already wait for one); try again after `Retry-After`. */
+            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and a wait for one would pass 1 s); try again after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -3917,7 +3917,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and as many requests already wait for one); try again after `Retry-After`. */
+            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and a wait for one would pass 1 s); try again after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -4045,7 +4045,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and as many requests already wait for one); try again after `Retry-After`. */
+            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and a wait for one would pass 1 s); try again after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -4138,7 +4138,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and as many requests already wait for one); try again after `Retry-After`. */
+            /** @description The database is unreachable or busy (or, where passwords are hashed, every hashing thread is busy and a wait for one would pass 1 s); try again after `Retry-After`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */

@@ -31,8 +31,8 @@ pub use config::{Config, LogFormat};
 /// How long a request waits for a database connection.
 const WAIT_LIMIT: Duration = Duration::from_secs(5);
 
-/// How long a login or sign-up may wait for a hashing thread: one that
-/// could not be served within it is refused at once.
+/// How long a login or sign-up may expect to wait for a hashing thread: one
+/// that could not be served within it is refused at once.
 const HASH_WAIT_LIMIT: Duration = Duration::from_secs(1);
 
 /// A server bound to its address, ready to run.

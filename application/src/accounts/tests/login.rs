@@ -13,8 +13,7 @@ use super::{
 };
 use crate::accounts::{AccountError, AccountService, REFRESH_TOKEN_TTL, TokenPair};
 use crate::ports::{
-    AttemptKind, HashError, MockAttemptLimiter, MockPasswordHasher, RetryAfter, StoreError,
-    UserRecord,
+    AttemptKind, HashError, MockAttemptLimiter, RetryAfter, StoreError, UserRecord,
 };
 use crate::testing::{AccountPorts, CountingSecrets, FastHasher, assert_matches, table};
 
@@ -331,17 +330,7 @@ async fn an_account_removed_between_the_check_and_the_session_answers_bad_creden
 
 #[tokio::test]
 async fn a_login_while_hashing_is_saturated_is_refused_before_any_lookup_or_counted_attempt() {
-    // The limiter and `users` have no expectations: any call fails the test.
-    let mut hasher = MockPasswordHasher::new();
-    hasher
-        .expect_check_capacity()
-        .times(1)
-        .returning(|| Err(HashError::Busy));
-    let ports = AccountPorts {
-        hasher: Arc::new(hasher),
-        limiter: Arc::new(MockAttemptLimiter::new()),
-        ..AccountPorts::default()
-    };
+    let ports = AccountPorts::with_saturated_hashing();
 
     let result = ports.into_service().login("alice", PASSWORD, HOME).await;
 

@@ -19,7 +19,8 @@ use chrono::{DateTime, Duration, Utc};
 use minifb_domain::{Email, PasswordHash, UserId, UserKey};
 
 use crate::ports::{
-    AccessToken, AttemptKind, AttemptLimiter, MockPasswordHasher, NewFamily, StoreError, UserRecord,
+    AccessToken, AttemptKind, AttemptLimiter, HashError, MockAttemptLimiter, MockPasswordHasher,
+    NewFamily, StoreError, UserRecord,
 };
 use crate::testing::{AccountPorts, CountingSecrets, FastHasher, MemoryLimiter};
 
@@ -71,6 +72,24 @@ fn has_capacity() -> MockPasswordHasher {
     let mut hasher = MockPasswordHasher::new();
     hasher.expect_check_capacity().returning(|| Ok(()));
     hasher
+}
+
+impl AccountPorts {
+    /// Ports whose hasher says at once that it has no capacity, and whose
+    /// limiter and `users` have no expectations: any call to them fails the
+    /// test.
+    fn with_saturated_hashing() -> Self {
+        let mut hasher = MockPasswordHasher::new();
+        hasher
+            .expect_check_capacity()
+            .times(1)
+            .returning(|| Err(HashError::Busy));
+        Self {
+            hasher: Arc::new(hasher),
+            limiter: Arc::new(MockAttemptLimiter::new()),
+            ..Self::default()
+        }
+    }
 }
 
 fn unavailable() -> StoreError {

@@ -6,7 +6,7 @@ use minifb_domain::{Bio, DisplayName, Nickname, Password};
 
 use super::{Calls, HOME, PASSWORD, alice, alices_account, email, has_capacity, id, unavailable};
 use crate::accounts::{AccountError, SignUp};
-use crate::ports::{HashError, MockAttemptLimiter, MockPasswordHasher, StoreError, UserCreation};
+use crate::ports::{HashError, StoreError, UserCreation};
 use crate::testing::{AccountPorts, FastHasher, MemoryLimiter, assert_matches, table};
 
 fn alices_sign_up() -> SignUp {
@@ -195,17 +195,7 @@ async fn availability(label: &str, (typed, available): (&str, bool)) {
 
 #[tokio::test]
 async fn a_sign_up_while_hashing_is_saturated_is_refused_before_it_counts_or_stores() {
-    // The limiter and `users` have no expectations: any call fails the test.
-    let mut hasher = MockPasswordHasher::new();
-    hasher
-        .expect_check_capacity()
-        .times(1)
-        .returning(|| Err(HashError::Busy));
-    let ports = AccountPorts {
-        hasher: Arc::new(hasher),
-        limiter: Arc::new(MockAttemptLimiter::new()),
-        ..AccountPorts::default()
-    };
+    let ports = AccountPorts::with_saturated_hashing();
 
     let result = ports.into_service().sign_up(alices_sign_up(), HOME).await;
 

@@ -197,7 +197,7 @@ def open_loop_lines(run):
     lines += [
         "",
         f"Logins: the hashing threads served {closed['served_per_s']}/s closed loop; during the flood they "
-        f"arrived at {logins['offered_per_s']}/s (twice that), {logins['served_per_s']}/s were served "
+        f"arrived at {run['login_rate_per_s']}/s (twice that), {logins['served_per_s']}/s were served "
         f"(p50 {figure(logins.get('served_p50_ms'))} ms, p99 {figure(logins.get('served_p99_ms'))} ms), "
         f"{'?' if refused is None else f'{refused:.0%}'} refused with 503 "
         f"(p50 {figure(logins.get('refusal_p50_ms'))} ms, p99 {figure(logins.get('refusal_p99_ms'))} ms), "

@@ -548,13 +548,14 @@ class Bench:
             f"warm-up {self.warmup} s, then {self.duration} s alone")
         self.oha_result(self.oha(feed[0], self.warmup, connections, rate, feed[1]))
         with Monitor(self.args.server_pid, self.args.pg_dir) as monitor:
-            alone = open_loop_figures(self.oha_result(self.oha(feed[0], self.duration, connections, rate, feed[1])))
+            alone = open_loop_figures(self.oha_result(self.oha(feed[0], self.duration, connections, rate, feed[1])),
+                                      self.duration)
         alone.update(cpu_per_request(monitor, alone["requests"]))
 
         cpus = os.cpu_count() or 1
         log(f"open_loop: login capacity, closed loop, {cpus} connections, {self.duration} s")
         closed = login_figures(self.oha_result(self.oha("/auth/login", self.duration, cpus,
-                                                        bodies=self.login_bodies())))
+                                                        bodies=self.login_bodies())), self.duration)
         login_rate = round(2 * closed["served_per_s"], 2)
         if login_rate <= 0:
             raise SystemExit(f"open_loop: no login succeeded in the closed loop: {closed}")
@@ -564,8 +565,8 @@ class Bench:
             main = self.oha(feed[0], self.duration, connections, rate, feed[1])
             side = self.oha("/auth/login", self.duration, max(8, -(-int(login_rate) // 2)), login_rate,
                             bodies=self.login_bodies())
-            flood_feed = open_loop_figures(self.oha_result(main))
-            flood_logins = login_figures(self.oha_result(side))
+            flood_feed = open_loop_figures(self.oha_result(main), self.duration)
+            flood_logins = login_figures(self.oha_result(side), self.duration)
         flood_feed.update(cpu_per_request(monitor, flood_feed["requests"] + flood_logins["requests"]))
         self.open_loop_results = {
             "feed_capacity_rps": capacity, "feed_rate_per_s": rate, "connections": connections,
@@ -794,24 +795,28 @@ def ms(seconds):
     return round(seconds * 1000, 2) if isinstance(seconds, (int, float)) else None
 
 
-def open_loop_figures(result):
-    """An open-loop run's throughput, latency percentiles (from when each
-    request was due) and errors (anything but a 2xx answer)."""
+def open_loop_figures(result, seconds=None):
+    """An open-loop run's throughput over `seconds` (the run's sending time;
+    oha's own total also holds the wait for the last answers), latency
+    percentiles (from when each request was due) and errors (anything but
+    a 2xx answer)."""
     statuses, errors, requests = oha_counts(result)
     latency = result.get("latencyPercentiles", {})
     ok = sum(n for status, n in statuses.items() if 200 <= status < 300)
-    return {"requests": requests, "rps": round(requests / result["summary"]["total"], 1),
+    seconds = seconds or result["summary"]["total"]
+    return {"requests": requests, "rps": round(requests / seconds, 1),
             "p50_ms": ms(latency.get("p50")), "p99_ms": ms(latency.get("p99")),
             "p99_9_ms": ms(latency.get("p99.9")), "max_ms": ms(result["summary"].get("slowest")),
             "errors": requests - ok, "statuses": {str(k): v for k, v in sorted(statuses.items())}}
 
 
-def login_figures(result):
-    """Logins served (200) a second, the share refused (503), how fast a
-    refusal came (oha's percentiles of the answers that are not 2xx, which
-    are the 503s when `other_errors` is 0), and any other error."""
+def login_figures(result, seconds=None):
+    """Logins served (200) a second over `seconds` (as above), the share
+    refused (503), how fast a refusal came (oha's percentiles of the answers
+    that are not 2xx, which are the 503s when `other_errors` is 0), and any
+    other error."""
     statuses, errors, requests = oha_counts(result)
-    seconds = result["summary"]["total"]
+    seconds = seconds or result["summary"]["total"]
     served, refused = statuses.get(200, 0), statuses.get(503, 0)
     served_latency = result.get("latencyPercentilesSuccessful") or {}
     refused_latency = result.get("latencyPercentilesNotSuccessful") or {}

@@ -208,6 +208,15 @@ class BenchTable(unittest.TestCase):
             "| `feed_p99_open_loop_flood_over_alone` | 3.01 | ≤ 3 | **no** |",
         ])
 
+    def test_open_loop_rates_count_over_the_sending_time_not_the_wait_for_the_last_answers(self):
+        # oha's total is 25 s: 20 s of sending, then 5 s waiting for answers.
+        result = oha_json(25.0, {200: 100, 503: 100}, 0.1, 0.5, 0.9, ok={"p50": 0.4, "p99": 0.9},
+                          not_ok={"p50": 0.001, "p99": 0.002})
+        logins = bench.login_figures(result, 20)
+        feed = bench.open_loop_figures(result, 20)
+        self.assertEqual((logins["served_per_s"], logins["offered_per_s"], logins["refused_share"]), (5.0, 10.0, 0.5))
+        self.assertEqual((feed["rps"], feed["errors"], feed["p99_9_ms"]), (10.0, 100, 900.0))
+
     def test_a_run_without_the_open_loop_leaves_its_targets_not_measured(self):
         data = summary()
         data["open_loop"] = None

@@ -452,9 +452,12 @@ class Bench:
         self.results[name] = merged
 
     def logins(self):
+        """Logins without pause on as many connections as CPUs: as many as
+        the hashing threads and their admission queue hold, so that they
+        keep the threads busy and none spins on instant refusals."""
         requests = [("POST", "/auth/login", "", json.dumps({"id": i, "password": PASSWORD}))
                     for i in self.login_ids]
-        return self.wrk(self.lua("logins", requests), self.duration, 8, threads=1)
+        return self.wrk(self.lua("logins", requests), self.duration, os.cpu_count() or 1, threads=1)
 
     def write_requests(self):
         requests = []

@@ -170,7 +170,7 @@ class BenchTable(unittest.TestCase):
             "a pool of 4 database connections",
             "Data: 100,000 users, 1,000,000 posts",
             "the busiest author has 82,445 posts",
-            "8 connections logged in at 6.5/s (p50 1220.0 ms",
+            "logins without pause ran at 6.5/s (p50 1220.0 ms",
             "`feed_first` 4800.0 / 6.6 / 8.8, 4700.0 / 6.7 / 9.7",
         ])
         # Outside the markers nothing moves, the live section included.

@@ -229,6 +229,7 @@ class Monitor:
             self.reset_ok = False
         self.baseline = self.our_processes()
         self.last = dict(self.baseline)
+        self.cpu_start = cpu_times(self.pid, self.pg_dir)
         self.started = time.monotonic()
         self.busy_start = self.machine_busy()
         self.children_start = self.children()
@@ -251,6 +252,9 @@ class Monitor:
         self.stop.set()
         self.thread.join()
         self.last.update(self.our_processes())
+        server, db = cpu_times(self.pid, self.pg_dir)
+        self.server_cpu = server - self.cpu_start[0]
+        self.db_cpu = db - self.cpu_start[1]
         if self.reset_ok:
             hwm = self.status("VmHWM")
             if hwm:
@@ -416,6 +420,7 @@ class Bench:
         row = summarise(name, result, calls, requests_done, monitor.peak)
         row["cpu_bench"] = monitor.ours_share
         row["cpu_others"] = monitor.others_share
+        row.update(cpu_per_request(monitor, requests_done))
         self.context["rss_method"] = (
             "VmHWM, reset through /proc/PID/clear_refs before each scenario" if monitor.reset_ok
             else "largest VmRSS sampled every 50 ms")
@@ -447,9 +452,12 @@ class Bench:
         self.results[name] = merged
 
     def logins(self):
+        """Logins without pause on as many connections as CPUs: as many as
+        the hashing threads and their admission queue hold, so that they
+        keep the threads busy and none spins on instant refusals."""
         requests = [("POST", "/auth/login", "", json.dumps({"id": i, "password": PASSWORD}))
                     for i in self.login_ids]
-        return self.wrk(self.lua("logins", requests), self.duration, 8, threads=1)
+        return self.wrk(self.lua("logins", requests), self.duration, os.cpu_count() or 1, threads=1)
 
     def write_requests(self):
         requests = []
@@ -476,6 +484,7 @@ class Bench:
         for _ in range(self.rounds):
             self.scenario("feed_first", feed)
             self.scenario("feed_during_logins", feed, extra=Bench.logins)
+        self.open_loop()
         self.scenario("feed_deep", get(self.paths["feed_deep"]))
         self.scenario("timeline_heavy_first", get(self.paths["timeline_heavy_first"]))
         self.scenario("timeline_heavy_deep", get(self.paths["timeline_heavy_deep"]))
@@ -487,6 +496,91 @@ class Bench:
         self.scenario("service_stats",
                       [("GET", "/admin/stats/service", self.args.admin_token, None)])
         self.db_ceiling()
+
+    # -- open loop -------------------------------------------------------
+
+    def oha(self, path, duration, connections, rate=None, headers=(), bodies=None):
+        """oha against `path` for `duration` s: at `rate` requests a second
+        with latency correction (each latency counts from when its request
+        was due, so a stall is charged to every request it delays), or
+        closed loop when `rate` is None. `bodies` are POSTed as JSON, one
+        after another. Requests still running at the end are waited for,
+        not counted as errors."""
+        command = [self.args.oha, "-z", f"{duration}s", "-c", str(connections), "--no-tui",
+                   "--output-format", "json", "--stats-success-breakdown",
+                   "--wait-ongoing-requests-after-deadline"]
+        if rate is not None:
+            command += ["-q", str(rate), "--latency-correction"]
+        for header in headers:
+            command += ["-H", header]
+        if bodies is not None:
+            lines = os.path.join(self.work, "login-bodies.txt")
+            with open(lines, "w") as f:
+                f.write("\n".join(bodies) + "\n")
+            command += ["-m", "POST", "-T", "application/json", "-Z", lines]
+        return subprocess.Popen(command + [self.args.base + path], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+
+    @staticmethod
+    def oha_result(process):
+        out, err = process.communicate()
+        if process.returncode != 0:
+            raise SystemExit(f"oha failed ({process.returncode}):\n{err}")
+        return json.loads(out)
+
+    def login_bodies(self):
+        return [json.dumps({"id": i, "password": PASSWORD}) for i in self.login_ids]
+
+    def open_loop(self):
+        """The feed at half its closed-loop capacity C (feed_first's rps),
+        open loop: alone, then while logins arrive open loop at twice the
+        rate the hashing threads serve (measured closed loop in between,
+        with as many connections as CPUs: as many as hash and may wait, so
+        none is refused)."""
+        if not self.wanted("open_loop"):
+            return
+        capacity = self.results.get("feed_first", {}).get("rps")
+        if not capacity:
+            log("open_loop: needs feed_first's capacity; skipped")
+            return
+        rate = max(1, round(capacity / 2))
+        # Enough connections that 100 ms answers still keep up with the rate.
+        connections = min(1000, max(16, -(-rate // 10)))
+        feed = (self.paths["feed_first"][0], [f"Authorization: Bearer {self.viewers[0]}"])
+        log(f"open_loop: feed at {rate}/s (half of {capacity}), {connections} connections, "
+            f"warm-up {self.warmup} s, then {self.duration} s alone")
+        self.oha_result(self.oha(feed[0], self.warmup, connections, rate, feed[1]))
+        with Monitor(self.args.server_pid, self.args.pg_dir) as monitor:
+            alone = open_loop_figures(self.oha_result(self.oha(feed[0], self.duration, connections, rate, feed[1])),
+                                      self.duration)
+        alone.update(cpu_per_request(monitor, alone["requests"]))
+
+        cpus = os.cpu_count() or 1
+        log(f"open_loop: login capacity, closed loop, {cpus} connections, {self.duration} s")
+        closed = login_figures(self.oha_result(self.oha("/auth/login", self.duration, cpus,
+                                                        bodies=self.login_bodies())), self.duration)
+        login_rate = round(2 * closed["served_per_s"], 2)
+        if login_rate <= 0:
+            raise SystemExit(f"open_loop: no login succeeded in the closed loop: {closed}")
+
+        log(f"open_loop: feed at {rate}/s while logins arrive at {login_rate}/s, {self.duration} s")
+        with Monitor(self.args.server_pid, self.args.pg_dir) as monitor:
+            main = self.oha(feed[0], self.duration, connections, rate, feed[1])
+            side = self.oha("/auth/login", self.duration, max(8, -(-int(login_rate) // 2)), login_rate,
+                            bodies=self.login_bodies())
+            flood_feed = open_loop_figures(self.oha_result(main), self.duration)
+            flood_logins = login_figures(self.oha_result(side), self.duration)
+        flood_feed.update(cpu_per_request(monitor, flood_feed["requests"] + flood_logins["requests"]))
+        self.open_loop_results = {
+            "feed_capacity_rps": capacity, "feed_rate_per_s": rate, "connections": connections,
+            "alone": alone, "login_capacity": closed, "login_rate_per_s": login_rate,
+            "flood": {"feed": flood_feed, "logins": flood_logins},
+        }
+        log(f"open_loop: feed p50/p99/p99.9 alone {alone['p50_ms']}/{alone['p99_ms']}/{alone['p99_9_ms']} ms, "
+            f"with logins {flood_feed['p50_ms']}/{flood_feed['p99_ms']}/{flood_feed['p99_9_ms']} ms; "
+            f"logins served {flood_logins['served_per_s']}/s of {login_rate}/s offered "
+            f"(capacity {closed['served_per_s']}/s), {flood_logins['refused_share']:.0%} refused, "
+            f"refusal p99 {flood_logins['refusal_p99_ms']} ms")
 
     # -- the database's ceiling ------------------------------------------
 
@@ -563,6 +657,7 @@ class Bench:
             "rss_peak_kib": None,
             "cpu_bench": monitor.ours_share,
             "cpu_others": monitor.others_share,
+            **cpu_per_request(monitor, transactions),
         }
         row = self.results["db_ceiling"]
         log(f"db_ceiling: {row['rps']} tps, p50 {row['p50_ms']} ms, p99 {row['p99_ms']} ms")
@@ -586,11 +681,14 @@ class Bench:
             "service_stats_over_feed_p50": ratio(p50("service_stats"), p50("feed_first")),
             "statements_per_read_request": max((x["statements_per_request"] for x in reads), default=None),
         }
+        ratios.update(open_loop_ratios(getattr(self, "open_loop_results", None)))
+        ratios["server_cpu_over_db_cpu_feed"] = r.get("feed_first", {}).get("server_over_db_cpu")
         order = ["feed_first", "feed_deep", "timeline_heavy_first", "timeline_heavy_deep", "post_detail",
                  "comments_page", "notifications_page", "write_mix", "feed_during_logins", "service_stats",
                  "db_ceiling"]
         return {
             "scenarios": [r[n] for n in order if n in r],
+            "open_loop": getattr(self, "open_loop_results", None),
             "ratios": ratios,
             "context": dict(self.context, duration_s=self.duration, warmup_s=self.warmup,
                             connections=self.connections, scale=self.args.scale, seed=self.args.seed,
@@ -599,6 +697,21 @@ class Bench:
                             commit=git_commit(),
                             measured_at=time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime())),
         }
+
+
+def open_loop_ratios(open_loop):
+    """The open loop's targets: the feed's p99 during the login flood over
+    its p99 alone, how fast refusals come, and errors besides refusals."""
+    if not open_loop:
+        return {"feed_p99_open_loop_flood_over_alone": None, "login_refusal_p99_ms": None,
+                "open_loop_errors": None}
+    alone, feed, logins = open_loop["alone"], open_loop["flood"]["feed"], open_loop["flood"]["logins"]
+    p99s = alone["p99_ms"], feed["p99_ms"]
+    return {
+        "feed_p99_open_loop_flood_over_alone": round(p99s[1] / p99s[0], 2) if all(p99s) else None,
+        "login_refusal_p99_ms": logins["refusal_p99_ms"],
+        "open_loop_errors": alone["errors"] + feed["errors"] + logins["other_errors"],
+    }
 
 
 def git_commit():
@@ -623,6 +736,101 @@ def read_autogroup():
             return f.read().strip() == "1"
     except OSError:
         return None
+
+
+def cpu_times(server_pid, pg_dir):
+    """CPU seconds (user + system) so far of the server process (all its
+    threads) and of PostgreSQL: the postmaster, its live children, and,
+    through the postmaster's cutime/cstime, every child it has reaped, so
+    that backends that exit mid-scenario are counted once, whole."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def stat(pid):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                text = f.read()
+        except OSError:
+            return None
+        # Fields after "(comm)": state, ppid, ..., utime (12th), stime,
+        # cutime, cstime.
+        return text[text.rindex(")") + 2:].split()
+
+    server = stat(server_pid)
+    server_s = (int(server[11]) + int(server[12])) / tick if server else 0.0
+    try:
+        with open(os.path.join(pg_dir, "postmaster.pid")) as f:
+            postmaster = f.readline().strip()
+    except OSError:
+        return server_s, 0.0
+    own = stat(postmaster)
+    if not own:
+        return server_s, 0.0
+    db_s = sum(int(x) for x in own[11:15]) / tick
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            fields = stat(entry)
+            if fields and fields[1] == postmaster:
+                db_s += (int(fields[11]) + int(fields[12])) / tick
+    return server_s, db_s
+
+
+def cpu_per_request(monitor, requests):
+    """µs of server and of PostgreSQL CPU per request over a monitored run,
+    and their ratio (the clock tick is 10 ms: runs of a few seconds are
+    coarse)."""
+    if not requests:
+        return {"server_cpu_us": None, "db_cpu_us": None, "server_over_db_cpu": None}
+    server = monitor.server_cpu / requests * 1e6
+    db = monitor.db_cpu / requests * 1e6
+    return {"server_cpu_us": round(server, 1), "db_cpu_us": round(db, 1),
+            "server_over_db_cpu": round(server / db, 2) if db else None}
+
+
+def oha_counts(result):
+    """(answers by status, transport errors, all requests) of an oha run."""
+    statuses = {int(k): v for k, v in result.get("statusCodeDistribution", {}).items()}
+    errors = sum(result.get("errorDistribution", {}).values())
+    return statuses, errors, sum(statuses.values()) + errors
+
+
+def ms(seconds):
+    """oha's seconds in ms; None where it had nothing to measure."""
+    return round(seconds * 1000, 2) if isinstance(seconds, (int, float)) else None
+
+
+def open_loop_figures(result, seconds=None):
+    """An open-loop run's throughput over `seconds` (the run's sending time;
+    oha's own total also holds the wait for the last answers), latency
+    percentiles (from when each request was due) and errors (anything but
+    a 2xx answer)."""
+    statuses, errors, requests = oha_counts(result)
+    latency = result.get("latencyPercentiles", {})
+    ok = sum(n for status, n in statuses.items() if 200 <= status < 300)
+    seconds = seconds or result["summary"]["total"]
+    return {"requests": requests, "rps": round(requests / seconds, 1),
+            "p50_ms": ms(latency.get("p50")), "p99_ms": ms(latency.get("p99")),
+            "p99_9_ms": ms(latency.get("p99.9")), "max_ms": ms(result["summary"].get("slowest")),
+            "errors": requests - ok, "statuses": {str(k): v for k, v in sorted(statuses.items())}}
+
+
+def login_figures(result, seconds=None):
+    """Logins served (200) a second over `seconds` (as above), the share
+    refused (503), how fast a refusal came (oha's percentiles of the answers
+    that are not 2xx, which are the 503s when `other_errors` is 0), and any
+    other error."""
+    statuses, errors, requests = oha_counts(result)
+    seconds = seconds or result["summary"]["total"]
+    served, refused = statuses.get(200, 0), statuses.get(503, 0)
+    served_latency = result.get("latencyPercentilesSuccessful") or {}
+    refused_latency = result.get("latencyPercentilesNotSuccessful") or {}
+    return {"requests": requests, "offered_per_s": round(requests / seconds, 2),
+            "served_per_s": round(served / seconds, 2),
+            "refused_share": round(refused / requests, 3) if requests else None,
+            "served_p50_ms": ms(served_latency.get("p50")), "served_p99_ms": ms(served_latency.get("p99")),
+            "refusal_p50_ms": ms(refused_latency.get("p50")) if refused else None,
+            "refusal_p99_ms": ms(refused_latency.get("p99")) if refused else None,
+            "other_errors": requests - served - refused,
+            "statuses": {str(k): v for k, v in sorted(statuses.items())}}
 
 
 def sql_literal(value):
@@ -721,6 +929,7 @@ def main():
     parser.add_argument("--scale", type=float, required=True)
     parser.add_argument("--seed", type=int, required=True)
     parser.add_argument("--out", required=True)
+    parser.add_argument("--oha", default="oha", help="the oha binary (open-loop load)")
     args = parser.parse_args()
 
     bench = Bench(args)

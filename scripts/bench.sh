@@ -3,7 +3,7 @@
 # Builds release binaries, starts a PostgreSQL with pg_stat_statements whose
 # data directory ./data/bench-<scale> is kept between runs, starts the
 # server, seeds with minifb-seed (or reuses a database seeded at the same
-# scale and seed), then scripts/bench.py drives wrk and pgbench and writes
+# scale and seed), then scripts/bench.py drives wrk, oha and pgbench and writes
 # target/bench/summary.json, and scripts/bench-table.py writes its figures
 # into docs/performance.md.
 #
@@ -31,6 +31,19 @@ if ! command -v wrk >/dev/null 2>&1; then
     fi
 fi
 command -v python3 >/dev/null 2>&1 || { echo "make bench needs python3" >&2; exit 1; }
+
+# oha drives the open-loop runs (a fixed arrival rate, latency counted from
+# when each request was due). OHA=path picks one; else the copy installed
+# once into target/tools/oha, of the version whose JSON bench.py reads.
+OHA_VERSION=1.16.0
+if [ -z "${OHA:-}" ]; then
+    OHA="$target/tools/oha/bin/oha"
+    if ! { [ -x "$OHA" ] && "$OHA" --version | grep -q " $OHA_VERSION\$"; }; then
+        echo "==> installing oha $OHA_VERSION into $target/tools/oha (once; a few minutes)"
+        cargo install oha --version "=$OHA_VERSION" --locked --root "$target/tools/oha" \
+            || { echo "could not install oha: cargo install oha --version =$OHA_VERSION --locked --root $target/tools/oha" >&2; exit 1; }
+    fi
+fi
 
 echo "==> building release binaries"
 cargo build --release --bin minifb-server --bin minifb-seed
@@ -69,7 +82,7 @@ echo "==> seeding at scale $SCALE, seed $SEED (reused when already seeded so)"
 python3 scripts/bench.py \
     --base "$base" --database-url "$DATABASE_URL" --pg-bindir "$bindir" --pg-dir "$pg_dir" \
     --server-pid "$server_pid" --admin-token "$MINIFB_ADMIN_TOKEN" \
-    --scale "$SCALE" --seed "$SEED" --out "$target/bench/summary.json"
+    --scale "$SCALE" --seed "$SEED" --out "$target/bench/summary.json" --oha "$OHA"
 
 # The figures in docs/performance.md are this run's, written from its summary.
 python3 scripts/bench-table.py --summary "$target/bench/summary.json"

@@ -4,8 +4,22 @@
 //! Running it on the async workers would stall every other request, and an
 //! unbounded number of concurrent hashes would let a flood of sign-ups or
 //! logins starve the server, so hashes take a permit from a semaphore sized
-//! to the hashing threads; a request that waits longer than the saturation
-//! limit for a permit gets [`HashError::Busy`] (HTTP 503).
+//! to the hashing threads.
+//!
+//! In front of the permits is a bounded admission queue. When every thread
+//! is busy, a request waits only if the wait it can expect (the hashes
+//! ahead of it, at the recent mean time of one hash) is within the wait
+//! bound and the queue has a place left ([`QUEUE_PER_THREAD`] per thread, a
+//! bound on memory that only very fast hashes reach); otherwise it gets
+//! [`HashError::Busy`] (HTTP 503) at once. A burst that the threads serve
+//! within the bound waits; a flood beyond it is refused. Logins beyond
+//! what the threads can serve are then refused in microseconds instead of
+//! queueing behind each other until the bound, which would hold their
+//! connections and refuse them late anyway. An admitted request waits for
+//! its turn even if hashes slow down meanwhile, so a refusal comes at once
+//! or not at all; the request's own deadline still ends the wait.
+//! [`PasswordHasher::check_capacity`] tells the use cases beforehand, so
+//! that a refused login costs no database statement either.
 //!
 //! The hashing threads are a small rayon pool of their own, not tokio's
 //! blocking pool, which runs every database call (deadpool's `interact`):
@@ -25,7 +39,8 @@
 //! as a new one.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use minifb_application::ports::{HashError, PasswordHasher};
@@ -34,7 +49,7 @@ use rand::Rng;
 use rand::distr::Alphanumeric;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
-use tokio::sync::{Semaphore, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError, oneshot};
 
 /// PBKDF2-HMAC-SHA256 of `password` with `salt` (its UTF-8 bytes).
 fn derive(password: &[u8], salt: &str, iterations: u32) -> [u8; DIGEST_LEN] {
@@ -61,42 +76,127 @@ fn verify_padded(password: &str, hash: &PasswordHash, min_rounds: u32) -> bool {
     computed.ct_eq(hash.digest()).into()
 }
 
-/// A request waiting for a hashing thread, counted in the
-/// `password_hashing_waiting` gauge until it gets one, gives up, or is
-/// dropped with its request.
-struct Waiting {
-    since: std::time::Instant,
+/// Who may wait for a hashing thread, and for how long.
+struct Admission {
+    /// Requests waiting for a permit now.
+    waiting: AtomicUsize,
+    /// At most this many wait; the next one is refused.
+    capacity: usize,
+    /// Hashing threads: the queue moves this many places per hash.
+    threads: usize,
+    /// Moving average of one hash's duration, in nanoseconds (0 until the
+    /// first hash ends).
+    mean_hash_ns: AtomicU64,
+    max_wait: Duration,
 }
 
-impl Waiting {
-    fn start() -> Self {
+impl Admission {
+    /// Whether the next request to find every thread busy would be
+    /// refused: the queue is full, or its wait could not end within the
+    /// bound.
+    fn is_full(&self) -> bool {
+        let waiting = self.waiting.load(Ordering::Acquire);
+        waiting >= self.capacity || self.expected_wait(waiting) > self.max_wait
+    }
+
+    /// A place in the queue, or `None` when it is full or its wait could
+    /// not end within twice the bound. Twice: the request passed
+    /// [`Self::is_full`] before its database work, and others may have
+    /// queued meanwhile; refusing it now would make it a late refusal, which
+    /// is what the gate is for avoiding, so only a queue grown far past
+    /// the bound refuses it.
+    fn enter(&self) -> Option<Waiting<'_>> {
+        let ahead = self
+            .waiting
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |waiting| {
+                (waiting < self.capacity).then_some(waiting + 1)
+            })
+            .ok()?;
+        // Registered first, so that a refusal below gives the place back.
+        let place = Waiting::start(self);
+        (self.expected_wait(ahead) <= self.max_wait.saturating_mul(2)).then_some(place)
+    }
+
+    /// The wait of a request with `ahead` requests before it while every
+    /// thread is busy: its own turn comes after `ahead / threads + 1`
+    /// hashes, at worst (the running ones may just have started).
+    fn expected_wait(&self, ahead: usize) -> Duration {
+        let rounds = u32::try_from(ahead / self.threads + 1).unwrap_or(u32::MAX);
+        Duration::from_nanos(self.mean_hash_ns.load(Ordering::Relaxed)).saturating_mul(rounds)
+    }
+
+    /// Folds one hash's duration into the mean (an eighth of the way, so a
+    /// single slow hash moves it little).
+    fn record(&self, took: Duration) {
+        let took = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
+        // A lost update between two threads only skips one sample.
+        let mean = self.mean_hash_ns.load(Ordering::Relaxed);
+        let next = if mean == 0 {
+            took
+        } else {
+            mean - mean / 8 + took / 8
+        };
+        self.mean_hash_ns.store(next, Ordering::Relaxed);
+    }
+}
+
+/// A request's place in the admission queue, counted in the
+/// `password_hashing_waiting` gauge until it gets a thread, gives up, or is
+/// dropped with its request; each way frees the place.
+struct Waiting<'a> {
+    admission: &'a Admission,
+    since: Instant,
+}
+
+impl<'a> Waiting<'a> {
+    fn start(admission: &'a Admission) -> Self {
         metrics::gauge!("password_hashing_waiting").increment(1.0);
         Self {
-            since: std::time::Instant::now(),
+            admission,
+            since: Instant::now(),
         }
     }
 }
 
-impl Drop for Waiting {
+impl Drop for Waiting<'_> {
     fn drop(&mut self) {
+        self.admission.waiting.fetch_sub(1, Ordering::AcqRel);
         metrics::gauge!("password_hashing_waiting").decrement(1.0);
     }
 }
+
+fn refused() -> HashError {
+    metrics::counter!("password_hashing_refused_total").increment(1);
+    HashError::Busy
+}
+
+/// Places in the admission queue per hashing thread.
+const QUEUE_PER_THREAD: usize = 32;
 
 /// PBKDF2-HMAC-SHA256 with a fixed number of rounds for new hashes.
 pub struct Pbkdf2Hasher {
     iterations: u32,
     threads: rayon::ThreadPool,
     permits: Arc<Semaphore>,
-    max_wait: Duration,
+    admission: Arc<Admission>,
     dummy: PasswordHash,
 }
 
 impl Pbkdf2Hasher {
     /// `threads` hashes run at once, on threads of their own; a request
-    /// waits at most `max_wait` for its turn.
+    /// that finds them busy waits for its turn only if it can expect it
+    /// within `max_wait`.
     pub fn new(iterations: u32, threads: usize, max_wait: Duration) -> Result<Self, HashError> {
         let threads = threads.max(1);
+        Self::with_queue(iterations, threads, threads * QUEUE_PER_THREAD, max_wait)
+    }
+
+    fn with_queue(
+        iterations: u32,
+        threads: usize,
+        queue: usize,
+        max_wait: Duration,
+    ) -> Result<Self, HashError> {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .thread_name(|i| format!("minifb-hash-{i}"))
@@ -109,29 +209,59 @@ impl Pbkdf2Hasher {
             iterations,
             threads: pool,
             permits: Arc::new(Semaphore::new(threads)),
-            max_wait,
+            admission: Arc::new(Admission {
+                waiting: AtomicUsize::new(0),
+                capacity: queue,
+                threads,
+                mean_hash_ns: AtomicU64::new(0),
+                max_wait,
+            }),
             dummy: PasswordHash::unmatchable(iterations),
         })
+    }
+
+    /// A permit for a hashing thread: at once when one is free, after a
+    /// bounded wait when the admission queue takes the request, else
+    /// [`HashError::Busy`].
+    async fn permit(&self) -> Result<OwnedSemaphorePermit, HashError> {
+        match Arc::clone(&self.permits).try_acquire_owned() {
+            Ok(permit) => {
+                // Touched without waiting too, so that the gauge shows (at 0)
+                // once hashing has run, not only after a first wait.
+                metrics::gauge!("password_hashing_waiting").increment(0.0);
+                metrics::histogram!("password_hashing_wait_seconds").record(0.0);
+                return Ok(permit);
+            }
+            Err(TryAcquireError::Closed) => {
+                return Err(HashError::Failed("the hashing pool is closed".into()));
+            }
+            Err(TryAcquireError::NoPermits) => {}
+        }
+        let waiting = self.admission.enter().ok_or_else(refused)?;
+        // Admitted, it waits for its turn even if hashes slowed down
+        // meanwhile: a refusal comes at once or not at all. The request's
+        // own deadline still ends the wait (dropping this future frees the
+        // place).
+        let permit = Arc::clone(&self.permits)
+            .acquire_owned()
+            .await
+            .map_err(|e| HashError::Failed(e.to_string()))?;
+        metrics::histogram!("password_hashing_wait_seconds")
+            .record(waiting.since.elapsed().as_secs_f64());
+        Ok(permit)
     }
 
     async fn run<T: Send + 'static>(
         &self,
         job: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, HashError> {
-        let waiting = Waiting::start();
-        let permit = tokio::time::timeout(self.max_wait, Arc::clone(&self.permits).acquire_owned())
-            .await
-            .map_err(|_| {
-                metrics::counter!("password_hashing_refused_total").increment(1);
-                HashError::Busy
-            })?
-            .map_err(|e| HashError::Failed(e.to_string()))?;
-        metrics::histogram!("password_hashing_wait_seconds")
-            .record(waiting.since.elapsed().as_secs_f64());
-        drop(waiting);
+        let permit = self.permit().await?;
+        let admission = Arc::clone(&self.admission);
         let (reply, answer) = oneshot::channel();
         self.threads.spawn(move || {
+            let started = Instant::now();
             let result = job();
+            admission.record(started.elapsed());
             drop(permit);
             // The caller may have gone (its request was cancelled).
             let _ = reply.send(result);
@@ -159,6 +289,13 @@ impl PasswordHasher for Pbkdf2Hasher {
         let min_rounds = self.iterations;
         self.run(move || verify_padded(&password, &hash, min_rounds))
             .await
+    }
+
+    fn check_capacity(&self) -> Result<(), HashError> {
+        if self.permits.available_permits() == 0 && self.admission.is_full() {
+            return Err(refused());
+        }
+        Ok(())
     }
 
     fn is_outdated(&self, hash: &PasswordHash) -> bool {
@@ -267,11 +404,175 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_saturated_pool_answers_busy() {
-        let hasher = Pbkdf2Hasher::new(1_000, 1, Duration::from_millis(10)).unwrap();
+    async fn an_admitted_request_waits_past_the_bound_instead_of_being_refused_late() {
+        let hasher =
+            Arc::new(Pbkdf2Hasher::with_queue(1_000, 1, 1, Duration::from_millis(1)).unwrap());
+        let held = Arc::clone(&hasher.permits).acquire_owned().await.unwrap();
+        let mut admitted = waiter(&hasher);
+        until_waiting(&hasher, 1).await;
+
+        let early = tokio::time::timeout(Duration::from_millis(50), &mut admitted).await;
+
+        assert!(
+            early.is_err(),
+            "answered before a thread was free: {early:?}"
+        );
+        drop(held);
+        assert_eq!(admitted.await.unwrap().unwrap(), 7);
+    }
+
+    /// Yields until `n` requests wait in `hasher`'s queue.
+    async fn until_waiting(hasher: &Pbkdf2Hasher, n: usize) {
+        while hasher.admission.waiting.load(Ordering::Acquire) != n {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    /// A request that would wait, started on its own task.
+    fn waiter(hasher: &Arc<Pbkdf2Hasher>) -> tokio::task::JoinHandle<Result<u8, HashError>> {
+        let hasher = Arc::clone(hasher);
+        tokio::spawn(async move { hasher.run(|| 7).await })
+    }
+
+    #[tokio::test]
+    async fn a_request_beyond_the_queue_is_refused_at_once() {
+        let hasher =
+            Arc::new(Pbkdf2Hasher::with_queue(1_000, 1, 1, Duration::from_secs(60)).unwrap());
+        let held = Arc::clone(&hasher.permits).acquire_owned().await.unwrap();
+        let queued = waiter(&hasher);
+        until_waiting(&hasher, 1).await;
+
+        let refused = tokio::time::timeout(Duration::from_secs(1), hasher.run(|| 8)).await;
+
+        assert!(matches!(refused, Ok(Err(HashError::Busy))), "{refused:?}");
+        drop(held);
+        assert_eq!(queued.await.unwrap().unwrap(), 7);
+    }
+
+    #[tokio::test]
+    async fn a_burst_the_threads_serve_within_the_bound_waits_and_is_served() {
+        let hasher = Arc::new(Pbkdf2Hasher::new(1_000, 1, Duration::from_secs(60)).unwrap());
+        hasher.admission.record(Duration::from_millis(10));
+        let held = Arc::clone(&hasher.permits).acquire_owned().await.unwrap();
+        let burst: Vec<_> = (0..16).map(|_| waiter(&hasher)).collect();
+        until_waiting(&hasher, 16).await;
+
+        drop(held);
+
+        for request in burst {
+            assert_eq!(request.await.unwrap().unwrap(), 7);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_dropped_waiter_frees_its_place() {
+        let hasher =
+            Arc::new(Pbkdf2Hasher::with_queue(1_000, 1, 1, Duration::from_secs(60)).unwrap());
+        let held = Arc::clone(&hasher.permits).acquire_owned().await.unwrap();
+        let gone = waiter(&hasher);
+        until_waiting(&hasher, 1).await;
+
+        gone.abort();
+        assert!(gone.await.unwrap_err().is_cancelled());
+        assert_eq!(hasher.admission.waiting.load(Ordering::Acquire), 0);
+        let next = waiter(&hasher);
+        until_waiting(&hasher, 1).await;
+        drop(held);
+
+        assert_eq!(next.await.unwrap().unwrap(), 7);
+    }
+
+    #[tokio::test]
+    async fn a_wait_that_could_not_end_within_twice_the_bound_is_refused_at_once() {
+        let hasher = Pbkdf2Hasher::new(1_000, 1, Duration::from_secs(30)).unwrap();
+        hasher.admission.record(Duration::from_secs(70));
         let _held = Arc::clone(&hasher.permits).acquire_owned().await.unwrap();
-        let result = hasher.verify("whatever".into(), hasher.dummy_hash()).await;
-        assert!(matches!(result, Err(HashError::Busy)));
+
+        let refused = tokio::time::timeout(Duration::from_secs(1), hasher.run(|| 8)).await;
+
+        assert!(matches!(refused, Ok(Err(HashError::Busy))), "{refused:?}");
+        assert_eq!(hasher.admission.waiting.load(Ordering::Acquire), 0);
+    }
+
+    #[tokio::test]
+    async fn capacity_is_refused_only_while_a_request_would_be() {
+        let hasher =
+            Arc::new(Pbkdf2Hasher::with_queue(1_000, 1, 1, Duration::from_secs(60)).unwrap());
+        assert!(hasher.check_capacity().is_ok());
+        let held = Arc::clone(&hasher.permits).acquire_owned().await.unwrap();
+        assert!(
+            hasher.check_capacity().is_ok(),
+            "a place in the queue is free"
+        );
+        let queued = waiter(&hasher);
+        until_waiting(&hasher, 1).await;
+
+        assert!(matches!(hasher.check_capacity(), Err(HashError::Busy)));
+
+        drop(held);
+        assert_eq!(queued.await.unwrap().unwrap(), 7);
+        assert!(hasher.check_capacity().is_ok());
+    }
+
+    #[tokio::test]
+    async fn capacity_is_refused_when_the_wait_would_pass_the_bound_but_a_hash_let_through_waits() {
+        let hasher = Arc::new(Pbkdf2Hasher::new(1_000, 1, Duration::from_secs(30)).unwrap());
+        hasher.admission.record(Duration::from_secs(40));
+        let held = Arc::clone(&hasher.permits).acquire_owned().await.unwrap();
+
+        assert!(matches!(hasher.check_capacity(), Err(HashError::Busy)));
+        // One that passed the gate before is not refused for the same wait.
+        let let_through = waiter(&hasher);
+        until_waiting(&hasher, 1).await;
+        drop(held);
+        assert_eq!(let_through.await.unwrap().unwrap(), 7);
+    }
+
+    #[test]
+    fn the_expected_wait_counts_the_hashes_ahead_per_thread() {
+        let hasher = Pbkdf2Hasher::new(1_000, 2, Duration::from_secs(5)).unwrap();
+        assert_eq!(hasher.admission.expected_wait(3), Duration::ZERO);
+        hasher.admission.record(Duration::from_millis(400));
+        hasher.admission.record(Duration::from_millis(1200));
+
+        // 400 ms, then an eighth of the way to 1200 ms: 500 ms per hash.
+        assert_eq!(
+            hasher.admission.expected_wait(0),
+            Duration::from_millis(500)
+        );
+        assert_eq!(
+            hasher.admission.expected_wait(1),
+            Duration::from_millis(500)
+        );
+        assert_eq!(
+            hasher.admission.expected_wait(2),
+            Duration::from_millis(1000)
+        );
+        assert_eq!(
+            hasher.admission.expected_wait(3),
+            Duration::from_millis(1000)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_free_thread_serves_at_once_and_a_full_queue_refuses() {
+        let hasher =
+            Arc::new(Pbkdf2Hasher::with_queue(1_000, 2, 2, Duration::from_secs(60)).unwrap());
+        assert_eq!(hasher.run(|| 1).await.unwrap(), 1);
+        let held = Arc::clone(&hasher.permits)
+            .acquire_many_owned(2)
+            .await
+            .unwrap();
+        let first = waiter(&hasher);
+        let second = waiter(&hasher);
+        until_waiting(&hasher, 2).await;
+
+        let third = tokio::time::timeout(Duration::from_secs(1), hasher.run(|| 8)).await;
+
+        assert!(matches!(third, Ok(Err(HashError::Busy))), "{third:?}");
+        drop(held);
+        assert_eq!(first.await.unwrap().unwrap(), 7);
+        assert_eq!(second.await.unwrap().unwrap(), 7);
     }
 
     #[tokio::test]

@@ -497,6 +497,9 @@ impl PasswordHasher for BrokenHasher {
     async fn verify(&self, _: String, _: PasswordHash) -> Result<bool, HashError> {
         Err((self.0)())
     }
+    fn check_capacity(&self) -> Result<(), HashError> {
+        Ok(())
+    }
     fn is_outdated(&self, _: &PasswordHash) -> bool {
         false
     }

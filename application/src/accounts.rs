@@ -123,6 +123,7 @@ impl AccountService {
         sign_up: SignUp,
         address: IpAddr,
     ) -> Result<UserRecord, AccountError> {
+        self.hasher.check_capacity()?;
         self.limiter
             .admit_sign_up(address)
             .await?
@@ -159,6 +160,7 @@ impl AccountService {
     ) -> Result<TokenPair, AccountError> {
         no_nul("id", id)?;
         no_nul("password", password)?;
+        self.hasher.check_capacity()?;
         let key = UserKey::claimed(id);
         self.admit(AttemptKind::Password, &key, address).await?;
         let result = self.check_login(id, password).await;

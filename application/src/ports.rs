@@ -199,7 +199,8 @@ pub trait RefreshTokenRepository: Send + Sync {
 /// Why a password could not be hashed or checked.
 #[derive(Debug, thiserror::Error)]
 pub enum HashError {
-    /// Every hashing thread stayed busy for the whole wait (HTTP 503).
+    /// Every hashing thread is busy and the request may not wait for one:
+    /// the admission queue is full, or its wait would be too long (HTTP 503).
     #[error("password hashing is saturated; retry shortly")]
     Busy,
     /// The hashing task itself failed (it panicked or was cancelled).
@@ -218,6 +219,13 @@ pub trait PasswordHasher: Send + Sync {
     /// hash whatever the answer and whatever the stored hash's own
     /// iteration count, so timing tells nothing about the account.
     async fn verify(&self, password: String, hash: PasswordHash) -> Result<bool, HashError>;
+
+    /// [`HashError::Busy`] when a hash asked for now would be refused at
+    /// once (every thread busy and no place to wait). Use cases ask before
+    /// any other work, so that a login or sign-up refused for capacity costs
+    /// no database statement; one let through may still be refused by the
+    /// hash itself, when others took the places meanwhile.
+    fn check_capacity(&self) -> Result<(), HashError>;
 
     /// Whether `hash` was made with other work than new hashes get. Such a
     /// hash is replaced after the next successful check, as Werkzeug-based

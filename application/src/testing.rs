@@ -235,6 +235,10 @@ impl PasswordHasher for FastHasher {
         Ok(Self::matches(&password, &hash))
     }
 
+    fn check_capacity(&self) -> Result<(), HashError> {
+        Ok(())
+    }
+
     fn is_outdated(&self, hash: &PasswordHash) -> bool {
         hash.iterations() != Self::ITERATIONS
     }

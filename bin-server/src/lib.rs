@@ -29,8 +29,12 @@ use tokio::net::TcpListener;
 
 pub use config::{Config, LogFormat};
 
-/// How long a request waits for a database connection or a hashing thread.
+/// How long a request waits for a database connection.
 const WAIT_LIMIT: Duration = Duration::from_secs(5);
+
+/// How long a login or sign-up may expect to wait for a hashing thread: one
+/// that could not be served within it is refused at once.
+const HASH_WAIT_LIMIT: Duration = Duration::from_secs(1);
 
 /// A server bound to its address, ready to run.
 pub struct Server {
@@ -97,8 +101,9 @@ impl Server {
         let limiter =
             pg::PgAttemptLimiter::new(pool.clone(), pg::Limits::with_sign_ups(config.signup_limit));
         // Half the CPUs hash at once (at least one): a login storm then
-        // leaves the other half to readers, and logins wait for their turn
-        // instead (the hash strength is unchanged).
+        // leaves the other half to readers, and logins beyond what those
+        // threads serve are refused at once by the hasher's admission queue
+        // (the hash strength is unchanged).
         let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
         let threads = (cpus / 2).max(1);
         let accounts = AccountService {
@@ -106,7 +111,7 @@ impl Server {
             temporary_passwords: Arc::new(pg::PgTemporaryPasswordRepository::new(pool.clone())),
             refresh_tokens: Arc::new(pg::PgRefreshTokenRepository::new(pool.clone())),
             hasher: Arc::new(
-                Pbkdf2Hasher::new(config.password_iterations, threads, WAIT_LIMIT)
+                Pbkdf2Hasher::new(config.password_iterations, threads, HASH_WAIT_LIMIT)
                     .context("could not start the password-hashing threads")?,
             ),
             secrets: Arc::new(RandomSecrets),

@@ -54,10 +54,10 @@ macro_rules! answers {
 
 answers! {
     /// 503 when the database cannot be reached or its pool times out, or
-    /// password hashing stays saturated: for routes that need either.
+    /// password hashing is saturated: for routes that need either.
     Unavailable = "503", with_retry_after(
         "The database is unreachable or busy (or, where passwords are hashed, every hashing \
-         thread stayed busy for 5 s); try again after `Retry-After`.",
+         thread is busy and a wait for one would pass 1 s); try again after `Retry-After`.",
     );
     /// 429 from the failed-attempt limits.
     RateLimited = "429", with_retry_after(

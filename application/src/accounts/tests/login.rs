@@ -12,7 +12,9 @@ use super::{
     assert_between, assert_counted_then_forgiven, failures, unavailable,
 };
 use crate::accounts::{AccountError, AccountService, REFRESH_TOKEN_TTL, TokenPair};
-use crate::ports::{AttemptKind, MockAttemptLimiter, RetryAfter, StoreError, UserRecord};
+use crate::ports::{
+    AttemptKind, HashError, MockAttemptLimiter, RetryAfter, StoreError, UserRecord,
+};
 use crate::testing::{AccountPorts, CountingSecrets, FastHasher, assert_matches, table};
 
 /// Logs in as each of `ids` with a wrong password, each answered as such.
@@ -324,4 +326,13 @@ async fn an_account_removed_between_the_check_and_the_session_answers_bad_creden
     let result = ports.into_service().login("Alice", PASSWORD, HOME).await;
 
     assert_matches!(result, Err(AccountError::BadCredentials));
+}
+
+#[tokio::test]
+async fn a_login_while_hashing_is_saturated_is_refused_before_any_lookup_or_counted_attempt() {
+    let ports = AccountPorts::with_saturated_hashing();
+
+    let result = ports.into_service().login("alice", PASSWORD, HOME).await;
+
+    assert_matches!(result, Err(AccountError::Hashing(HashError::Busy)));
 }

@@ -19,7 +19,8 @@ use chrono::{DateTime, Duration, Utc};
 use minifb_domain::{Email, PasswordHash, UserId, UserKey};
 
 use crate::ports::{
-    AccessToken, AttemptKind, AttemptLimiter, MockPasswordHasher, NewFamily, StoreError, UserRecord,
+    AccessToken, AttemptKind, AttemptLimiter, HashError, MockAttemptLimiter, MockPasswordHasher,
+    NewFamily, StoreError, UserRecord,
 };
 use crate::testing::{AccountPorts, CountingSecrets, FastHasher, MemoryLimiter};
 
@@ -62,6 +63,32 @@ fn alice_without_a_usable_hash() -> UserRecord {
     UserRecord {
         password_hash: None,
         ..alice()
+    }
+}
+
+/// A hasher mock that has capacity whenever asked; each test arranges the
+/// rest.
+fn has_capacity() -> MockPasswordHasher {
+    let mut hasher = MockPasswordHasher::new();
+    hasher.expect_check_capacity().returning(|| Ok(()));
+    hasher
+}
+
+impl AccountPorts {
+    /// Ports whose hasher says at once that it has no capacity, and whose
+    /// limiter and `users` have no expectations: any call to them fails the
+    /// test.
+    fn with_saturated_hashing() -> Self {
+        let mut hasher = MockPasswordHasher::new();
+        hasher
+            .expect_check_capacity()
+            .times(1)
+            .returning(|| Err(HashError::Busy));
+        Self {
+            hasher: Arc::new(hasher),
+            limiter: Arc::new(MockAttemptLimiter::new()),
+            ..Self::default()
+        }
     }
 }
 
@@ -145,7 +172,7 @@ impl AccountPorts {
     fn notes_attempts_at_each_check(&mut self) -> (Arc<MemoryLimiter>, Calls<u32>) {
         let limiter = self.counts_attempts();
         let noted = Calls::default();
-        let mut hasher = MockPasswordHasher::new();
+        let mut hasher = has_capacity();
         hasher.expect_verify().returning({
             let (limiter, noted) = (limiter.clone(), noted.clone());
             move |password, hash| {
@@ -163,7 +190,7 @@ impl AccountPorts {
 
     /// A hasher that checks passwords for real exactly `times` times.
     fn checks_passwords_exactly(&mut self, times: usize) {
-        let mut hasher = MockPasswordHasher::new();
+        let mut hasher = has_capacity();
         hasher
             .expect_verify()
             .times(times)
@@ -171,9 +198,10 @@ impl AccountPorts {
         self.hasher = Arc::new(hasher);
     }
 
-    /// A hasher that must not be used: any call fails the test.
+    /// A hasher that checks no password: any call but the question
+    /// whether it has capacity fails the test.
     fn checks_no_password(&mut self) {
-        self.hasher = Arc::new(MockPasswordHasher::new());
+        self.hasher = Arc::new(has_capacity());
     }
 
     /// A hasher whose only work is one check of `password` against the
@@ -181,7 +209,7 @@ impl AccountPorts {
     /// matching dummy never lets anyone in.
     fn checks_only_the_dummy_hash(&mut self, password: &str) {
         let dummy = PasswordHash::unmatchable(1);
-        let mut hasher = MockPasswordHasher::new();
+        let mut hasher = has_capacity();
         hasher.expect_dummy_hash().return_const(dummy.clone());
         hasher
             .expect_verify()

@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use minifb_domain::{Bio, DisplayName, Nickname, Password};
 
-use super::{Calls, HOME, PASSWORD, alice, alices_account, email, id, unavailable};
+use super::{Calls, HOME, PASSWORD, alice, alices_account, email, has_capacity, id, unavailable};
 use crate::accounts::{AccountError, SignUp};
-use crate::ports::{HashError, MockPasswordHasher, StoreError, UserCreation};
+use crate::ports::{HashError, StoreError, UserCreation};
 use crate::testing::{AccountPorts, FastHasher, MemoryLimiter, assert_matches, table};
 
 fn alices_sign_up() -> SignUp {
@@ -68,7 +68,7 @@ async fn signing_up_with_a_taken_id_answers_id_taken() {
 
 #[tokio::test]
 async fn signing_up_while_the_hashing_pool_is_busy_answers_busy_and_stores_nothing() {
-    let mut hasher = MockPasswordHasher::new();
+    let mut hasher = has_capacity();
     hasher.expect_hash().returning(|_| Err(HashError::Busy));
     let ports = AccountPorts {
         hasher: Arc::new(hasher),
@@ -111,7 +111,7 @@ async fn sign_ups_past_the_addresss_limit_are_refused_before_any_hash_is_made() 
         .expect_create()
         .times(3)
         .returning(|_| Ok(UserCreation::Created(alice())));
-    let mut hasher = MockPasswordHasher::new();
+    let mut hasher = has_capacity();
     hasher
         .expect_hash()
         .times(3)
@@ -161,7 +161,7 @@ async fn given_back(label: &str, failure: NoAccount) {
                 .return_once(|_| Ok(UserCreation::IdTaken));
         }
         NoAccount::HashingBusy => {
-            let mut hasher = MockPasswordHasher::new();
+            let mut hasher = has_capacity();
             hasher.expect_hash().return_once(|_| Err(HashError::Busy));
             ports.hasher = Arc::new(hasher);
         }
@@ -191,4 +191,13 @@ async fn availability(label: &str, (typed, available): (&str, bool)) {
     let result = service.id_availability(&id(typed)).await;
 
     assert_eq!(result.unwrap(), available, "{label}");
+}
+
+#[tokio::test]
+async fn a_sign_up_while_hashing_is_saturated_is_refused_before_it_counts_or_stores() {
+    let ports = AccountPorts::with_saturated_hashing();
+
+    let result = ports.into_service().sign_up(alices_sign_up(), HOME).await;
+
+    assert_matches!(result, Err(AccountError::Hashing(HashError::Busy)));
 }

@@ -13,7 +13,9 @@ target/bench/summary.json and a Markdown table. Standard library only.
 Environment: BENCH_DURATION (seconds per scenario, 20), BENCH_WARMUP
 (seconds, 5), BENCH_CONNECTIONS (32), BENCH_ROUNDS (rounds of the feed
 alone and during logins, alternating, 3), BENCH_ONLY (comma-separated scenario
-names to run; all when unset).
+names to run; all when unset). With --replica-dir it runs the read
+scenarios through a server that reads from that streaming replica instead,
+and adds them to the summary as `replica`.
 """
 
 import argparse
@@ -497,6 +499,62 @@ class Bench:
                       [("GET", "/admin/stats/service", self.args.admin_token, None)])
         self.db_ceiling()
 
+    # -- a streaming replica ---------------------------------------------
+
+    def reads_by_target(self):
+        """The server's `db_reads_total`, by target, from its /metrics."""
+        with self.api.request("GET", "/metrics", token=self.args.admin_token) as response:
+            text = response.read().decode()
+        reads = {"primary": 0, "replica": 0}
+        for match in re.finditer(r'^db_reads_total\{target="(\w+)"\} (\S+)$', text, re.M):
+            reads[match.group(1)] = int(float(match.group(2)))
+        return reads
+
+    def replica_run(self):
+        """The read scenarios through a server that reads from one streaming
+        replica (`--replica-dir`) of the bench's database, by users who have
+        not written: where each read went, the primary's statements per
+        request (pg_stat_statements of the primary: the reads that stayed
+        there, and the shared `SELECT 1` that a signed-in reader's read
+        waits for), and the CPU each database spent per request."""
+        viewers = self.viewers
+        signed_in = lambda paths: [("GET", p, viewers[i % len(viewers)], None) for i, p in enumerate(
+            paths * max(1, len(viewers) // len(paths)))]
+        cases = [
+            ("feed_first_anonymous", [("GET", p, None, None) for p in self.paths["feed_first"]]),
+            ("feed_first", signed_in(self.paths["feed_first"])),
+            ("timeline_heavy_first", signed_in(self.paths["timeline_heavy_first"])),
+            ("post_detail", signed_in(self.paths["post_detail"])),
+            ("comments_page", signed_in(self.paths["comments_page"])),
+            ("notifications_page", [("GET", "/me/notifications?limit=20", self.notified_token, None)]),
+        ]
+        rows = []
+        for name, requests in cases:
+            if not self.wanted(name):
+                continue
+            script = self.lua(f"replica_{name}", requests)
+            log(f"replica {name}: warm-up {self.warmup} s, then {self.duration} s")
+            self.wrk_result(self.wrk(script, self.warmup, self.connections))
+            self.reset_statements()
+            reads_before = self.reads_by_target()
+            replica_before = cpu_times(self.args.server_pid, self.args.replica_dir)[1]
+            with Monitor(self.args.server_pid, self.args.pg_dir) as monitor:
+                result = self.wrk_result(self.wrk(script, self.duration, self.connections))
+            replica_cpu = cpu_times(self.args.server_pid, self.args.replica_dir)[1] - replica_before
+            reads = {target: n - reads_before.get(target, 0) for target, n in self.reads_by_target().items()}
+            done = result["requests"]
+            row = summarise(name, result, self.statements(), done, monitor.peak)
+            row["primary_statements_per_request"] = row.pop("statements_per_request")
+            row["reads_primary"], row["reads_replica"] = reads["primary"], reads["replica"]
+            row["replica_share"] = round(reads["replica"] / max(1, sum(reads.values())), 3)
+            row["server_cpu_us"] = round(monitor.server_cpu / done * 1e6, 1) if done else None
+            row["primary_cpu_us"] = round(monitor.db_cpu / done * 1e6, 1) if done else None
+            row["replica_cpu_us"] = round(replica_cpu / done * 1e6, 1) if done else None
+            rows.append(row)
+            log(f"replica {name}: {row['rps']} rps, p99 {row['p99_ms']} ms, {row['replica_share']:.1%} "
+                f"from the replica, {row['primary_statements_per_request']} primary statements/request")
+        return {"scenarios": rows, "measured_at": time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime())}
+
     # -- open loop -------------------------------------------------------
 
     def oha(self, path, duration, connections, rate=None, headers=(), bodies=None):
@@ -930,12 +988,28 @@ def main():
     parser.add_argument("--seed", type=int, required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--oha", default="oha", help="the oha binary (open-loop load)")
+    parser.add_argument("--replica-dir", help="the data directory of a streaming replica the server "
+                        "reads from: run the replica scenarios and add them to --out as `replica`")
     args = parser.parse_args()
 
     bench = Bench(args)
     bench.prepare()
+    if args.replica_dir:
+        with open(args.out) as f:
+            summary = json.load(f)
+        summary["replica"] = bench.replica_run()
+        with open(args.out, "w") as f:
+            json.dump(summary, f, indent=2, ensure_ascii=False)
+            f.write("\n")
+        print(f"(replica run added to {args.out})")
+        return
     bench.run()
     summary = bench.summary()
+    live = os.path.join(os.path.dirname(args.out), "live.json")
+    if os.path.exists(live):
+        # `make bench-live`'s latest figures, beside this run's.
+        with open(live) as f:
+            summary["live"] = json.load(f)
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump(summary, f, indent=2, ensure_ascii=False)

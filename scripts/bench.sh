@@ -13,6 +13,8 @@
 #   BENCH_WARMUP    seconds of warm-up before each scenario (default 5)
 #   BENCH_ROUNDS    rounds of feed_first and feed_during_logins, which
 #                   alternate and report medians (default 3)
+#   BENCH_REPLICA   `off` skips the read scenarios through a streaming
+#                   replica (on by default)
 #   BENCH_AUTOGROUP `on` leaves the kernel's scheduler autogroups as they
 #                   are (by default a root run turns them off for the run)
 set -euo pipefail
@@ -69,9 +71,18 @@ with_server bench release "$pg_dir" --stats
 # them so for its run (as root) and restores the setting afterwards.
 # docs/performance.md has the figures with and without.
 autogroup=/proc/sys/kernel/sched_autogroup_enabled
+restore_autogroup=
+replica_dir= replica_pid=
+_bench_cleanup() {
+    [ -n "$replica_pid" ] && kill -INT "$replica_pid" 2>/dev/null && wait "$replica_pid" 2>/dev/null
+    [ -n "$replica_dir" ] && scripts/pg stop "$replica_dir"
+    [ -n "$restore_autogroup" ] && echo 1 >"$autogroup"
+    _with_server_cleanup
+}
+trap _bench_cleanup EXIT
 if [ "${BENCH_AUTOGROUP:-off}" = off ] && [ -w "$autogroup" ] && [ "$(cat "$autogroup")" = 1 ]; then
     echo 0 >"$autogroup"
-    trap 'echo 1 >"$autogroup"; _with_server_cleanup' EXIT
+    restore_autogroup=1
 fi
 bindir=$(scripts/pg bindir "$pg_dir")
 "${bindir}psql" "$DATABASE_URL" -X -q -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"
@@ -83,6 +94,31 @@ python3 scripts/bench.py \
     --base "$base" --database-url "$DATABASE_URL" --pg-bindir "$bindir" --pg-dir "$pg_dir" \
     --server-pid "$server_pid" --admin-token "$MINIFB_ADMIN_TOKEN" \
     --scale "$SCALE" --seed "$SEED" --out "$target/bench/summary.json" --oha "$OHA"
+
+# The read scenarios again, through a second server that reads from a
+# streaming replica of the same database on the same machine (its copy is
+# made in the run's work directory and deleted with it).
+if [ "${BENCH_REPLICA:-on}" = on ]; then
+    replica_dir="$work/replica"
+    echo "==> a streaming replica of $pg_dir, and a server that reads from it"
+    scripts/pg standby "$replica_dir" "$pg_dir" --stats
+    MINIFB_REPLICA_URLS=$(scripts/pg url "$replica_dir" bench) MINIFB_BIND=127.0.0.1:0 \
+        RUST_LOG=warn,minifb_server=info MINIFB_LOG_FORMAT=json \
+        "$target/release/minifb-server" >"$work/replica-server.log" 2>&1 &
+    replica_pid=$!
+    replica_address=
+    for _ in $(seq 400); do
+        replica_address=$(grep -o '"address":"[^"]*"' "$work/replica-server.log" | head -1 | cut -d'"' -f4 || true)
+        [ -n "$replica_address" ] && break
+        sleep 0.05
+    done
+    [ -n "$replica_address" ] || { cat "$work/replica-server.log"; echo "the replica's server did not start"; exit 1; }
+    python3 scripts/bench.py \
+        --base "http://$replica_address" --database-url "$DATABASE_URL" --pg-bindir "$bindir" \
+        --pg-dir "$pg_dir" --replica-dir "$replica_dir" --server-pid "$replica_pid" \
+        --admin-token "$MINIFB_ADMIN_TOKEN" --scale "$SCALE" --seed "$SEED" \
+        --out "$target/bench/summary.json"
+fi
 
 # The figures in docs/performance.md are this run's, written from its summary.
 python3 scripts/bench-table.py --summary "$target/bench/summary.json"

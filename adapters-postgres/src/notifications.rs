@@ -1,51 +1,16 @@
 //! Notifications: listed, counted and marked read here; written by the
-//! comment and reaction repositories in the transaction of their cause.
+//! comment and reaction repositories in the statement of their cause.
 
 use async_trait::async_trait;
 use diesel::dsl::not;
 use diesel::prelude::*;
 use minifb_application::StoreError;
 use minifb_application::social::ports::{NotificationListing, NotificationRepository, PageRequest};
-use minifb_domain::{NotificationId, NotificationKind, UserId};
+use minifb_domain::{NotificationId, UserId};
 
 use crate::pool::{Pool, run};
 use crate::schema::{notifications, users};
 use crate::views::{NotificationViewRow, views};
-
-#[derive(Insertable)]
-#[diesel(table_name = notifications)]
-pub(crate) struct NewNotificationRow {
-    pub user_id: String,
-    #[diesel(column_name = type_)]
-    pub kind: i16,
-    pub actor_id: String,
-    pub post_id: i64,
-    pub comment_id: Option<i64>,
-}
-
-impl NewNotificationRow {
-    /// `actor` commented on `user`'s post.
-    pub fn commented(user: String, actor: String, post_id: i64, comment_id: i64) -> Self {
-        Self {
-            user_id: user,
-            kind: NotificationKind::Commented.code(),
-            actor_id: actor,
-            post_id,
-            comment_id: Some(comment_id),
-        }
-    }
-
-    /// `actor` reacted to `user`'s post.
-    pub fn reacted(user: String, actor: String, post_id: i64) -> Self {
-        Self {
-            user_id: user,
-            kind: NotificationKind::Reacted.code(),
-            actor_id: actor,
-            post_id,
-            comment_id: None,
-        }
-    }
-}
 
 /// The user's unread count, kept in `users.unread_notifications` by the
 /// triggers of migration `2026-12-01-100000`: no row, no user.

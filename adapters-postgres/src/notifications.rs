@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use diesel::dsl::not;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool, Text};
 use minifb_application::StoreError;
 use minifb_application::social::ports::{NotificationListing, NotificationRepository, PageRequest};
 use minifb_domain::{NotificationId, UserId};
@@ -34,6 +35,23 @@ fn notifications_of<'a>(user_id: &'a str) -> _ {
 // `users` a second time, for the recipient's unread count: the page joins
 // `users` for the actors already.
 diesel::alias!(users as recipients: Recipients);
+
+/// Marks every unread notification of `$1` read, with `minifb.read_all` set
+/// for the transaction first, and says whether the user exists (its id in
+/// any letter case, as `UserRepository::find` looks it up).
+const MARK_ALL_READ: &str = "WITH flag AS (SELECT set_config('minifb.read_all', 'on', true)), \
+     marked AS (UPDATE notifications SET read = true \
+     WHERE user_id = $1 AND NOT read AND EXISTS (SELECT FROM flag) RETURNING 1) \
+     SELECT (SELECT count(*) FROM marked) AS marked, \
+     EXISTS (SELECT FROM users WHERE lower(id) = lower($1)) AS user_exists";
+
+#[derive(QueryableByName)]
+struct MarkedAll {
+    #[diesel(sql_type = BigInt)]
+    marked: i64,
+    #[diesel(sql_type = Bool)]
+    user_exists: bool,
+}
 
 /// [`NotificationRepository`] over `notifications` and `users` (actors).
 #[derive(Clone)]
@@ -121,25 +139,19 @@ impl NotificationRepository for PgNotificationRepository {
         .await
     }
 
-    /// Runs with `minifb.read_all` set for its transaction, so the
-    /// announcing trigger sends `"all"` rather than every id.
-    async fn mark_all_read(&self, user_id: &UserId) -> Result<u64, StoreError> {
+    /// One statement: `minifb.read_all` is set for its transaction (by a
+    /// CTE the UPDATE reads before its first row), so the announcing
+    /// trigger sends `"all"` rather than every id; the user's row is looked
+    /// up in the same statement.
+    async fn mark_all_read(&self, user_id: &UserId) -> Result<Option<u64>, StoreError> {
         let user_id = user_id.to_string();
         run(&self.pool, move |conn| {
-            conn.transaction(|conn| {
-                diesel::sql_query("SELECT set_config('minifb.read_all', 'on', true)")
-                    .execute(conn)?;
-                diesel::update(
-                    notifications::table
-                        .filter(notifications::user_id.eq(user_id))
-                        .filter(not(notifications::read)),
-                )
-                .set(notifications::read.eq(true))
-                .execute(conn)
-                .map(|marked| marked as u64)
-            })
+            diesel::sql_query(MARK_ALL_READ)
+                .bind::<Text, _>(user_id)
+                .get_result::<MarkedAll>(conn)
         })
         .await
+        .map(|row| row.user_exists.then_some(row.marked.unsigned_abs()))
     }
 
     /// One statement: the page with the unread count as a subquery, as in

@@ -423,12 +423,10 @@ impl SocialService {
 
     /// Nothing to mark is fine, unless the caller's account is gone.
     pub async fn mark_all_notifications_read(&self, user_id: &UserId) -> Result<(), SocialError> {
-        if self.notifications.mark_all_read(user_id).await? == 0
-            && !self.caller_exists(user_id).await?
-        {
-            return Err(SocialError::CallerGone);
+        match self.notifications.mark_all_read(user_id).await? {
+            Some(_) => Ok(()),
+            None => Err(SocialError::CallerGone),
         }
-        Ok(())
     }
 }
 

@@ -283,8 +283,10 @@ pub trait NotificationRepository: Send + Sync {
     /// no notification with this id.
     async fn mark_read(&self, user_id: &UserId, id: NotificationId) -> Result<bool, StoreError>;
 
-    /// Marks all of the user's notifications read; how many were unread.
-    async fn mark_all_read(&self, user_id: &UserId) -> Result<u64, StoreError>;
+    /// Marks all of the user's notifications read; how many were unread,
+    /// or `None` if there is no such user (any more), found out by the
+    /// same read, so that nothing to mark costs no second trip.
+    async fn mark_all_read(&self, user_id: &UserId) -> Result<Option<u64>, StoreError>;
 
     /// Oldest first: up to `limit` of the user's notifications with ids
     /// above `after` (a stream's replay), and the user's unread count read

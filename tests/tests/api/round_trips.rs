@@ -137,6 +137,16 @@ async fn every_write_route_stays_within_its_round_trips() {
         budgets
             .measure(&app, "POST /me/notifications/read-all", b, 204, reply)
             .await;
+        let reply = app.post_without_body("/me/notifications/read-all", alice.bearer());
+        budgets
+            .measure(
+                &app,
+                "POST /me/notifications/read-all (none unread)",
+                b,
+                204,
+                reply,
+            )
+            .await;
 
         let reply = app.delete(&comment_path, alice.bearer());
         budgets

@@ -127,7 +127,7 @@ async fn marking_all_read_with_nothing_unread(label: &str, exists: bool) {
     let mut ports = SocialPorts::default();
     ports.callers_exist(exists);
     let mark = ports.notifications.expect_mark_all_read();
-    mark.returning(|_| Ok(0));
+    mark.returning(move |_| Ok(exists.then_some(0)));
 
     let result = ports
         .into_service()

@@ -133,7 +133,7 @@ async fn marking_all_notifications_read_marks_all_of_mine() {
         .expect_mark_all_read()
         .with(eq(id("Alice")))
         .times(1)
-        .returning(|_| Ok(3));
+        .returning(|_| Ok(Some(3)));
 
     let result = ports
         .into_service()

@@ -188,6 +188,28 @@ macro_rules! written_post_columns {
 }
 pub(crate) use written_post_columns;
 
+/// The author of a written post or comment, as `written_*_columns!` name
+/// the columns.
+#[derive(Debug, QueryableByName)]
+pub(crate) struct WrittenAuthorRow {
+    #[diesel(sql_type = sql_types::Text)]
+    author_id: String,
+    #[diesel(sql_type = sql_types::Text)]
+    author_name: String,
+    #[diesel(sql_type = sql_types::Nullable<sql_types::Text>)]
+    author_nickname: Option<String>,
+}
+
+impl From<WrittenAuthorRow> for AuthorRow {
+    fn from(row: WrittenAuthorRow) -> Self {
+        Self {
+            id: row.author_id,
+            name: row.author_name,
+            nickname: row.author_nickname,
+        }
+    }
+}
+
 /// A post as a statement that wrote it reads it back (raw SQL, whose
 /// columns are found by name): [`written_post_columns`] and `my_reaction`.
 #[derive(Debug, QueryableByName)]
@@ -204,12 +226,8 @@ pub(crate) struct WrittenPostRow {
     comment_count: i64,
     #[diesel(sql_type = sql_types::Array<sql_types::Nullable<sql_types::BigInt>>)]
     reaction_counts: Vec<Option<i64>>,
-    #[diesel(sql_type = sql_types::Text)]
-    author_id: String,
-    #[diesel(sql_type = sql_types::Text)]
-    author_name: String,
-    #[diesel(sql_type = sql_types::Nullable<sql_types::Text>)]
-    author_nickname: Option<String>,
+    #[diesel(embed)]
+    author: WrittenAuthorRow,
     #[diesel(sql_type = sql_types::Nullable<sql_types::SmallInt>)]
     my_reaction: Option<i16>,
 }
@@ -225,11 +243,7 @@ impl From<WrittenPostRow> for PostViewRow {
                 comment_count: row.comment_count,
                 reaction_counts: row.reaction_counts,
             },
-            author: AuthorRow {
-                id: row.author_id,
-                name: row.author_name,
-                nickname: row.author_nickname,
-            },
+            author: row.author.into(),
             my_reaction: row.my_reaction,
         }
     }
@@ -261,12 +275,8 @@ pub(crate) struct WrittenCommentRow {
     updated_at: Option<DateTime<Utc>>,
     #[diesel(sql_type = sql_types::Array<sql_types::Nullable<sql_types::BigInt>>)]
     reaction_counts: Vec<Option<i64>>,
-    #[diesel(sql_type = sql_types::Text)]
-    author_id: String,
-    #[diesel(sql_type = sql_types::Text)]
-    author_name: String,
-    #[diesel(sql_type = sql_types::Nullable<sql_types::Text>)]
-    author_nickname: Option<String>,
+    #[diesel(embed)]
+    author: WrittenAuthorRow,
     #[diesel(sql_type = sql_types::Nullable<sql_types::SmallInt>)]
     my_reaction: Option<i16>,
 }
@@ -283,11 +293,7 @@ impl From<WrittenCommentRow> for CommentViewRow {
                 updated_at: row.updated_at,
                 reaction_counts: row.reaction_counts,
             },
-            author: AuthorRow {
-                id: row.author_id,
-                name: row.author_name,
-                nickname: row.author_nickname,
-            },
+            author: row.author.into(),
             my_reaction: row.my_reaction,
         }
     }

@@ -706,9 +706,8 @@ def parse_logged_statements(text):
 
 # Round trips (statements besides BEGIN/COMMIT) each write route may take:
 # two, but for keyed creates, which also take the key and store the answer
-# rendered from what they created; a keyed comment also looks the post's
-# owner up first, to know whom it notifies.
-WRITE_TARGETS = {"post_create_keyed": 3, "comment_create_keyed": 4}
+# rendered from what they created.
+WRITE_TARGETS = {"post_create_keyed": 3, "comment_create_keyed": 3}
 WRITE_TARGET = 2
 
 

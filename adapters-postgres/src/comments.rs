@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Nullable, SmallInt, Text};
+use diesel::sql_types::{BigInt, SmallInt, Text};
 use minifb_application::StoreError;
 use minifb_application::social::ports::{
     CommentCreation, CommentOwners, CommentRepository, CommentView, NewComment, PageRequest,
@@ -19,16 +19,19 @@ use crate::views::{
     written_comment_columns,
 };
 
-/// Inserts a comment and, when `$4` names the post's owner, their type
-/// `$5` notification, and answers with the comment as its author sees it:
-/// one statement. `$1` author, `$2` post, `$3` content. The insert takes a
+/// Inserts a comment and, unless its author owns the post (ids compared
+/// in any letter case, as `UserId`s are), the owner's type `$4`
+/// notification, and answers with the comment as its author sees it: one
+/// statement. `$1` author, `$2` post, `$3` content. The insert takes a
 /// key-share lock on the post (its foreign-key check), so the post cannot
-/// go away before the notification is stored.
+/// go away before the notification is stored; a post gone fails that
+/// check.
 const INSERT_COMMENT: &str = concat!(
     "WITH c AS (INSERT INTO comments (user_id, post_id, content) VALUES ($1, $2, $3) \
      RETURNING id, user_id, post_id, content, modified, created_at, updated_at, reaction_counts), \
      n AS (INSERT INTO notifications (user_id, type, actor_id, post_id, comment_id) \
-     SELECT $4::text, $5, c.user_id, c.post_id, c.id FROM c WHERE $4::text IS NOT NULL) \
+     SELECT p.owner_id, $4, c.user_id, c.post_id, c.id FROM c JOIN posts p ON p.id = c.post_id \
+     WHERE lower(p.owner_id) <> lower(c.user_id)) \
      SELECT ",
     written_comment_columns!(),
     ", NULL::smallint AS my_reaction FROM c JOIN users u ON u.id = c.user_id"
@@ -73,8 +76,8 @@ impl PgCommentRepository {
     }
 }
 
-/// Stores a comment and, when `notify` names a user, its notification, in
-/// one statement; `None` if the post is gone.
+/// Stores a comment and the notification of the post's owner, unless they
+/// wrote it, in one statement; `None` if the post is gone.
 pub(crate) fn insert_comment(
     conn: &mut PgConnection,
     comment: NewComment,
@@ -83,7 +86,6 @@ pub(crate) fn insert_comment(
         .bind::<Text, _>(comment.author_id.into_inner())
         .bind::<BigInt, _>(comment.post_id.get())
         .bind::<Text, _>(comment.content.into_inner())
-        .bind::<Nullable<Text>, _>(comment.notify.map(UserId::into_inner))
         .bind::<SmallInt, _>(NotificationKind::Commented.code())
         .get_result::<WrittenCommentRow>(conn);
     match created {
@@ -102,9 +104,8 @@ pub(crate) fn insert_comment(
 
 #[async_trait]
 impl CommentRepository for PgCommentRepository {
-    /// The insert takes a key-share lock on the post (its foreign-key
-    /// check), so the post cannot go away before the notification is
-    /// stored; a post already gone fails that check: `PostGone`.
+    /// One statement (see [`INSERT_COMMENT`]); a post already gone fails
+    /// the foreign-key check: `PostGone`.
     async fn create(&self, comment: NewComment) -> Result<CommentCreation, StoreError> {
         run(&self.pool, move |conn| insert_comment(conn, comment))
             .await?

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use diesel::pg::{Pg, PgConnection};
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
-use diesel::sql_types::{BigInt, Bool, Nullable, SmallInt, Text, Timestamptz};
+use diesel::sql_types::{BigInt, Bool, SmallInt, Text, Timestamptz};
 use minifb_application::StoreError;
 use minifb_application::social::ports::{
     PostReaction, ReactionChange, ReactionRepository, ReactionView,
@@ -32,10 +32,11 @@ struct ReactionSql {
     /// request after this statement's snapshot was taken (it waited for
     /// that request's key), so [`Self::current`] reads it.
     ///
-    /// On posts, a new reaction also stores the type `$5` notification of
-    /// `$4`, when it names a user, in the same statement.
+    /// On posts, a new reaction also stores the type `$4` notification of
+    /// the post's owner, unless the user owns the post (ids compared in any
+    /// letter case, as `UserId`s are), in the same statement.
     put: &'static str,
-    /// Whether [`Self::put`] takes the notification's `$4` and `$5`.
+    /// Whether [`Self::put`] takes the notification's type as `$4`.
     notifies: bool,
     /// The reaction left unchanged, locked by `put` until commit.
     current: &'static str,
@@ -71,7 +72,8 @@ const ON_POST: ReactionSql = reaction_sql!(
     "post_reactions",
     "post_id",
     ", n AS (INSERT INTO notifications (user_id, type, actor_id, post_id) \
-     SELECT $4::text, $5, $1, $2 FROM up WHERE up.inserted AND $4::text IS NOT NULL)"
+     SELECT p.owner_id, $4, $1, $2 FROM up JOIN posts p ON p.id = $2 \
+     WHERE up.inserted AND lower(p.owner_id) <> lower($1))"
 );
 const ON_COMMENT: ReactionSql = reaction_sql!("comment_reactions", "comment_id", "");
 
@@ -128,16 +130,14 @@ impl Put {
     }
 }
 
-/// Runs the `PUT` of `sql`, notifying `notify` of a new reaction where
-/// `sql` notifies; call it inside a transaction, which the rare second
-/// statement relies on to read the row the first locked.
+/// Runs the `PUT` of `sql`; call it inside a transaction, which the rare
+/// second statement relies on to read the row the first locked.
 fn put(
     conn: &mut PgConnection,
     sql: &ReactionSql,
     user_id: &str,
     target: i64,
     kind: ReactionKind,
-    notify: Option<String>,
 ) -> QueryResult<Put> {
     let kind = i16::from(kind.get());
     let mut query = diesel::sql_query(sql.put)
@@ -146,9 +146,7 @@ fn put(
         .bind::<BigInt, _>(target)
         .bind::<SmallInt, _>(kind);
     if sql.notifies {
-        query = query
-            .bind::<Nullable<Text>, _>(notify)
-            .bind::<SmallInt, _>(NotificationKind::Reacted.code());
+        query = query.bind::<SmallInt, _>(NotificationKind::Reacted.code());
     }
     let row = match query.get_result::<ReactionRow>(conn).optional()? {
         Some(row) => row,
@@ -204,13 +202,11 @@ impl ReactionRepository for PgReactionRepository {
             post_id,
             user_id,
             kind,
-            notify,
         } = reaction;
         let user_id = user_id.into_inner();
-        let notify = notify.map(UserId::into_inner);
         run(&self.pool, move |conn| {
             let result = conn.transaction::<_, DieselError, _>(|conn| {
-                put(conn, &ON_POST, &user_id, post_id.get(), kind, notify)
+                put(conn, &ON_POST, &user_id, post_id.get(), kind)
             });
             missing_target_is_none(
                 result,
@@ -247,7 +243,7 @@ impl ReactionRepository for PgReactionRepository {
         let user_id = user_id.to_string();
         run(&self.pool, move |conn| {
             let result = conn.transaction::<_, DieselError, _>(|conn| {
-                put(conn, &ON_COMMENT, &user_id, comment_id.get(), kind, None)
+                put(conn, &ON_COMMENT, &user_id, comment_id.get(), kind)
             });
             missing_target_is_none(result, &["comment_reactions_comment_id_fkey"])
         })

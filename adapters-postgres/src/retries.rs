@@ -24,7 +24,7 @@ use minifb_application::social::ports::{
     CommentCreation, CommentView, IDEMPOTENCY_KEY_LIFETIME, IdempotencyRepository, Keyed,
     KeyedRequest, NewComment, PostView, Recorded, RecordedAnswer, Recorder,
 };
-use minifb_domain::{IdempotencyKey, PostContent, UserId};
+use minifb_domain::PostContent;
 
 use crate::comments::insert_comment;
 use crate::pool::{Pool, run, store_error};
@@ -297,15 +297,6 @@ impl IdempotencyRepository for PgIdempotencyRepository {
                 .settle()
                 .map(|PostGone| Keyed::Ran(CommentCreation::PostGone)),
         }
-    }
-
-    async fn find(
-        &self,
-        user_id: &UserId,
-        key: &IdempotencyKey,
-    ) -> Result<Option<Recorded>, StoreError> {
-        let (user, key) = (user_id.to_string(), key.to_string());
-        run(&self.pool, move |conn| find(conn, &user, &key)).await
     }
 
     async fn forget_expired(&self) -> Result<u64, StoreError> {

@@ -1,6 +1,9 @@
 //! The social core's use cases: posts and timelines, comments, reactions,
-//! notifications. Business rules live here: who may change what, who is
-//! notified of what (never of their own actions), how pages are cut.
+//! notifications. Business rules live here: who may change what, how pages
+//! are cut. Who is notified of what (a post's owner, never of their own
+//! actions) is the comment and reaction ports' contract: the repository
+//! stores the notification with the write, in one round trip, rather than
+//! after a lookup of the owner here.
 
 pub mod ports;
 mod retries;
@@ -229,17 +232,6 @@ impl SocialService {
         owner.ok_or(SocialError::PostNotFound(id))
     }
 
-    /// Whom an act of `actor` on the post notifies: its owner, unless the
-    /// owner is the actor.
-    async fn owner_to_notify(
-        &self,
-        post_id: PostId,
-        actor: &UserId,
-    ) -> Result<Option<UserId>, SocialError> {
-        let owner = self.post_owner(post_id).await?;
-        Ok((owner != *actor).then_some(owner))
-    }
-
     async fn comment_owners(&self, id: CommentId) -> Result<CommentOwners, SocialError> {
         let owners = self.comments.owners(id).await?;
         owners.ok_or(SocialError::CommentNotFound(id))
@@ -277,7 +269,8 @@ impl SocialService {
         self.for_caller(caller, timeline).await
     }
 
-    /// Comments on a post notify its owner, unless they wrote it.
+    /// Comments on a post notify its owner, unless they wrote it (the
+    /// repository stores the notification with the comment, in one write).
     pub async fn create_comment(
         &self,
         user_id: &UserId,
@@ -286,7 +279,6 @@ impl SocialService {
     ) -> Result<CommentView, SocialError> {
         let create = async {
             let comment = NewComment {
-                notify: self.owner_to_notify(post_id, user_id).await?,
                 post_id,
                 author_id: user_id.clone(),
                 content,
@@ -338,8 +330,8 @@ impl SocialService {
     }
 
     /// Puts the caller's reaction on a post or a comment. A first reaction
-    /// on a post notifies its owner, unless they reacted; one on a comment
-    /// notifies nobody.
+    /// on a post notifies its owner, unless they reacted (the repository
+    /// stores it with the reaction); one on a comment notifies nobody.
     pub async fn react(
         &self,
         user_id: &UserId,
@@ -349,13 +341,11 @@ impl SocialService {
         let react = async {
             let change = match target {
                 ReactionTarget::Post(post_id) => {
-                    let notify = self.owner_to_notify(post_id, user_id).await?;
                     let user_id = user_id.clone();
                     let reaction = PostReaction {
                         post_id,
                         user_id,
                         kind,
-                        notify,
                     };
                     self.reactions.put_on_post(reaction).await?
                 }

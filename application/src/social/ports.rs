@@ -163,32 +163,29 @@ pub trait PostRepository: Send + Sync {
     ) -> Result<Option<Vec<PostView>>, StoreError>;
 }
 
-/// A comment to store, and whom to notify of it (the post's owner, unless
-/// they wrote it).
+/// A comment to store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewComment {
     pub post_id: PostId,
     pub author_id: UserId,
     pub content: CommentContent,
-    pub notify: Option<UserId>,
 }
 
-/// A reaction to put on a post, and whom to notify if it is new (the
-/// post's owner, unless they reacted).
+/// A reaction to put on a post.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PostReaction {
     pub post_id: PostId,
     pub user_id: UserId,
     pub kind: ReactionKind,
-    pub notify: Option<UserId>,
 }
 
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait CommentRepository: Send + Sync {
-    /// Stores the comment and, when `notify` names a user, a type 1
-    /// notification for them, all or nothing. `PostGone` if the post was
-    /// deleted since it was checked.
+    /// Stores the comment and, unless its author owns the post (their ids
+    /// equal as [`UserId`]s are), a type 1 notification for the post's
+    /// owner, all or nothing, with the write itself: nothing is looked up
+    /// first. `PostGone` if there is no such post (any more).
     async fn create(&self, comment: NewComment) -> Result<CommentCreation, StoreError>;
 
     /// Whether the comment exists.
@@ -224,10 +221,10 @@ pub trait CommentRepository: Send + Sync {
 #[async_trait]
 pub trait ReactionRepository: Send + Sync {
     /// Creates, changes or keeps `user_id`'s reaction on the post. On
-    /// creation only, and when `notify` names a user, a type 2 notification
-    /// is stored in the same transaction. Of concurrent identical requests
-    /// exactly one creates. `None`
-    /// if the post does not exist.
+    /// creation only, and unless the user owns the post, a type 2
+    /// notification for the post's owner is stored with the write. Of
+    /// concurrent identical requests exactly one creates. `None` if the
+    /// post does not exist.
     async fn put_on_post(
         &self,
         reaction: PostReaction,
@@ -407,13 +404,6 @@ pub trait IdempotencyRepository: Send + Sync {
         comment: NewComment,
         record: Recorder<CommentView>,
     ) -> Result<Keyed<CommentCreation<RecordedAnswer>>, StoreError>;
-
-    /// The live answer under the user's key, if any, without claiming it.
-    async fn find(
-        &self,
-        user_id: &UserId,
-        key: &IdempotencyKey,
-    ) -> Result<Option<Recorded>, StoreError>;
 
     /// Deletes every answer older than [`IDEMPOTENCY_KEY_LIFETIME`]; how
     /// many. Safe to run from several processes at once.

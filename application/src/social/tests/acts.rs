@@ -2,7 +2,6 @@
 //! for the tables of the rules that hold across use cases: how each act
 //! looks its target up, which write it makes, and what it answers.
 
-use minifb_domain::UserId;
 use mockall::predicate::{always, eq};
 
 use super::{
@@ -153,8 +152,9 @@ impl Act {
 impl SocialPorts {
     /// The act's target exists, or not, where the act looks it up before
     /// writing: the post's owner, the comment's owners, or the comment's
-    /// existence. (A reaction to a comment and a page of comments look
-    /// nothing up: the write or the page finds its target or not.)
+    /// existence. (A comment, a reaction and a page of comments look
+    /// nothing up: the write or the page finds its target or not, and the
+    /// write notifies the post's owner itself.)
     pub(super) fn finds_target_of(&mut self, act: Act, exists: bool) {
         match act {
             Act::EditComment | Act::DeleteComment => self.comment_owners(exists),
@@ -162,7 +162,7 @@ impl SocialPorts {
                 let lookup = self.comments.expect_exists().with(eq(COMMENT));
                 lookup.returning(move |_| Ok(exists));
             }
-            Act::ReactToComment | Act::ListComments => {}
+            Act::Comment | Act::ReactToPost | Act::ReactToComment | Act::ListComments => {}
             _ => self.post_owner(exists.then_some("Alice")),
         }
     }
@@ -213,34 +213,10 @@ impl SocialPorts {
                 let delete = delete.times(times).with(eq(COMMENT), eq(caller));
                 delete.returning(move |_, _| Ok(found));
             }
-            Act::Comment | Act::ReactToPost => {
-                self.writes_notifying(act, caller, times, found, |_| true);
-            }
-        }
-    }
-
-    /// Arranges a comment or a reaction on post 7 by `caller`, made once,
-    /// that notifies exactly `notified` (the id as stored).
-    pub(super) fn notifies(&mut self, act: Act, caller: &str, notified: Option<&'static str>) {
-        let notifies =
-            move |notify: &Option<UserId>| notify.as_ref().map(AsRef::as_ref) == notified;
-        self.writes_notifying(act, id(caller), 1, true, notifies);
-    }
-
-    fn writes_notifying(
-        &mut self,
-        act: Act,
-        caller: UserId,
-        times: usize,
-        found: bool,
-        notifies: impl Fn(&Option<UserId>) -> bool + Send + 'static,
-    ) {
-        match act {
             Act::Comment => {
                 let create = self.comments.expect_create().times(times);
                 let create = create.withf(move |new| {
                     (new.post_id, &new.author_id, new.content.as_ref()) == (POST, &caller, "hello")
-                        && notifies(&new.notify)
                 });
                 create.returning(move |_| match found {
                     true => Ok(CommentCreation::Created(comment_view(11, "Bob1"))),
@@ -251,11 +227,9 @@ impl SocialPorts {
                 let put = self.reactions.expect_put_on_post().times(times);
                 let put = put.withf(move |put| {
                     (put.post_id, &put.user_id, put.kind) == (POST, &caller, kind(1))
-                        && notifies(&put.notify)
                 });
                 put.returning(move |put| Ok(found.then(|| created(put.kind))));
             }
-            _ => unreachable!("{act:?} notifies nobody"),
         }
     }
 }

@@ -42,8 +42,8 @@ fn without_callers() -> SocialPorts {
 async fn answers_caller_gone(label: &str, act: Act) {
     let caller = act.rightful_caller();
     let mut ports = without_callers();
-    if act == ReactToComment {
-        // It looks nothing up first: its write finds no comment.
+    if matches!(act, Comment | ReactToPost | ReactToComment) {
+        // It looks nothing up first: its write finds no post or comment.
         ports.writes(act, caller, Write::FindsNothing);
     } else {
         ports.finds_target_of(act, false);

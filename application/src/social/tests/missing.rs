@@ -22,10 +22,6 @@ table! { answers_not_found {
         (EditPost, AtTheLookup);
     deleting_a_missing_post_answers_post_not_found:
         (DeletePost, AtTheLookup);
-    commenting_on_a_missing_post_answers_post_not_found_and_creates_nothing:
-        (Comment, AtTheLookup);
-    reacting_to_a_missing_post_answers_post_not_found_and_stores_nothing:
-        (ReactToPost, AtTheLookup);
     withdrawing_a_reaction_on_a_missing_post_answers_post_not_found_and_deletes_nothing:
         (WithdrawPostReaction, AtTheLookup);
     updating_a_missing_comment_answers_comment_not_found:
@@ -43,9 +39,9 @@ table! { answers_not_found {
         (EditPost, AtTheWrite);
     a_post_deleted_between_the_owner_check_and_the_delete_answers_post_not_found:
         (DeletePost, AtTheWrite);
-    a_post_deleted_before_the_comment_is_stored_answers_post_not_found:
+    commenting_on_a_missing_post_answers_post_not_found:
         (Comment, AtTheWrite);
-    a_post_deleted_before_the_reaction_is_stored_answers_post_not_found:
+    reacting_to_a_missing_post_answers_post_not_found:
         (ReactToPost, AtTheWrite);
     a_comment_deleted_between_the_author_check_and_the_update_answers_comment_not_found:
         (EditComment, AtTheWrite);

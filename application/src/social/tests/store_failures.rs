@@ -58,7 +58,6 @@ async fn propagates(label: &str, (failing, error): (Failing, fn() -> StoreError)
             list.returning(move |_, _, _| Err(error()));
         }
         Failing::CommentWrite => {
-            ports.post_owned_by("Alice");
             let create = ports.comments.expect_create();
             create.returning(move |_| Err(error()));
         }

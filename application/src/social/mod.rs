@@ -359,26 +359,35 @@ impl SocialService {
         self.for_caller(user_id, react).await
     }
 
-    /// Removes the caller's reaction from a post or a comment that exists.
+    /// Removes the caller's reaction from a post or a comment that exists;
+    /// one write when there is a reaction to remove.
     pub async fn withdraw_reaction(
         &self,
         user_id: &UserId,
         target: ReactionTarget,
     ) -> Result<(), SocialError> {
+        // The delete comes first: a reaction found proves its target
+        // exists, so only a request that finds none looks the target up,
+        // to tell a missing post or comment from a missing reaction.
         let withdraw = async {
             let deleted = match target {
                 ReactionTarget::Post(post_id) => {
-                    self.post_owner(post_id).await?;
                     self.reactions.delete_on_post(post_id, user_id).await?
                 }
                 ReactionTarget::Comment(comment_id) => {
-                    found(self.comments.exists(comment_id).await?, target.missing())?;
-                    self.reactions
-                        .delete_on_comment(comment_id, user_id)
-                        .await?
+                    let reactions = &self.reactions;
+                    reactions.delete_on_comment(comment_id, user_id).await?
                 }
             };
-            found(deleted, SocialError::ReactionNotFound(target))
+            if deleted {
+                return Ok(());
+            }
+            let exists = match target {
+                ReactionTarget::Post(post_id) => self.posts.owner_of(post_id).await?.is_some(),
+                ReactionTarget::Comment(comment_id) => self.comments.exists(comment_id).await?,
+            };
+            found(exists, target.missing())?;
+            Err(SocialError::ReactionNotFound(target))
         };
         self.for_caller(user_id, withdraw).await
     }

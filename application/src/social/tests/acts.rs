@@ -150,11 +150,12 @@ impl Act {
 }
 
 impl SocialPorts {
-    /// The act's target exists, or not, where the act looks it up before
-    /// writing: the post's owner, the comment's owners, or the comment's
-    /// existence. (A comment, a reaction and a page of comments look
-    /// nothing up: the write or the page finds its target or not, and the
-    /// write notifies the post's owner itself.)
+    /// The act's target exists, or not, where the act looks it up: before
+    /// writing, the post's owner or the comment's owners; after a
+    /// withdrawal that found no reaction, the post's owner or the
+    /// comment's existence. (A comment, a reaction and a page of comments
+    /// look nothing up: the write or the page finds its target or not, and
+    /// the write notifies the post's owner itself.)
     pub(super) fn finds_target_of(&mut self, act: Act, exists: bool) {
         match act {
             Act::EditComment | Act::DeleteComment => self.comment_owners(exists),

@@ -45,6 +45,10 @@ async fn answers_caller_gone(label: &str, act: Act) {
     if matches!(act, Comment | ReactToPost | ReactToComment) {
         // It looks nothing up first: its write finds no post or comment.
         ports.writes(act, caller, Write::FindsNothing);
+    } else if matches!(act, WithdrawPostReaction | WithdrawCommentReaction) {
+        // It deletes first, finds nothing, then finds no post or comment.
+        ports.writes(act, caller, Write::FindsNothing);
+        ports.finds_target_of(act, false);
     } else {
         ports.finds_target_of(act, false);
         ports.writes(act, caller, Write::Never);

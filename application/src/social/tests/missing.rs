@@ -1,6 +1,7 @@
 //! What answers when the post or comment is not there: missing when it is
-//! looked up (then nothing is written), or gone when the write comes
-//! (deleted since it was checked).
+//! looked up (then nothing is written), gone when the write comes (deleted
+//! since it was checked), or, for a withdrawal, which deletes first,
+//! missing when the delete found nothing and the target is looked up.
 
 use super::acts::Act::{
     Comment, DeleteComment, DeletePost, EditComment, EditPost, ListComments, ReactToComment,
@@ -8,13 +9,15 @@ use super::acts::Act::{
 };
 use super::acts::{Act, Write};
 use crate::testing::{SocialPorts, table};
-use Missing::{AtTheLookup, AtTheWrite};
+use Missing::{AfterTheWrite, AtTheLookup, AtTheWrite};
 
 /// Where the act finds its post or comment missing.
 #[derive(Debug, Clone, Copy)]
 enum Missing {
     AtTheLookup,
     AtTheWrite,
+    /// A withdrawal deletes first; finding nothing, it looks the target up.
+    AfterTheWrite,
 }
 
 table! { answers_not_found {
@@ -22,14 +25,14 @@ table! { answers_not_found {
         (EditPost, AtTheLookup);
     deleting_a_missing_post_answers_post_not_found:
         (DeletePost, AtTheLookup);
-    withdrawing_a_reaction_on_a_missing_post_answers_post_not_found_and_deletes_nothing:
-        (WithdrawPostReaction, AtTheLookup);
+    withdrawing_a_reaction_on_a_missing_post_answers_post_not_found:
+        (WithdrawPostReaction, AfterTheWrite);
     updating_a_missing_comment_answers_comment_not_found:
         (EditComment, AtTheLookup);
     deleting_a_missing_comment_answers_comment_not_found:
         (DeleteComment, AtTheLookup);
-    withdrawing_a_reaction_on_a_missing_comment_answers_comment_not_found_and_deletes_nothing:
-        (WithdrawCommentReaction, AtTheLookup);
+    withdrawing_a_reaction_on_a_missing_comment_answers_comment_not_found:
+        (WithdrawCommentReaction, AfterTheWrite);
 
     reacting_to_a_missing_comment_answers_comment_not_found:
         (ReactToComment, AtTheWrite);
@@ -60,6 +63,10 @@ async fn answers_not_found(label: &str, (act, missing): (Act, Missing)) {
         }
         AtTheWrite => {
             ports.finds_target_of(act, true);
+            ports.writes(act, caller, Write::FindsNothing);
+        }
+        AfterTheWrite => {
+            ports.finds_target_of(act, false);
             ports.writes(act, caller, Write::FindsNothing);
         }
     }

@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use diesel::pg::{Pg, PgConnection};
+use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 use diesel::sql_types::{BigInt, Bool, SmallInt, Text, Timestamptz};
@@ -31,35 +31,26 @@ struct ReactionSql {
     /// the same. No row at all: the reaction was committed by another
     /// request after this statement's snapshot was taken (it waited for
     /// that request's key), so [`Self::current`] reads it.
-    ///
-    /// On posts, a new reaction also stores the type `$4` notification of
-    /// the post's owner, unless the user owns the post (ids compared in any
-    /// letter case, as `UserId`s are), in the same statement.
     put: &'static str,
-    /// Whether [`Self::put`] takes the notification's type as `$4`.
-    notifies: bool,
     /// The reaction left unchanged, locked by `put` until commit.
     current: &'static str,
 }
 
-/// The statements of one reaction table, whose key is `(user_id, $target)`,
-/// with `$notify`, a CTE named `n` that reads the upsert `up`, or nothing.
+/// The statements of one reaction table, whose key is `(user_id, $target)`.
 #[rustfmt::skip]
 macro_rules! reaction_sql {
-    ($table:literal, $target:literal, $notify:literal) => {
+    ($table:literal, $target:literal) => {
         ReactionSql {
             put: concat!(
                 "WITH up AS (INSERT INTO ", $table, " (user_id, ", $target, ", type) VALUES ($1, $2, $3) \
                  ON CONFLICT (user_id, ", $target, ") DO UPDATE SET type = EXCLUDED.type, modified = true \
                  WHERE ", $table, ".type <> EXCLUDED.type \
-                 RETURNING type AS kind, modified, created_at, (xmax = 0) AS inserted, true AS written)",
-                $notify,
-                " SELECT kind, modified, created_at, inserted, written FROM up \
+                 RETURNING type AS kind, modified, created_at, (xmax = 0) AS inserted, true AS written) \
+                 SELECT kind, modified, created_at, inserted, written FROM up \
                  UNION ALL \
                  SELECT type, modified, created_at, false, false FROM ", $table, " \
                  WHERE user_id = $1 AND ", $target, " = $2 AND NOT EXISTS (SELECT FROM up)"
             ),
-            notifies: !$notify.is_empty(),
             current: concat!(
                 "SELECT type AS kind, modified, created_at, false AS inserted, false AS written \
                  FROM ", $table, " WHERE user_id = $1 AND ", $target, " = $2"
@@ -68,14 +59,17 @@ macro_rules! reaction_sql {
     };
 }
 
-const ON_POST: ReactionSql = reaction_sql!(
-    "post_reactions",
-    "post_id",
-    ", n AS (INSERT INTO notifications (user_id, type, actor_id, post_id) \
-     SELECT p.owner_id, $4, $1, $2 FROM up JOIN posts p ON p.id = $2 \
-     WHERE up.inserted AND lower(p.owner_id) <> lower($1))"
-);
-const ON_COMMENT: ReactionSql = reaction_sql!("comment_reactions", "comment_id", "");
+const ON_POST: ReactionSql = reaction_sql!("post_reactions", "post_id");
+const ON_COMMENT: ReactionSql = reaction_sql!("comment_reactions", "comment_id");
+
+/// The type `$3` notification of a new reaction of `$1` on post `$2`, for
+/// the post's owner unless that is `$1` (ids compared in any letter case,
+/// as `UserId`s are). A statement of its own, run only after an insert: as
+/// a CTE of the upsert it would run, and fire the notification triggers,
+/// for every changed or unchanged reaction too. The upsert's foreign-key
+/// check holds the post until commit.
+const NOTIFY_NEW_POST_REACTION: &str = "INSERT INTO notifications (user_id, type, actor_id, post_id) \
+     SELECT owner_id, $3, $1, $2 FROM posts WHERE id = $2 AND lower(owner_id) <> lower($1)";
 
 /// Deletes the reaction of `$1` on post `$2` and withdraws its type `$3`
 /// notification if still unread, in one statement; `deleted` is 0 if there
@@ -140,15 +134,13 @@ fn put(
     kind: ReactionKind,
 ) -> QueryResult<Put> {
     let kind = i16::from(kind.get());
-    let mut query = diesel::sql_query(sql.put)
-        .into_boxed::<Pg>()
+    let upserted = diesel::sql_query(sql.put)
         .bind::<Text, _>(user_id)
         .bind::<BigInt, _>(target)
-        .bind::<SmallInt, _>(kind);
-    if sql.notifies {
-        query = query.bind::<SmallInt, _>(NotificationKind::Reacted.code());
-    }
-    let row = match query.get_result::<ReactionRow>(conn).optional()? {
+        .bind::<SmallInt, _>(kind)
+        .get_result::<ReactionRow>(conn)
+        .optional()?;
+    let row = match upserted {
         Some(row) => row,
         None => {
             return diesel::sql_query(sql.current)
@@ -206,7 +198,15 @@ impl ReactionRepository for PgReactionRepository {
         let user_id = user_id.into_inner();
         run(&self.pool, move |conn| {
             let result = conn.transaction::<_, DieselError, _>(|conn| {
-                put(conn, &ON_POST, &user_id, post_id.get(), kind)
+                let put = put(conn, &ON_POST, &user_id, post_id.get(), kind)?;
+                if let Put::Created(_) = put {
+                    diesel::sql_query(NOTIFY_NEW_POST_REACTION)
+                        .bind::<Text, _>(&user_id)
+                        .bind::<BigInt, _>(post_id.get())
+                        .bind::<SmallInt, _>(NotificationKind::Reacted.code())
+                        .execute(conn)?;
+                }
+                Ok(put)
             });
             missing_target_is_none(
                 result,

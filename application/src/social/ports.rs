@@ -222,7 +222,8 @@ pub trait CommentRepository: Send + Sync {
 pub trait ReactionRepository: Send + Sync {
     /// Creates, changes or keeps `user_id`'s reaction on the post. On
     /// creation only, and unless the user owns the post, a type 2
-    /// notification for the post's owner is stored with the write. Of
+    /// notification for the post's owner is stored in the same
+    /// transaction. Of
     /// concurrent identical requests exactly one creates. `None` if the
     /// post does not exist.
     async fn put_on_post(

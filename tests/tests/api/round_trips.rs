@@ -99,6 +99,8 @@ async fn every_write_route_stays_within_its_round_trips() {
             .measure(&app, "PATCH /comments/{id}", b, 200, reply)
             .await;
 
+        // A new reaction also notifies the post's owner: a statement of
+        // its own, which a change does not run.
         let reaction = format!("{path}/reaction");
         for (route, kind, status) in [
             ("PUT /posts/{id}/reaction (new)", 1, 201),

@@ -37,12 +37,13 @@ const INSERT_COMMENT: &str = concat!(
     ", NULL::smallint AS my_reaction FROM c JOIN users u ON u.id = c.user_id"
 );
 
-/// Replaces a comment's content, marks it modified and answers with it as
-/// `$3` sees it, in one statement; no row if the comment is gone. `$1`
-/// comment, `$2` content.
+/// Replaces a comment's content if `$3` wrote it (ids compared in any
+/// letter case, as `UserId`s are), marks it modified and answers with it
+/// as `$3` sees it, in one statement; no row if there is no such comment or
+/// someone else wrote it. `$1` comment, `$2` content.
 const UPDATE_COMMENT: &str = concat!(
     "WITH c AS (UPDATE comments SET content = $2, modified = true, updated_at = now() \
-     WHERE id = $1 \
+     WHERE id = $1 AND lower(user_id) = lower($3) \
      RETURNING id, user_id, post_id, content, modified, created_at, updated_at, reaction_counts) \
      SELECT ",
     written_comment_columns!(),
@@ -50,9 +51,13 @@ const UPDATE_COMMENT: &str = concat!(
      AS my_reaction FROM c JOIN users u ON u.id = c.user_id"
 );
 
-/// Deletes comment `$1` and withdraws its type `$2` notification if still
-/// unread, in one statement; `deleted` is 0 if there was no comment.
-const DELETE_COMMENT: &str = "WITH c AS (DELETE FROM comments WHERE id = $1 RETURNING id), \
+/// Deletes comment `$1` if `$3` wrote it or owns its post (ids compared in
+/// any letter case, as `UserId`s are) and withdraws its type `$2`
+/// notification if still unread, in one statement; `deleted` is 0 if there
+/// was no such comment or `$3` may not delete it.
+const DELETE_COMMENT: &str = "WITH c AS (DELETE FROM comments WHERE id = $1 \
+     AND (lower(user_id) = lower($3) OR EXISTS (SELECT FROM posts p \
+     WHERE p.id = comments.post_id AND lower(p.owner_id) = lower($3))) RETURNING id), \
      n AS (DELETE FROM notifications \
      WHERE comment_id = $1 AND type = $2 AND NOT read AND EXISTS (SELECT FROM c)) \
      SELECT count(*) AS deleted FROM c";
@@ -166,11 +171,13 @@ impl CommentRepository for PgCommentRepository {
     /// notification is withdrawn, a read one keeps pointing at the comment.
     /// Its reactions cascade; the trigger decrements `comment_count`. One
     /// statement.
-    async fn delete(&self, id: CommentId) -> Result<bool, StoreError> {
+    async fn delete(&self, id: CommentId, by: &UserId) -> Result<bool, StoreError> {
+        let by = by.to_string();
         run(&self.pool, move |conn| {
             diesel::sql_query(DELETE_COMMENT)
                 .bind::<BigInt, _>(id.get())
                 .bind::<SmallInt, _>(NotificationKind::Commented.code())
+                .bind::<Text, _>(by)
                 .get_result::<Deleted>(conn)
                 .map(|row| row.deleted > 0)
         })

@@ -27,10 +27,13 @@ const INSERT_POST: &str = concat!(
     ", NULL::smallint AS my_reaction FROM p JOIN users u ON u.id = p.owner_id"
 );
 
-/// Replaces a post's content and answers with it as `$3` sees it, in one
-/// statement; no row if the post is gone. `$1` post, `$2` content.
+/// Replaces a post's content if `$3` owns it (ids compared in any letter
+/// case, as `UserId`s are) and answers with it as `$3` sees it, in one
+/// statement; no row if there is no such post or it is someone else's.
+/// `$1` post, `$2` content.
 const UPDATE_POST: &str = concat!(
-    "WITH p AS (UPDATE posts SET content = $2, updated_at = now() WHERE id = $1 \
+    "WITH p AS (UPDATE posts SET content = $2, updated_at = now() \
+     WHERE id = $1 AND lower(owner_id) = lower($3) \
      RETURNING id, owner_id, content, created_at, updated_at, comment_count, reaction_counts) \
      SELECT ",
     written_post_columns!(),
@@ -140,16 +143,20 @@ impl PostRepository for PgPostRepository {
         .transpose()
     }
 
-    /// One statement: the foreign keys of `comments`, `post_reactions` and
-    /// `notifications` cascade (and `comment_reactions` from `comments`);
-    /// the counter triggers skip the cascaded rows.
-    async fn delete(&self, id: PostId) -> Result<bool, StoreError> {
+    /// One statement, guarded by the owner: the foreign keys of
+    /// `comments`, `post_reactions` and `notifications` cascade (and
+    /// `comment_reactions` from `comments`); the counter triggers skip the
+    /// cascaded rows.
+    async fn delete(&self, id: PostId, owner: &UserId) -> Result<bool, StoreError> {
+        let owner = owner.key();
         run(&self.pool, move |conn| {
-            conn.transaction(|conn| {
-                diesel::delete(posts::table.find(id.get()))
-                    .execute(conn)
-                    .map(|deleted| deleted == 1)
-            })
+            diesel::delete(
+                posts::table
+                    .find(id.get())
+                    .filter(lower(posts::owner_id).eq(owner.as_str().to_owned())),
+            )
+            .execute(conn)
+            .map(|deleted| deleted == 1)
         })
         .await
     }

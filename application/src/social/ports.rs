@@ -131,8 +131,10 @@ pub trait PostRepository: Send + Sync {
     /// The post's owner; `None` if the post does not exist.
     async fn owner_of(&self, id: PostId) -> Result<Option<UserId>, StoreError>;
 
-    /// Replaces the content and sets `updated_at`; `None` if the post is
-    /// gone (deleted since the permission check).
+    /// Replaces the content and sets `updated_at`, if `viewer` owns the
+    /// post (ids equal as [`UserId`]s are), and returns it as they see it;
+    /// `None` if there is no such post or it is someone else's: the check
+    /// is part of the write, and the caller tells the two apart afterwards.
     async fn update(
         &self,
         id: PostId,
@@ -140,9 +142,10 @@ pub trait PostRepository: Send + Sync {
         viewer: &UserId,
     ) -> Result<Option<PostView>, StoreError>;
 
-    /// Deletes the post with its comments, reactions and notifications, in
-    /// one transaction; `false` if it did not exist.
-    async fn delete(&self, id: PostId) -> Result<bool, StoreError>;
+    /// Deletes the post, if `owner` owns it, with its comments, reactions
+    /// and notifications, in one statement; `false` if there is no such
+    /// post or it is someone else's.
+    async fn delete(&self, id: PostId, owner: &UserId) -> Result<bool, StoreError>;
 
     /// Everyone's posts, newest first: up to `limit + 1` with ids below
     /// `after`.
@@ -194,8 +197,9 @@ pub trait CommentRepository: Send + Sync {
     /// Who may change the comment; `None` if it does not exist.
     async fn owners(&self, id: CommentId) -> Result<Option<CommentOwners>, StoreError>;
 
-    /// Replaces the content, sets `modified` and `updated_at`; `None` if
-    /// the comment is gone.
+    /// Replaces the content, sets `modified` and `updated_at`, if `viewer`
+    /// wrote the comment (ids equal as [`UserId`]s are); `None` if there is
+    /// no such comment or someone else wrote it.
     async fn update(
         &self,
         id: CommentId,
@@ -203,9 +207,10 @@ pub trait CommentRepository: Send + Sync {
         viewer: &UserId,
     ) -> Result<Option<CommentView>, StoreError>;
 
-    /// Deletes the comment and withdraws its notification if unread, in one
-    /// transaction; `false` if it did not exist.
-    async fn delete(&self, id: CommentId) -> Result<bool, StoreError>;
+    /// Deletes the comment, if `by` wrote it or owns its post, and
+    /// withdraws its notification if unread, in one statement; `false` if
+    /// there is no such comment or `by` may not delete it.
+    async fn delete(&self, id: CommentId, by: &UserId) -> Result<bool, StoreError>;
 
     /// Oldest first: up to `limit + 1` comments of the post with ids above
     /// `after`; `None` if the post does not exist (one read for both).

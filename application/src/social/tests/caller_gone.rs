@@ -42,17 +42,10 @@ fn without_callers() -> SocialPorts {
 async fn answers_caller_gone(label: &str, act: Act) {
     let caller = act.rightful_caller();
     let mut ports = without_callers();
-    if matches!(act, Comment | ReactToPost | ReactToComment) {
-        // It looks nothing up first: its write finds no post or comment.
-        ports.writes(act, caller, Write::FindsNothing);
-    } else if matches!(act, WithdrawPostReaction | WithdrawCommentReaction) {
-        // It deletes first, finds nothing, then finds no post or comment.
-        ports.writes(act, caller, Write::FindsNothing);
-        ports.finds_target_of(act, false);
-    } else {
-        ports.finds_target_of(act, false);
-        ports.writes(act, caller, Write::Never);
-    }
+    // Its write finds nothing; where it then looks its target up, it
+    // finds no post or comment either.
+    ports.writes(act, caller, Write::FindsNothing);
+    ports.finds_target_of(act, false);
 
     let result = act.by(&ports.into_service(), caller).await;
 

@@ -21,6 +21,10 @@ const WRITE_BUDGET: usize = 2;
 /// rendered from what it created: one trip more than the create itself.
 const KEYED_BUDGET: usize = 3;
 
+/// A refused write: the guarded write that changed nothing, the lookup
+/// that tells 404 from 403, and the check that the caller still exists.
+const REFUSAL_BUDGET: usize = 3;
+
 /// The fewest statements seen per route, with its budget and those
 /// statements.
 #[derive(Default)]
@@ -149,6 +153,16 @@ async fn every_write_route_stays_within_its_round_trips() {
         let reply = app.delete(&comment_path, alice.bearer());
         budgets
             .measure(&app, "DELETE /comments/{id}", b, 204, reply)
+            .await;
+        let reply = app.patch(&path, bob.bearer(), json!({ "content": "mine now" }));
+        let route = "PATCH /posts/{id} (someone else's: 403)";
+        budgets
+            .measure(&app, route, REFUSAL_BUDGET, 403, reply)
+            .await;
+        let reply = app.delete(&reaction, bob.bearer());
+        let route = "DELETE /posts/{id}/reaction (none: 404)";
+        budgets
+            .measure(&app, route, REFUSAL_BUDGET, 404, reply)
             .await;
         let reply = app.delete(&path, alice.bearer());
         budgets

@@ -172,6 +172,29 @@ def bench_table(summary, path):
     lines.append(f"| largest RSS peak, KiB | {cell('rss', peak)} | ≤ {RSS_TARGET_KIB} | {rss_holds} |")
     errors = sum(s.get("errors") or 0 for s in scenarios) if scenarios else None
     lines.append(f"| errors, all scenarios | {cell('errors', errors)} | 0 | {holds(errors, '<=', 0)} |")
+    lines += writes_table(summary.get("writes"))
+    return lines
+
+
+def writes_table(writes):
+    """Each write route's round trips (statements besides BEGIN and COMMIT)
+    and PostgreSQL CPU per request, from summary.json's `writes`."""
+    if not writes:
+        return []
+    lines = [
+        "",
+        "Writes, route by route (`writes`: each run on its own, after a warm-up; PostgreSQL's CPU counts "
+        "its background work too):",
+        "",
+        "| write | requests | rps | errors | round trips | PostgreSQL CPU µs | target | holds? |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for route, row in writes.items():
+        lines.append(
+            f"| `{route}` | {cell('requests', row.get('requests'))} | {cell('rps', row.get('rps'))} "
+            f"| {cell('errors', row.get('errors'))} | {cell('round_trips', row.get('round_trips'))} "
+            f"| {cell('pg_cpu_us', row.get('pg_cpu_us'))} | ≤ {row.get('target')} "
+            f"| {holds(row.get('round_trips'), '<=', row.get('target'))} |")
     return lines
 
 

@@ -22,6 +22,7 @@ import argparse
 import base64
 import concurrent.futures
 import glob
+import http.client
 import json
 import os
 import re
@@ -32,6 +33,7 @@ import tempfile
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 PASSWORD = "minifb bench password"
@@ -281,6 +283,7 @@ class Bench:
         self.work = tempfile.mkdtemp(prefix="minifb-bench-")
         self.results = {}
         self.context = {}
+        self.writes = None
 
     # -- preparation -----------------------------------------------------
 
@@ -495,6 +498,8 @@ class Bench:
         self.scenario("notifications_page",
                       [("GET", "/me/notifications?limit=20", self.notified_token, None)])
         self.scenario("write_mix", self.write_requests())
+        if self.wanted("writes"):
+            self.writes = WriteRoutes(self).run()
         self.scenario("service_stats",
                       [("GET", "/admin/stats/service", self.args.admin_token, None)])
         self.db_ceiling()
@@ -748,6 +753,7 @@ class Bench:
             "scenarios": [r[n] for n in order if n in r],
             "open_loop": getattr(self, "open_loop_results", None),
             "ratios": ratios,
+            "writes": self.writes,
             "context": dict(self.context, duration_s=self.duration, warmup_s=self.warmup,
                             connections=self.connections, scale=self.args.scale, seed=self.args.seed,
                             sched_autogroup=read_autogroup(),
@@ -960,6 +966,215 @@ def parse_logged_statements(text):
         if not any(table in sql for table in BACKGROUND_TABLES):
             by_backend.setdefault(pid, []).append((sql, params))
     return max(by_backend.values(), key=len, default=[])
+
+
+# -- writes, route by route ---------------------------------------------------
+
+# Round trips (statements besides BEGIN/COMMIT) each write route may take:
+# two, but for keyed creates, which also take the key and store the answer
+# rendered from what they created.
+WRITE_TARGETS = {"post_create_keyed": 3, "comment_create_keyed": 3}
+WRITE_TARGET = 2
+
+
+def postgres_cpu_seconds(pg_dir):
+    """CPU time (user + system) so far of the postmaster and its children,
+    from /proc: the pooled backends live through a scenario, so the
+    difference of two readings is what PostgreSQL spent in between."""
+    try:
+        with open(os.path.join(pg_dir, "postmaster.pid")) as f:
+            postmaster = f.readline().strip()
+    except OSError:
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        if entry == postmaster or fields[1] == postmaster:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+class WriteRoutes:
+    """The `writes` section of the summary: each write route run on its own,
+    BENCH_WRITE_REQUESTS (1000) times from 8 kept-alive connections, after
+    20 more as a warm-up, with per request: the statements PostgreSQL ran
+    (pg_stat_statements, which the bench's PostgreSQL runs without tracking
+    utility statements: BEGIN and COMMIT are not among them, so they are
+    the round trips besides those, `round_trips`, held to the target), and
+    PostgreSQL's CPU time (its processes' /proc counters, the server's
+    background work included). Targets (fresh rows created through the API beforehand) and
+    requests are built so that every request gets its route's success."""
+
+    THREADS = 8
+
+    def __init__(self, bench):
+        self.bench = bench
+        self.db = bench.db
+        self.n = int(os.environ.get("BENCH_WRITE_REQUESTS", "1000"))
+        url = urllib.parse.urlsplit(bench.args.base)
+        self.host, self.port = url.hostname, url.port
+        self.local = threading.local()
+        self.writers = bench.writers
+        self.posts = bench.sample_posts
+        self.rows = {}
+
+    def send(self, request):
+        """(status, parsed body) of (method, path, token, body, headers)."""
+        method, path, token, body, headers = request
+        conn = getattr(self.local, "conn", None)
+        if conn is None:
+            conn = self.local.conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
+        head = dict(headers or {})
+        if token:
+            head["Authorization"] = f"Bearer {token}"
+        data = None
+        if body is not None:
+            data = json.dumps(body, ensure_ascii=False).encode()
+            head["Content-Type"] = "application/json"
+        try:
+            conn.request(method, path, body=data, headers=head)
+            response = conn.getresponse()
+            raw = response.read()
+        except (OSError, http.client.HTTPException):
+            self.local.conn = None
+            conn.close()
+            return None, None
+        try:
+            parsed = json.loads(raw) if raw else None
+        except ValueError:
+            parsed = None
+        return response.status, parsed
+
+    def send_all(self, requests):
+        with concurrent.futures.ThreadPoolExecutor(max_workers=self.THREADS) as pool:
+            return list(pool.map(self.send, requests))
+
+    def made(self, requests, status):
+        """Sends set-up requests, which must all answer `status`; their bodies."""
+        replies = self.send_all(requests)
+        wrong = [(r, s) for r, (s, _) in zip(requests, replies) if s != status]
+        if wrong:
+            raise SystemExit(f"writes: set-up {wrong[0][0][0]} {wrong[0][0][1]} answered {wrong[0][1]}")
+        return [body for _, body in replies]
+
+    def statement_calls(self):
+        """Calls of the server's statements since the last reset, those of
+        its background work (on BACKGROUND_TABLES) left out."""
+        rows = self.db.rows(
+            "SELECT query, calls FROM pg_stat_statements "
+            "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+            "AND query NOT ILIKE '%pg_stat_statements%'")
+        return sum(int(calls) for query, calls in rows
+                   if not any(table in query for table in BACKGROUND_TABLES))
+
+    def measure(self, route, requests, status):
+        """Runs `requests` (all of `route`, expected to answer `status`),
+        the first few as a warm-up; returns the bodies of all, in order."""
+        warm, requests = requests[:20], requests[20:]
+        warmed = self.send_all(warm)
+        self.db.execute("SELECT pg_stat_statements_reset()")
+        cpu_before = postgres_cpu_seconds(self.bench.args.pg_dir)
+        started = time.monotonic()
+        replies = self.send_all(requests)
+        elapsed = time.monotonic() - started
+        cpu_after = postgres_cpu_seconds(self.bench.args.pg_dir)
+        calls = self.statement_calls()
+        done = len(requests)
+        target = WRITE_TARGETS.get(route, WRITE_TARGET)
+        round_trips = round(calls / done, 2) if done else None
+        row = {
+            "requests": done,
+            "errors": sum(1 for s, _ in replies if s != status),
+            "rps": round(done / elapsed, 1) if elapsed else None,
+            "statements": round_trips,
+            "round_trips": round_trips,
+            "pg_cpu_us": (round((cpu_after - cpu_before) / done * 1e6)
+                          if done and cpu_before is not None and cpu_after is not None else None),
+            "target": target,
+            "holds": round_trips is not None and round_trips <= target,
+        }
+        self.rows[route] = row
+        log(f"writes: {route}: {row['round_trips']} round trips besides BEGIN/COMMIT, "
+            f"PostgreSQL {row['pg_cpu_us']} µs CPU per request, "
+            f"{row['rps']} rps, {row['errors']} errors")
+        return [body for _, body in warmed + replies]
+
+    def run(self):
+        n, writers, posts = self.n + 20, self.writers, self.posts
+        w = len(writers)
+        owner, owner_token = writers[0]
+        others = writers[1:]
+        token = lambda i: writers[i % w][1]
+        self.measure("post_create", [
+            ("POST", "/posts", token(i), {"content": f"벤치 글 {i}: write route"}, None)
+            for i in range(n)], 201)
+        own = self.made([("POST", "/posts", t, {"content": "to edit"}, None) for _, t in writers], 201)
+        self.measure("post_edit", [
+            ("PATCH", f"/posts/{own[i % w]['id']}", token(i), {"content": f"edited {i}"}, None)
+            for i in range(n)], 200)
+        doomed = self.made([("POST", "/posts", token(i), {"content": "to delete"}, None)
+                            for i in range(n)], 201)
+        self.measure("post_delete", [
+            ("DELETE", f"/posts/{doomed[i]['id']}", token(i), None, None) for i in range(n)], 204)
+
+        comments = self.measure("comment_create", [
+            ("POST", f"/posts/{posts[(i * 7919) % len(posts)]}/comments", token(i),
+             {"content": f"벤치 댓글 {i}: write route"}, None) for i in range(n)], 201)
+        self.measure("comment_edit", [
+            ("PATCH", f"/comments/{comments[i % w]['id']}", token(i % w), {"content": f"edited {i}"}, None)
+            for i in range(n)], 200)
+        self.measure("comment_delete", [
+            ("DELETE", f"/comments/{comments[i]['id']}", token(i), None, None)
+            for i in range(w, len(comments))], 204)
+
+        # Fresh (user, post) pairs: the owner's new posts, each reacted to
+        # by every other writer, so every PUT is new and notifies.
+        count = -(-n // len(others))
+        targets = self.made([("POST", "/posts", owner_token, {"content": f"react {i}"}, None)
+                             for i in range(count)], 201)
+        pairs = [(p["id"], t) for p in targets for _, t in others][:n]
+        self.measure("post_reaction_new", [
+            ("PUT", f"/posts/{p}/reaction", t, {"type": 1}, None) for p, t in pairs], 201)
+        unread = [r[0] for r in self.db.rows(
+            f"SELECT id FROM notifications WHERE user_id = {sql_literal(owner)} AND NOT read "
+            f"ORDER BY id DESC LIMIT {n}")]
+        self.measure("notification_read", [
+            ("POST", f"/me/notifications/{i}/read", owner_token, None, None) for i in unread], 204)
+        self.measure("notifications_read_all", [
+            ("POST", "/me/notifications/read-all", token(i), None, None) for i in range(n)], 204)
+        self.measure("post_reaction_changed", [
+            ("PUT", f"/posts/{p}/reaction", t, {"type": 2}, None) for p, t in pairs], 200)
+        self.measure("post_reaction_unchanged", [
+            ("PUT", f"/posts/{p}/reaction", t, {"type": 2}, None) for p, t in pairs], 200)
+        self.measure("post_reaction_delete", [
+            ("DELETE", f"/posts/{p}/reaction", t, None, None) for p, t in pairs], 204)
+
+        on = self.made([("POST", f"/posts/{posts[0]}/comments", owner_token, {"content": f"c {i}"}, None)
+                        for i in range(count)], 201)
+        comment_pairs = [(c["id"], t) for c in on for _, t in others][:n]
+        self.measure("comment_reaction_new", [
+            ("PUT", f"/comments/{c}/reaction", t, {"type": 3}, None) for c, t in comment_pairs], 201)
+        self.measure("comment_reaction_delete", [
+            ("DELETE", f"/comments/{c}/reaction", t, None, None) for c, t in comment_pairs], 204)
+
+        run_id = f"{time.time_ns():x}"
+        keyed = [("POST", "/posts", token(i), {"content": f"keyed {i}"},
+                  {"Idempotency-Key": f"bench-{run_id}-post-{i}"}) for i in range(n)]
+        self.measure("post_create_keyed", keyed, 201)
+        self.measure("post_create_keyed_replay", keyed, 201)
+        self.measure("comment_create_keyed", [
+            ("POST", f"/posts/{posts[(i * 7919) % len(posts)]}/comments", token(i),
+             {"content": f"keyed {i}"}, {"Idempotency-Key": f"bench-{run_id}-comment-{i}"})
+            for i in range(n)], 201)
+        return self.rows
 
 
 def markdown(summary):

@@ -84,7 +84,7 @@ async fn an_answered_write_records_its_writers_position_and_a_refused_one_does_n
         .social
         .notifications
         .expect_mark_all_read()
-        .returning(|_| Ok(3));
+        .returning(|_| Ok(Some(3)));
     ports.replicas = Some(replicas(1, Arc::clone(&writers)));
     let app = ports.app();
 

@@ -54,15 +54,16 @@ async fn the_token_is_checked_before_the_path() {
     assert!(hint.contains("post id"), "{hint}");
 }
 
-/// A router where every post and comment is bob's, and nothing may change.
+/// A router where every post and comment is bob's, and nothing may change:
+/// the repositories' guarded writes change nothing for anyone else.
 fn bobs_post_and_comment() -> Ports {
     let mut ports = Ports::default();
     let posts = &mut ports.social.posts;
     posts
         .expect_owner_of()
         .returning(|_| Ok(Some(user("bob1"))));
-    posts.expect_update().never();
-    posts.expect_delete().never();
+    posts.expect_update().returning(|_, _, _| Ok(None));
+    posts.expect_delete().returning(|_, _| Ok(false));
     let comments = &mut ports.social.comments;
     comments.expect_owners().returning(|_| {
         Ok(Some(CommentOwners {
@@ -71,8 +72,8 @@ fn bobs_post_and_comment() -> Ports {
             post_owner_id: user("bob1"),
         }))
     });
-    comments.expect_update().never();
-    comments.expect_delete().never();
+    comments.expect_update().returning(|_, _, _| Ok(None));
+    comments.expect_delete().returning(|_, _| Ok(false));
     ports.social.callers_exist(true);
     ports
 }

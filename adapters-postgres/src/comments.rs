@@ -1,29 +1,71 @@
 //! Comments, and the type 1 notification each one may cause.
 
 use async_trait::async_trait;
-use diesel::dsl::{not, now};
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
-use diesel::result::Error as DieselError;
+use diesel::sql_types::{BigInt, SmallInt, Text};
 use minifb_application::StoreError;
 use minifb_application::social::ports::{
     CommentCreation, CommentOwners, CommentRepository, CommentView, NewComment, PageRequest,
 };
 use minifb_domain::{CommentContent, CommentId, NotificationKind, PostId, UserId};
 
-use crate::notifications::NewNotificationRow;
 use crate::pool::is_foreign_key_violation;
 use crate::posts::post_exists;
 use crate::replicas::{Database, read, write};
-use crate::schema::{comments, notifications, posts};
-use crate::views::{CommentViewRow, comment_views, stored_user_id, views};
+use crate::schema::{comments, posts};
+use crate::views::{
+    CommentViewRow, WrittenCommentRow, comment_views, stored_user_id, views,
+    written_comment_columns,
+};
 
-#[derive(Insertable)]
-#[diesel(table_name = comments)]
-struct NewCommentRow {
-    user_id: String,
-    post_id: i64,
-    content: String,
+/// Inserts a comment and, unless its author owns the post (ids compared
+/// in any letter case, as `UserId`s are), the owner's type `$4`
+/// notification, and answers with the comment as its author sees it: one
+/// statement. `$1` author, `$2` post, `$3` content. The insert takes a
+/// key-share lock on the post (its foreign-key check), so the post cannot
+/// go away before the notification is stored; a post gone fails that
+/// check.
+const INSERT_COMMENT: &str = concat!(
+    "WITH c AS (INSERT INTO comments (user_id, post_id, content) VALUES ($1, $2, $3) \
+     RETURNING id, user_id, post_id, content, modified, created_at, updated_at, reaction_counts), \
+     n AS (INSERT INTO notifications (user_id, type, actor_id, post_id, comment_id) \
+     SELECT p.owner_id, $4, c.user_id, c.post_id, c.id FROM c JOIN posts p ON p.id = c.post_id \
+     WHERE lower(p.owner_id) <> lower(c.user_id)) \
+     SELECT ",
+    written_comment_columns!(),
+    ", NULL::smallint AS my_reaction FROM c JOIN users u ON u.id = c.user_id"
+);
+
+/// Replaces a comment's content if `$3` wrote it (ids compared in any
+/// letter case, as `UserId`s are), marks it modified and answers with it
+/// as `$3` sees it, in one statement; no row if there is no such comment or
+/// someone else wrote it. `$1` comment, `$2` content.
+const UPDATE_COMMENT: &str = concat!(
+    "WITH c AS (UPDATE comments SET content = $2, modified = true, updated_at = now() \
+     WHERE id = $1 AND lower(user_id) = lower($3) \
+     RETURNING id, user_id, post_id, content, modified, created_at, updated_at, reaction_counts) \
+     SELECT ",
+    written_comment_columns!(),
+    ", (SELECT r.type FROM comment_reactions r WHERE r.comment_id = c.id AND r.user_id = $3) \
+     AS my_reaction FROM c JOIN users u ON u.id = c.user_id"
+);
+
+/// Deletes comment `$1` if `$3` wrote it or owns its post (ids compared in
+/// any letter case, as `UserId`s are) and withdraws its type `$2`
+/// notification if still unread, in one statement; `deleted` is 0 if there
+/// was no such comment or `$3` may not delete it.
+const DELETE_COMMENT: &str = "WITH c AS (DELETE FROM comments WHERE id = $1 \
+     AND (lower(user_id) = lower($3) OR EXISTS (SELECT FROM posts p \
+     WHERE p.id = comments.post_id AND lower(p.owner_id) = lower($3))) RETURNING id), \
+     n AS (DELETE FROM notifications \
+     WHERE comment_id = $1 AND type = $2 AND NOT read AND EXISTS (SELECT FROM c)) \
+     SELECT count(*) AS deleted FROM c";
+
+#[derive(QueryableByName)]
+struct Deleted {
+    #[diesel(sql_type = BigInt)]
+    deleted: i64,
 }
 
 /// [`CommentRepository`] over `comments`, `users` and `comment_reactions`;
@@ -39,55 +81,20 @@ impl PgCommentRepository {
     }
 }
 
-/// One comment as `viewer` sees it.
-fn comment_view(
-    conn: &mut PgConnection,
-    id: i64,
-    viewer: Option<String>,
-) -> QueryResult<Option<CommentViewRow>> {
-    comment_views(viewer)
-        .filter(comments::id.eq(id))
-        .first(conn)
-        .optional()
-}
-
-/// A row that the same transaction just wrote and cannot have lost.
-fn written(row: Option<CommentViewRow>) -> QueryResult<CommentViewRow> {
-    row.ok_or(DieselError::NotFound)
-}
-
-/// Stores a comment and, when `notify` names a user, its notification, in
-/// one transaction (a savepoint when the caller has one open); `None` if
-/// the post is gone.
+/// Stores a comment and the notification of the post's owner, unless they
+/// wrote it, in one statement; `None` if the post is gone.
 pub(crate) fn insert_comment(
     conn: &mut PgConnection,
     comment: NewComment,
 ) -> QueryResult<Option<CommentViewRow>> {
-    let notify = comment.notify.map(UserId::into_inner);
-    let row = NewCommentRow {
-        user_id: comment.author_id.into_inner(),
-        post_id: comment.post_id.get(),
-        content: comment.content.into_inner(),
-    };
-    let created = conn.transaction::<_, DieselError, _>(|conn| {
-        let id: i64 = diesel::insert_into(comments::table)
-            .values(&row)
-            .returning(comments::id)
-            .get_result(conn)?;
-        if let Some(owner) = notify {
-            diesel::insert_into(notifications::table)
-                .values(NewNotificationRow::commented(
-                    owner,
-                    row.user_id.clone(),
-                    row.post_id,
-                    id,
-                ))
-                .execute(conn)?;
-        }
-        written(comment_view(conn, id, Some(row.user_id))?)
-    });
+    let created = diesel::sql_query(INSERT_COMMENT)
+        .bind::<Text, _>(comment.author_id.into_inner())
+        .bind::<BigInt, _>(comment.post_id.get())
+        .bind::<Text, _>(comment.content.into_inner())
+        .bind::<SmallInt, _>(NotificationKind::Commented.code())
+        .get_result::<WrittenCommentRow>(conn);
     match created {
-        Ok(row) => Ok(Some(row)),
+        Ok(row) => Ok(Some(row.into())),
         Err(e)
             if is_foreign_key_violation(
                 &e,
@@ -102,9 +109,8 @@ pub(crate) fn insert_comment(
 
 #[async_trait]
 impl CommentRepository for PgCommentRepository {
-    /// The insert takes a key-share lock on the post (its foreign-key
-    /// check), so the post cannot go away before the notification is
-    /// stored; a post already gone fails that check: `PostGone`.
+    /// One statement (see [`INSERT_COMMENT`]); a post already gone fails
+    /// the foreign-key check: `PostGone`.
     async fn create(&self, comment: NewComment) -> Result<CommentCreation, StoreError> {
         write(&self.db, move |conn| insert_comment(conn, comment))
             .await?
@@ -149,44 +155,31 @@ impl CommentRepository for PgCommentRepository {
         let content = content.into_inner();
         let viewer = viewer.to_string();
         write(&self.db, move |conn| {
-            conn.transaction(|conn| {
-                let updated = diesel::update(comments::table.find(id.get()))
-                    .set((
-                        comments::content.eq(content),
-                        comments::modified.eq(true),
-                        comments::updated_at.eq(now),
-                    ))
-                    .execute(conn)?;
-                if updated == 0 {
-                    return Ok(None);
-                }
-                written(comment_view(conn, id.get(), Some(viewer))?).map(Some)
-            })
+            diesel::sql_query(UPDATE_COMMENT)
+                .bind::<BigInt, _>(id.get())
+                .bind::<Text, _>(content)
+                .bind::<Text, _>(viewer)
+                .get_result::<WrittenCommentRow>(conn)
+                .optional()
         })
         .await?
-        .map(TryInto::try_into)
+        .map(|row| CommentViewRow::from(row).try_into())
         .transpose()
     }
 
     /// `notifications.comment_id` is not a foreign key: only the unread
     /// notification is withdrawn, a read one keeps pointing at the comment.
-    /// Its reactions cascade; the trigger decrements `comment_count`.
-    async fn delete(&self, id: CommentId) -> Result<bool, StoreError> {
+    /// Its reactions cascade; the trigger decrements `comment_count`. One
+    /// statement.
+    async fn delete(&self, id: CommentId, by: &UserId) -> Result<bool, StoreError> {
+        let by = by.to_string();
         write(&self.db, move |conn| {
-            conn.transaction(|conn| {
-                let deleted = diesel::delete(comments::table.find(id.get())).execute(conn)?;
-                if deleted == 0 {
-                    return Ok(false);
-                }
-                diesel::delete(
-                    notifications::table
-                        .filter(notifications::comment_id.eq(id.get()))
-                        .filter(notifications::type_.eq(NotificationKind::Commented.code()))
-                        .filter(not(notifications::read)),
-                )
-                .execute(conn)?;
-                Ok(true)
-            })
+            diesel::sql_query(DELETE_COMMENT)
+                .bind::<BigInt, _>(id.get())
+                .bind::<SmallInt, _>(NotificationKind::Commented.code())
+                .bind::<Text, _>(by)
+                .get_result::<Deleted>(conn)
+                .map(|row| row.deleted > 0)
         })
         .await
     }

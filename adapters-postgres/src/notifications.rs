@@ -1,51 +1,17 @@
 //! Notifications: listed, counted and marked read here; written by the
-//! comment and reaction repositories in the transaction of their cause.
+//! comment and reaction repositories in the statement of their cause.
 
 use async_trait::async_trait;
 use diesel::dsl::not;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool, Text};
 use minifb_application::StoreError;
 use minifb_application::social::ports::{NotificationListing, NotificationRepository, PageRequest};
-use minifb_domain::{NotificationId, NotificationKind, UserId};
+use minifb_domain::{NotificationId, UserId};
 
 use crate::replicas::{Database, read, write};
 use crate::schema::{notifications, users};
 use crate::views::{NotificationViewRow, views};
-
-#[derive(Insertable)]
-#[diesel(table_name = notifications)]
-pub(crate) struct NewNotificationRow {
-    pub user_id: String,
-    #[diesel(column_name = type_)]
-    pub kind: i16,
-    pub actor_id: String,
-    pub post_id: i64,
-    pub comment_id: Option<i64>,
-}
-
-impl NewNotificationRow {
-    /// `actor` commented on `user`'s post.
-    pub fn commented(user: String, actor: String, post_id: i64, comment_id: i64) -> Self {
-        Self {
-            user_id: user,
-            kind: NotificationKind::Commented.code(),
-            actor_id: actor,
-            post_id,
-            comment_id: Some(comment_id),
-        }
-    }
-
-    /// `actor` reacted to `user`'s post.
-    pub fn reacted(user: String, actor: String, post_id: i64) -> Self {
-        Self {
-            user_id: user,
-            kind: NotificationKind::Reacted.code(),
-            actor_id: actor,
-            post_id,
-            comment_id: None,
-        }
-    }
-}
 
 /// The user's unread count, kept in `users.unread_notifications` by the
 /// triggers of migration `2026-12-01-100000`: no row, no user.
@@ -69,6 +35,23 @@ fn notifications_of<'a>(user_id: &'a str) -> _ {
 // `users` a second time, for the recipient's unread count: the page joins
 // `users` for the actors already.
 diesel::alias!(users as recipients: Recipients);
+
+/// Marks every unread notification of `$1` read, with `minifb.read_all` set
+/// for the transaction first, and says whether the user exists (its id in
+/// any letter case, as `UserRepository::find` looks it up).
+const MARK_ALL_READ: &str = "WITH flag AS (SELECT set_config('minifb.read_all', 'on', true)), \
+     marked AS (UPDATE notifications SET read = true \
+     WHERE user_id = $1 AND NOT read AND EXISTS (SELECT FROM flag) RETURNING 1) \
+     SELECT (SELECT count(*) FROM marked) AS marked, \
+     EXISTS (SELECT FROM users WHERE lower(id) = lower($1)) AS user_exists";
+
+#[derive(QueryableByName)]
+struct MarkedAll {
+    #[diesel(sql_type = BigInt)]
+    marked: i64,
+    #[diesel(sql_type = Bool)]
+    user_exists: bool,
+}
 
 /// [`NotificationRepository`] over `notifications` and `users` (actors).
 #[derive(Clone)]
@@ -156,25 +139,19 @@ impl NotificationRepository for PgNotificationRepository {
         .await
     }
 
-    /// Runs with `minifb.read_all` set for its transaction, so the
-    /// announcing trigger sends `"all"` rather than every id.
-    async fn mark_all_read(&self, user_id: &UserId) -> Result<u64, StoreError> {
+    /// One statement: `minifb.read_all` is set for its transaction (by a
+    /// CTE the UPDATE reads before its first row), so the announcing
+    /// trigger sends `"all"` rather than every id; the user's row is looked
+    /// up in the same statement.
+    async fn mark_all_read(&self, user_id: &UserId) -> Result<Option<u64>, StoreError> {
         let user_id = user_id.to_string();
         write(&self.db, move |conn| {
-            conn.transaction(|conn| {
-                diesel::sql_query("SELECT set_config('minifb.read_all', 'on', true)")
-                    .execute(conn)?;
-                diesel::update(
-                    notifications::table
-                        .filter(notifications::user_id.eq(user_id))
-                        .filter(not(notifications::read)),
-                )
-                .set(notifications::read.eq(true))
-                .execute(conn)
-                .map(|marked| marked as u64)
-            })
+            diesel::sql_query(MARK_ALL_READ)
+                .bind::<Text, _>(user_id)
+                .get_result::<MarkedAll>(conn)
         })
         .await
+        .map(|row| row.user_exists.then_some(row.marked.unsigned_abs()))
     }
 
     /// One statement: the page with the unread count as a subquery, as in

@@ -1,9 +1,9 @@
 //! Posts and timelines.
 
 use async_trait::async_trait;
-use diesel::dsl::now;
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
 use minifb_application::StoreError;
 use minifb_application::social::ports::{PageRequest, PostRepository, PostView};
 use minifb_domain::{PostContent, PostId, UserId, UserKey};
@@ -12,14 +12,34 @@ use crate::accounts::{lower, user_exists};
 use crate::page_limit::limited;
 use crate::replicas::{Database, read, write};
 use crate::schema::{posts, users};
-use crate::views::{PostViewRow, post_views, stored_user_id, views};
+use crate::views::{
+    PostViewRow, WrittenPostRow, post_views, stored_user_id, views, written_post_columns,
+};
 
-#[derive(Insertable)]
-#[diesel(table_name = posts)]
-struct NewPostRow {
-    owner_id: String,
-    content: String,
-}
+/// Inserts a post and answers with it as its owner sees it: one statement,
+/// the row from `RETURNING` joined to its author (nobody has reacted to a
+/// post that did not exist a moment ago). `$1` owner, `$2` content.
+const INSERT_POST: &str = concat!(
+    "WITH p AS (INSERT INTO posts (owner_id, content) VALUES ($1, $2) \
+     RETURNING id, owner_id, content, created_at, updated_at, comment_count, reaction_counts) \
+     SELECT ",
+    written_post_columns!(),
+    ", NULL::smallint AS my_reaction FROM p JOIN users u ON u.id = p.owner_id"
+);
+
+/// Replaces a post's content if `$3` owns it (ids compared in any letter
+/// case, as `UserId`s are) and answers with it as `$3` sees it, in one
+/// statement; no row if there is no such post or it is someone else's.
+/// `$1` post, `$2` content.
+const UPDATE_POST: &str = concat!(
+    "WITH p AS (UPDATE posts SET content = $2, updated_at = now() \
+     WHERE id = $1 AND lower(owner_id) = lower($3) \
+     RETURNING id, owner_id, content, created_at, updated_at, comment_count, reaction_counts) \
+     SELECT ",
+    written_post_columns!(),
+    ", (SELECT r.type FROM post_reactions r WHERE r.post_id = p.id AND r.user_id = $3) \
+     AS my_reaction FROM p JOIN users u ON u.id = p.owner_id"
+);
 
 /// [`PostRepository`] over `posts`, `users` and `post_reactions`; the
 /// counters are the columns the triggers of the schema keep.
@@ -51,26 +71,17 @@ pub(crate) fn post_exists(conn: &mut PgConnection, id: PostId) -> QueryResult<bo
     diesel::select(diesel::dsl::exists(posts::table.find(id.get()))).get_result(conn)
 }
 
-/// A row that the same transaction just wrote and cannot have lost.
-fn written(row: Option<PostViewRow>) -> QueryResult<PostViewRow> {
-    row.ok_or(diesel::result::Error::NotFound)
-}
-
-/// Stores a post and reads it back, in one transaction (a savepoint when
-/// the caller has one open).
+/// Stores a post and reads it back, in one statement.
 pub(crate) fn insert_post(
     conn: &mut PgConnection,
     owner_id: String,
     content: String,
 ) -> QueryResult<PostViewRow> {
-    let row = NewPostRow { owner_id, content };
-    conn.transaction(|conn| {
-        let id: i64 = diesel::insert_into(posts::table)
-            .values(&row)
-            .returning(posts::id)
-            .get_result(conn)?;
-        written(post_view(conn, id, Some(row.owner_id))?)
-    })
+    diesel::sql_query(INSERT_POST)
+        .bind::<Text, _>(owner_id)
+        .bind::<Text, _>(content)
+        .get_result::<WrittenPostRow>(conn)
+        .map(PostViewRow::from)
 }
 
 #[async_trait]
@@ -122,31 +133,32 @@ impl PostRepository for PgPostRepository {
         let content = content.into_inner();
         let viewer = viewer.to_string();
         write(&self.db, move |conn| {
-            conn.transaction(|conn| {
-                let updated = diesel::update(posts::table.find(id.get()))
-                    .set((posts::content.eq(content), posts::updated_at.eq(now)))
-                    .execute(conn)?;
-                if updated == 0 {
-                    return Ok(None);
-                }
-                written(post_view(conn, id.get(), Some(viewer))?).map(Some)
-            })
+            diesel::sql_query(UPDATE_POST)
+                .bind::<BigInt, _>(id.get())
+                .bind::<Text, _>(content)
+                .bind::<Text, _>(viewer)
+                .get_result::<WrittenPostRow>(conn)
+                .optional()
         })
         .await?
-        .map(TryInto::try_into)
+        .map(|row| PostViewRow::from(row).try_into())
         .transpose()
     }
 
-    /// One statement: the foreign keys of `comments`, `post_reactions` and
-    /// `notifications` cascade (and `comment_reactions` from `comments`);
-    /// the counter triggers skip the cascaded rows.
-    async fn delete(&self, id: PostId) -> Result<bool, StoreError> {
+    /// One statement, guarded by the owner: the foreign keys of
+    /// `comments`, `post_reactions` and `notifications` cascade (and
+    /// `comment_reactions` from `comments`); the counter triggers skip the
+    /// cascaded rows.
+    async fn delete(&self, id: PostId, owner: &UserId) -> Result<bool, StoreError> {
+        let owner = owner.key();
         write(&self.db, move |conn| {
-            conn.transaction(|conn| {
-                diesel::delete(posts::table.find(id.get()))
-                    .execute(conn)
-                    .map(|deleted| deleted == 1)
-            })
+            diesel::delete(
+                posts::table
+                    .find(id.get())
+                    .filter(lower(posts::owner_id).eq(owner.as_str().to_owned())),
+            )
+            .execute(conn)
+            .map(|deleted| deleted == 1)
         })
         .await
     }

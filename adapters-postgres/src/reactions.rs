@@ -4,7 +4,6 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use diesel::dsl::not;
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
@@ -15,21 +14,25 @@ use minifb_application::social::ports::{
 };
 use minifb_domain::{CommentId, NotificationKind, PostId, ReactionKind, UserId};
 
-use crate::notifications::NewNotificationRow;
 use crate::pool::is_foreign_key_violation;
 use crate::pool::{Pool, run};
-use crate::schema::{comment_reactions, notifications, post_reactions};
+use crate::schema::comment_reactions;
 use crate::views::reaction_kind;
 
 /// The statements of a `PUT`, for one reactions table; `$1` is the user,
 /// `$2` the post or comment, `$3` the type.
 struct ReactionSql {
-    /// Inserts, or changes the type (setting `modified`) only if it differs:
-    /// the primary key settles concurrent requests, and a row returned with
-    /// `inserted` false is a change. No row means the reaction exists with
-    /// this type; ON CONFLICT has locked it all the same.
-    upsert: &'static str,
-    /// The reaction left unchanged, locked by `upsert` until commit.
+    /// Inserts, or changes the type (setting `modified`) only if it differs,
+    /// and returns the reaction: a row with `inserted` true is new, one
+    /// `written` but not `inserted` is a change, and, when the upsert left
+    /// the row as it was, the row as the statement's snapshot shows it
+    /// (neither): unchanged. The primary key settles
+    /// concurrent requests; ON CONFLICT locks the row it leaves alone all
+    /// the same. No row at all: the reaction was committed by another
+    /// request after this statement's snapshot was taken (it waited for
+    /// that request's key), so [`Self::current`] reads it.
+    put: &'static str,
+    /// The reaction left unchanged, locked by `put` until commit.
     current: &'static str,
 }
 
@@ -38,14 +41,18 @@ struct ReactionSql {
 macro_rules! reaction_sql {
     ($table:literal, $target:literal) => {
         ReactionSql {
-            upsert: concat!(
-                "INSERT INTO ", $table, " (user_id, ", $target, ", type) VALUES ($1, $2, $3) \
+            put: concat!(
+                "WITH up AS (INSERT INTO ", $table, " (user_id, ", $target, ", type) VALUES ($1, $2, $3) \
                  ON CONFLICT (user_id, ", $target, ") DO UPDATE SET type = EXCLUDED.type, modified = true \
                  WHERE ", $table, ".type <> EXCLUDED.type \
-                 RETURNING type AS kind, modified, created_at, (xmax = 0) AS inserted"
+                 RETURNING type AS kind, modified, created_at, (xmax = 0) AS inserted, true AS written) \
+                 SELECT kind, modified, created_at, inserted, written FROM up \
+                 UNION ALL \
+                 SELECT type, modified, created_at, false, false FROM ", $table, " \
+                 WHERE user_id = $1 AND ", $target, " = $2 AND NOT EXISTS (SELECT FROM up)"
             ),
             current: concat!(
-                "SELECT type AS kind, modified, created_at, false AS inserted \
+                "SELECT type AS kind, modified, created_at, false AS inserted, false AS written \
                  FROM ", $table, " WHERE user_id = $1 AND ", $target, " = $2"
             ),
         }
@@ -54,6 +61,30 @@ macro_rules! reaction_sql {
 
 const ON_POST: ReactionSql = reaction_sql!("post_reactions", "post_id");
 const ON_COMMENT: ReactionSql = reaction_sql!("comment_reactions", "comment_id");
+
+/// The type `$3` notification of a new reaction of `$1` on post `$2`, for
+/// the post's owner unless that is `$1` (ids compared in any letter case,
+/// as `UserId`s are). A statement of its own, run only after an insert: as
+/// a CTE of the upsert it would run, and fire the notification triggers,
+/// for every changed or unchanged reaction too. The upsert's foreign-key
+/// check holds the post until commit.
+const NOTIFY_NEW_POST_REACTION: &str = "INSERT INTO notifications (user_id, type, actor_id, post_id) \
+     SELECT owner_id, $3, $1, $2 FROM posts WHERE id = $2 AND lower(owner_id) <> lower($1)";
+
+/// Deletes the reaction of `$1` on post `$2` and withdraws its type `$3`
+/// notification if still unread, in one statement; `deleted` is 0 if there
+/// was no reaction.
+const DELETE_ON_POST: &str = "WITH r AS (DELETE FROM post_reactions \
+     WHERE user_id = $1 AND post_id = $2 RETURNING post_id), \
+     n AS (DELETE FROM notifications WHERE post_id = $2 AND actor_id = $1 AND type = $3 \
+     AND NOT read AND EXISTS (SELECT FROM r)) \
+     SELECT count(*) AS deleted FROM r";
+
+#[derive(QueryableByName)]
+struct Deleted {
+    #[diesel(sql_type = BigInt)]
+    deleted: i64,
+}
 
 #[derive(QueryableByName)]
 struct ReactionRow {
@@ -65,6 +96,8 @@ struct ReactionRow {
     created_at: DateTime<Utc>,
     #[diesel(sql_type = Bool)]
     inserted: bool,
+    #[diesel(sql_type = Bool)]
+    written: bool,
 }
 
 /// What the upsert did, before mapping the row into a view.
@@ -91,8 +124,8 @@ impl Put {
     }
 }
 
-/// Runs the `PUT` of `sql`; call it inside a transaction, which the
-/// unchanged case relies on to read the row it locked.
+/// Runs the `PUT` of `sql`; call it inside a transaction, which the rare
+/// second statement relies on to read the row the first locked.
 fn put(
     conn: &mut PgConnection,
     sql: &ReactionSql,
@@ -101,21 +134,26 @@ fn put(
     kind: ReactionKind,
 ) -> QueryResult<Put> {
     let kind = i16::from(kind.get());
-    let upserted = diesel::sql_query(sql.upsert)
+    let upserted = diesel::sql_query(sql.put)
         .bind::<Text, _>(user_id)
         .bind::<BigInt, _>(target)
         .bind::<SmallInt, _>(kind)
         .get_result::<ReactionRow>(conn)
         .optional()?;
-    Ok(match upserted {
-        Some(row) if row.inserted => Put::Created(row),
-        Some(row) => Put::Changed(row),
-        None => Put::Unchanged(
-            diesel::sql_query(sql.current)
+    let row = match upserted {
+        Some(row) => row,
+        None => {
+            return diesel::sql_query(sql.current)
                 .bind::<Text, _>(user_id)
                 .bind::<BigInt, _>(target)
-                .get_result(conn)?,
-        ),
+                .get_result(conn)
+                .map(Put::Unchanged);
+        }
+    };
+    Ok(match row {
+        row if row.inserted => Put::Created(row),
+        row if row.written => Put::Changed(row),
+        row => Put::Unchanged(row),
     })
 }
 
@@ -156,20 +194,16 @@ impl ReactionRepository for PgReactionRepository {
             post_id,
             user_id,
             kind,
-            notify,
         } = reaction;
         let user_id = user_id.into_inner();
-        let notify = notify.map(UserId::into_inner);
         run(&self.pool, move |conn| {
             let result = conn.transaction::<_, DieselError, _>(|conn| {
                 let put = put(conn, &ON_POST, &user_id, post_id.get(), kind)?;
-                if let (Put::Created(_), Some(owner)) = (&put, notify) {
-                    diesel::insert_into(notifications::table)
-                        .values(NewNotificationRow::reacted(
-                            owner,
-                            user_id.clone(),
-                            post_id.get(),
-                        ))
+                if let Put::Created(_) = put {
+                    diesel::sql_query(NOTIFY_NEW_POST_REACTION)
+                        .bind::<Text, _>(&user_id)
+                        .bind::<BigInt, _>(post_id.get())
+                        .bind::<SmallInt, _>(NotificationKind::Reacted.code())
                         .execute(conn)?;
                 }
                 Ok(put)
@@ -185,27 +219,17 @@ impl ReactionRepository for PgReactionRepository {
     }
 
     /// Withdraws the unread type 2 notification the reaction caused (found
-    /// through `notifications_post_id_idx` on post and actor); a read one
-    /// stays.
+    /// through `notifications_post_id_idx` on post and actor) in the same
+    /// statement; a read one stays.
     async fn delete_on_post(&self, post_id: PostId, user_id: &UserId) -> Result<bool, StoreError> {
         let user_id = user_id.to_string();
         run(&self.pool, move |conn| {
-            conn.transaction(|conn| {
-                let deleted = diesel::delete(post_reactions::table.find((&user_id, post_id.get())))
-                    .execute(conn)?;
-                if deleted == 0 {
-                    return Ok(false);
-                }
-                diesel::delete(
-                    notifications::table
-                        .filter(notifications::post_id.eq(post_id.get()))
-                        .filter(notifications::actor_id.eq(&user_id))
-                        .filter(notifications::type_.eq(NotificationKind::Reacted.code()))
-                        .filter(not(notifications::read)),
-                )
-                .execute(conn)?;
-                Ok(true)
-            })
+            diesel::sql_query(DELETE_ON_POST)
+                .bind::<Text, _>(user_id)
+                .bind::<BigInt, _>(post_id.get())
+                .bind::<SmallInt, _>(NotificationKind::Reacted.code())
+                .get_result::<Deleted>(conn)
+                .map(|row| row.deleted > 0)
         })
         .await
     }

@@ -3,11 +3,12 @@
 //!
 //! One transaction per keyed create: a non-blocking transaction-level
 //! advisory lock on (user, key) tells a request in progress elsewhere (409)
-//! from a free key without waiting for it; the claim row is inserted with
-//! `ON CONFLICT DO NOTHING`, so the primary key settles who owns the key
-//! (`try_processing`); the create follows in the same transaction, and its
-//! answer, rendered once, is stored and handed back to be sent as stored
-//! (`save_response`). A rollback,
+//! from a free key without waiting for it; in the same statement the claim
+//! row is inserted with `ON CONFLICT`, so the primary key settles who owns
+//! the key, and a live answer is read (`try_processing`); the create
+//! follows in the same transaction, and its answer, rendered once, is
+//! stored and handed back to be sent as stored (`save_response`): three
+//! round trips for a keyed create, one for a replay. A rollback,
 //! or a process that dies and so loses its connection, releases the lock
 //! and takes the claim with it: no lease to expire, nothing left behind.
 
@@ -23,28 +24,70 @@ use minifb_application::social::ports::{
     CommentCreation, CommentView, IDEMPOTENCY_KEY_LIFETIME, IdempotencyRepository, Keyed,
     KeyedRequest, NewComment, PostView, Recorded, RecordedAnswer, Recorder,
 };
-use minifb_domain::{IdempotencyKey, PostContent, UserId};
+use minifb_domain::PostContent;
 
 use crate::comments::insert_comment;
 use crate::pool::{Pool, run, store_error};
 use crate::posts::insert_post;
 use crate::schema::idempotency_keys;
 
-/// Takes the (user, key) lock for this transaction, or says it is held.
-const TRY_LOCK: &str =
-    "SELECT pg_try_advisory_xact_lock(hashtextextended($1 || E'\\n' || $2, 0)) AS locked";
-/// An answer older than the lifetime is forgotten before the key is claimed.
-const FORGET_ONE: &str = "DELETE FROM idempotency_keys \
-     WHERE user_id = $1 AND key = $2 AND created_at <= now() - $3 * interval '1 second'";
+/// Takes the (user, key) lock for this transaction and, if it is free,
+/// claims the key, all in one statement: the claim inserts the key's row,
+/// or takes over one whose answer outlived its lifetime (ON CONFLICT ...
+/// DO UPDATE WHERE expired); otherwise the live answer is read in the same
+/// statement. `$1` user, `$2` key, `$3` fingerprint, `$4` the lifetime in
+/// seconds. A live answer committed after this statement's snapshot was
+/// taken (by the request whose lock this one then got) is not seen here:
+/// neither claimed nor found, it is read by [`FIND`].
+const TAKE: &str = "WITH lock AS (SELECT pg_try_advisory_xact_lock(\
+     hashtextextended($1 || E'\\n' || $2, 0)) AS locked), \
+     claim AS (INSERT INTO idempotency_keys (user_id, key, fingerprint) \
+     SELECT $1, $2, $3 FROM lock WHERE locked \
+     ON CONFLICT (user_id, key) DO UPDATE \
+     SET fingerprint = EXCLUDED.fingerprint, status = NULL, body = NULL, created_at = now() \
+     WHERE idempotency_keys.created_at <= now() - $4 * interval '1 second' \
+     RETURNING 1) \
+     SELECT lock.locked, EXISTS (SELECT FROM claim) AS claimed, \
+     k.fingerprint, k.status, k.body \
+     FROM lock LEFT JOIN idempotency_keys k ON lock.locked \
+     AND k.user_id = $1 AND k.key = $2 AND k.created_at > now() - $4 * interval '1 second'";
 const FORGET_EXPIRED: &str =
     "DELETE FROM idempotency_keys WHERE created_at <= now() - $1 * interval '1 second'";
 const FIND: &str = "SELECT fingerprint, status, body FROM idempotency_keys \
      WHERE user_id = $1 AND key = $2 AND created_at > now() - $3 * interval '1 second'";
 
+/// What [`TAKE`] found.
 #[derive(QueryableByName)]
-struct Locked {
+struct Taken {
     #[diesel(sql_type = Bool)]
     locked: bool,
+    #[diesel(sql_type = Bool)]
+    claimed: bool,
+    #[diesel(embed)]
+    found: FoundRow,
+}
+
+/// The key's live answer as [`TAKE`] reads it: all NULL when there is
+/// none to read.
+#[derive(QueryableByName)]
+struct FoundRow {
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    fingerprint: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::SmallInt>)]
+    status: Option<i16>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    body: Option<String>,
+}
+
+impl FoundRow {
+    /// `None` when no row was read.
+    fn row(self) -> Option<RecordedRow> {
+        Some(RecordedRow {
+            fingerprint: self.fingerprint?,
+            status: self.status,
+            body: self.body,
+        })
+    }
 }
 
 #[derive(QueryableByName)]
@@ -69,14 +112,6 @@ impl RecordedRow {
             },
         })
     }
-}
-
-#[derive(Insertable)]
-#[diesel(table_name = idempotency_keys)]
-struct ClaimRow<'a> {
-    user_id: &'a str,
-    key: &'a str,
-    fingerprint: &'a str,
 }
 
 fn lifetime_seconds() -> i64 {
@@ -144,31 +179,23 @@ enum NextAction {
 
 fn try_processing(conn: &mut PgConnection, request: &KeyedRequest) -> QueryResult<NextAction> {
     let (user, key) = (request.user_id.as_ref(), request.key.as_ref());
-    let locked = diesel::sql_query(TRY_LOCK)
+    let taken = diesel::sql_query(TAKE)
         .bind::<Text, _>(user)
         .bind::<Text, _>(key)
-        .get_result::<Locked>(conn)?
-        .locked;
-    if !locked {
+        .bind::<Text, _>(&request.fingerprint)
+        .bind::<BigInt, _>(lifetime_seconds())
+        .get_result::<Taken>(conn)?;
+    if !taken.locked {
         return Ok(NextAction::Wait);
     }
-    diesel::sql_query(FORGET_ONE)
-        .bind::<Text, _>(user)
-        .bind::<Text, _>(key)
-        .bind::<BigInt, _>(lifetime_seconds())
-        .execute(conn)?;
-    let claimed = diesel::insert_into(idempotency_keys::table)
-        .values(ClaimRow {
-            user_id: user,
-            key,
-            fingerprint: &request.fingerprint,
-        })
-        .on_conflict_do_nothing()
-        .execute(conn)?;
-    if claimed == 1 {
+    if taken.claimed {
         return Ok(NextAction::StartProcessing);
     }
-    Ok(find(conn, user, key)?.map_or(NextAction::Wait, NextAction::ReturnSavedResponse))
+    let found = match taken.found.row() {
+        Some(row) => row.recorded(),
+        None => find(conn, user, key)?,
+    };
+    Ok(found.map_or(NextAction::Wait, NextAction::ReturnSavedResponse))
 }
 
 fn find(conn: &mut PgConnection, user: &str, key: &str) -> QueryResult<Option<Recorded>> {
@@ -270,15 +297,6 @@ impl IdempotencyRepository for PgIdempotencyRepository {
                 .settle()
                 .map(|PostGone| Keyed::Ran(CommentCreation::PostGone)),
         }
-    }
-
-    async fn find(
-        &self,
-        user_id: &UserId,
-        key: &IdempotencyKey,
-    ) -> Result<Option<Recorded>, StoreError> {
-        let (user, key) = (user_id.to_string(), key.to_string());
-        run(&self.pool, move |conn| find(conn, &user, &key)).await
     }
 
     async fn forget_expired(&self) -> Result<u64, StoreError> {

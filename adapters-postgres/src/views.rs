@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use diesel::dsl;
 use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::sql_types;
 use minifb_application::StoreError;
 use minifb_application::social::ports::{
     Author, CommentView, NotificationView, PostView, ReactionCounts,
@@ -172,6 +173,129 @@ impl TryFrom<CommentViewRow> for CommentView {
             reaction_counts: reaction_counts(comment.reaction_counts)?,
             my_reaction: my_reaction.map(reaction_kind).transpose()?,
         })
+    }
+}
+
+/// The columns of [`WrittenPostRow`], for a statement that writes a post
+/// as `p` (a data-modifying CTE's `RETURNING`) and joins its author as `u`:
+/// the write and the view it answers with are one round trip.
+/// A macro, for `concat!`.
+macro_rules! written_post_columns {
+    () => {
+        "p.id, p.content, p.created_at, p.updated_at, p.comment_count, p.reaction_counts, \
+         u.id AS author_id, u.name AS author_name, u.nickname AS author_nickname"
+    };
+}
+pub(crate) use written_post_columns;
+
+/// The author of a written post or comment, as `written_*_columns!` name
+/// the columns.
+#[derive(Debug, QueryableByName)]
+pub(crate) struct WrittenAuthorRow {
+    #[diesel(sql_type = sql_types::Text)]
+    author_id: String,
+    #[diesel(sql_type = sql_types::Text)]
+    author_name: String,
+    #[diesel(sql_type = sql_types::Nullable<sql_types::Text>)]
+    author_nickname: Option<String>,
+}
+
+impl From<WrittenAuthorRow> for AuthorRow {
+    fn from(row: WrittenAuthorRow) -> Self {
+        Self {
+            id: row.author_id,
+            name: row.author_name,
+            nickname: row.author_nickname,
+        }
+    }
+}
+
+/// A post as a statement that wrote it reads it back (raw SQL, whose
+/// columns are found by name): [`written_post_columns`] and `my_reaction`.
+#[derive(Debug, QueryableByName)]
+pub(crate) struct WrittenPostRow {
+    #[diesel(sql_type = sql_types::BigInt)]
+    id: i64,
+    #[diesel(sql_type = sql_types::Text)]
+    content: String,
+    #[diesel(sql_type = sql_types::Timestamptz)]
+    created_at: DateTime<Utc>,
+    #[diesel(sql_type = sql_types::Nullable<sql_types::Timestamptz>)]
+    updated_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = sql_types::BigInt)]
+    comment_count: i64,
+    #[diesel(sql_type = sql_types::Array<sql_types::Nullable<sql_types::BigInt>>)]
+    reaction_counts: Vec<Option<i64>>,
+    #[diesel(embed)]
+    author: WrittenAuthorRow,
+    #[diesel(sql_type = sql_types::Nullable<sql_types::SmallInt>)]
+    my_reaction: Option<i16>,
+}
+
+impl From<WrittenPostRow> for PostViewRow {
+    fn from(row: WrittenPostRow) -> Self {
+        Self {
+            post: PostRow {
+                id: row.id,
+                content: row.content,
+                created_at: row.created_at,
+                updated_at: row.updated_at,
+                comment_count: row.comment_count,
+                reaction_counts: row.reaction_counts,
+            },
+            author: row.author.into(),
+            my_reaction: row.my_reaction,
+        }
+    }
+}
+
+/// As [`written_post_columns`], for a comment written as `c`.
+macro_rules! written_comment_columns {
+    () => {
+        "c.id, c.post_id, c.content, c.modified, c.created_at, c.updated_at, c.reaction_counts, \
+         u.id AS author_id, u.name AS author_name, u.nickname AS author_nickname"
+    };
+}
+pub(crate) use written_comment_columns;
+
+/// As [`WrittenPostRow`], for a comment.
+#[derive(Debug, QueryableByName)]
+pub(crate) struct WrittenCommentRow {
+    #[diesel(sql_type = sql_types::BigInt)]
+    id: i64,
+    #[diesel(sql_type = sql_types::BigInt)]
+    post_id: i64,
+    #[diesel(sql_type = sql_types::Text)]
+    content: String,
+    #[diesel(sql_type = sql_types::Bool)]
+    modified: bool,
+    #[diesel(sql_type = sql_types::Timestamptz)]
+    created_at: DateTime<Utc>,
+    #[diesel(sql_type = sql_types::Nullable<sql_types::Timestamptz>)]
+    updated_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = sql_types::Array<sql_types::Nullable<sql_types::BigInt>>)]
+    reaction_counts: Vec<Option<i64>>,
+    #[diesel(embed)]
+    author: WrittenAuthorRow,
+    #[diesel(sql_type = sql_types::Nullable<sql_types::SmallInt>)]
+    my_reaction: Option<i16>,
+}
+
+impl From<WrittenCommentRow> for CommentViewRow {
+    fn from(row: WrittenCommentRow) -> Self {
+        Self {
+            comment: CommentRow {
+                id: row.id,
+                post_id: row.post_id,
+                content: row.content,
+                modified: row.modified,
+                created_at: row.created_at,
+                updated_at: row.updated_at,
+                reaction_counts: row.reaction_counts,
+            },
+            author: row.author.into(),
+            my_reaction: row.my_reaction,
+        }
     }
 }
 

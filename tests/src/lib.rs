@@ -24,6 +24,7 @@ mod ids;
 mod live;
 mod requests;
 mod sql;
+mod statements;
 pub mod tokens;
 mod users;
 

@@ -1,6 +1,9 @@
 //! The social core's use cases: posts and timelines, comments, reactions,
-//! notifications. Business rules live here: who may change what, who is
-//! notified of what (never of their own actions), how pages are cut.
+//! notifications. Business rules live here: who may change what, how pages
+//! are cut. Who is notified of what (a post's owner, never of their own
+//! actions) is the comment and reaction ports' contract: the repository
+//! stores the notification with the write, in one round trip, rather than
+//! after a lookup of the owner here.
 
 pub mod ports;
 mod retries;
@@ -178,7 +181,9 @@ impl SocialService {
         post.ok_or(SocialError::PostNotFound(id))
     }
 
-    /// Only the owner edits a post.
+    /// Only the owner edits a post. The repository's write is guarded by
+    /// the rule; only a write that changed nothing looks the owner up, to
+    /// answer 404 or 403.
     pub async fn update_post(
         &self,
         user_id: &UserId,
@@ -186,9 +191,11 @@ impl SocialService {
         content: PostContent,
     ) -> Result<PostView, SocialError> {
         let update = async {
+            if let Some(post) = self.posts.update(id, content, user_id).await? {
+                return Ok(post);
+            }
             allowed(self.post_owner(id).await? == *user_id)?;
-            let updated = self.posts.update(id, content, user_id).await?;
-            updated.ok_or(SocialError::PostNotFound(id))
+            Err(SocialError::PostNotFound(id))
         };
         self.for_caller(user_id, update).await
     }
@@ -197,8 +204,11 @@ impl SocialService {
     /// notifications go with it.
     pub async fn delete_post(&self, user_id: &UserId, id: PostId) -> Result<(), SocialError> {
         let delete = async {
+            if self.posts.delete(id, user_id).await? {
+                return Ok(());
+            }
             allowed(self.post_owner(id).await? == *user_id)?;
-            found(self.posts.delete(id).await?, SocialError::PostNotFound(id))
+            Err(SocialError::PostNotFound(id))
         };
         self.for_caller(user_id, delete).await
     }
@@ -227,17 +237,6 @@ impl SocialService {
     async fn post_owner(&self, id: PostId) -> Result<UserId, SocialError> {
         let owner = self.posts.owner_of(id).await?;
         owner.ok_or(SocialError::PostNotFound(id))
-    }
-
-    /// Whom an act of `actor` on the post notifies: its owner, unless the
-    /// owner is the actor.
-    async fn owner_to_notify(
-        &self,
-        post_id: PostId,
-        actor: &UserId,
-    ) -> Result<Option<UserId>, SocialError> {
-        let owner = self.post_owner(post_id).await?;
-        Ok((owner != *actor).then_some(owner))
     }
 
     async fn comment_owners(&self, id: CommentId) -> Result<CommentOwners, SocialError> {
@@ -277,7 +276,8 @@ impl SocialService {
         self.for_caller(caller, timeline).await
     }
 
-    /// Comments on a post notify its owner, unless they wrote it.
+    /// Comments on a post notify its owner, unless they wrote it (the
+    /// repository stores the notification with the comment, in one write).
     pub async fn create_comment(
         &self,
         user_id: &UserId,
@@ -286,7 +286,6 @@ impl SocialService {
     ) -> Result<CommentView, SocialError> {
         let create = async {
             let comment = NewComment {
-                notify: self.owner_to_notify(post_id, user_id).await?,
                 post_id,
                 author_id: user_id.clone(),
                 content,
@@ -319,27 +318,33 @@ impl SocialService {
         content: CommentContent,
     ) -> Result<CommentView, SocialError> {
         let update = async {
+            if let Some(comment) = self.comments.update(id, content, user_id).await? {
+                return Ok(comment);
+            }
             allowed(self.comment_owners(id).await?.author_id == *user_id)?;
-            let updated = self.comments.update(id, content, user_id).await?;
-            updated.ok_or(SocialError::CommentNotFound(id))
+            Err(SocialError::CommentNotFound(id))
         };
         self.for_caller(user_id, update).await
     }
 
-    /// Its author or the post's owner deletes a comment.
+    /// Its author or the post's owner deletes a comment (the write is
+    /// guarded by the rule; a refused one looks the owners up, as
+    /// [`Self::update_post`] does).
     pub async fn delete_comment(&self, user_id: &UserId, id: CommentId) -> Result<(), SocialError> {
         let delete = async {
+            if self.comments.delete(id, user_id).await? {
+                return Ok(());
+            }
             let owners = self.comment_owners(id).await?;
             allowed(owners.author_id == *user_id || owners.post_owner_id == *user_id)?;
-            let deleted = self.comments.delete(id).await?;
-            found(deleted, SocialError::CommentNotFound(id))
+            Err(SocialError::CommentNotFound(id))
         };
         self.for_caller(user_id, delete).await
     }
 
     /// Puts the caller's reaction on a post or a comment. A first reaction
-    /// on a post notifies its owner, unless they reacted; one on a comment
-    /// notifies nobody.
+    /// on a post notifies its owner, unless they reacted (the repository
+    /// stores it with the reaction); one on a comment notifies nobody.
     pub async fn react(
         &self,
         user_id: &UserId,
@@ -349,13 +354,11 @@ impl SocialService {
         let react = async {
             let change = match target {
                 ReactionTarget::Post(post_id) => {
-                    let notify = self.owner_to_notify(post_id, user_id).await?;
                     let user_id = user_id.clone();
                     let reaction = PostReaction {
                         post_id,
                         user_id,
                         kind,
-                        notify,
                     };
                     self.reactions.put_on_post(reaction).await?
                 }
@@ -369,26 +372,35 @@ impl SocialService {
         self.for_caller(user_id, react).await
     }
 
-    /// Removes the caller's reaction from a post or a comment that exists.
+    /// Removes the caller's reaction from a post or a comment that exists;
+    /// one write when there is a reaction to remove.
     pub async fn withdraw_reaction(
         &self,
         user_id: &UserId,
         target: ReactionTarget,
     ) -> Result<(), SocialError> {
+        // The delete comes first: a reaction found proves its target
+        // exists, so only a request that finds none looks the target up,
+        // to tell a missing post or comment from a missing reaction.
         let withdraw = async {
             let deleted = match target {
                 ReactionTarget::Post(post_id) => {
-                    self.post_owner(post_id).await?;
                     self.reactions.delete_on_post(post_id, user_id).await?
                 }
                 ReactionTarget::Comment(comment_id) => {
-                    found(self.comments.exists(comment_id).await?, target.missing())?;
-                    self.reactions
-                        .delete_on_comment(comment_id, user_id)
-                        .await?
+                    let reactions = &self.reactions;
+                    reactions.delete_on_comment(comment_id, user_id).await?
                 }
             };
-            found(deleted, SocialError::ReactionNotFound(target))
+            if deleted {
+                return Ok(());
+            }
+            let exists = match target {
+                ReactionTarget::Post(post_id) => self.posts.owner_of(post_id).await?.is_some(),
+                ReactionTarget::Comment(comment_id) => self.comments.exists(comment_id).await?,
+            };
+            found(exists, target.missing())?;
+            Err(SocialError::ReactionNotFound(target))
         };
         self.for_caller(user_id, withdraw).await
     }
@@ -423,12 +435,10 @@ impl SocialService {
 
     /// Nothing to mark is fine, unless the caller's account is gone.
     pub async fn mark_all_notifications_read(&self, user_id: &UserId) -> Result<(), SocialError> {
-        if self.notifications.mark_all_read(user_id).await? == 0
-            && !self.caller_exists(user_id).await?
-        {
-            return Err(SocialError::CallerGone);
+        match self.notifications.mark_all_read(user_id).await? {
+            Some(_) => Ok(()),
+            None => Err(SocialError::CallerGone),
         }
-        Ok(())
     }
 }
 

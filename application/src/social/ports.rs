@@ -131,8 +131,10 @@ pub trait PostRepository: Send + Sync {
     /// The post's owner; `None` if the post does not exist.
     async fn owner_of(&self, id: PostId) -> Result<Option<UserId>, StoreError>;
 
-    /// Replaces the content and sets `updated_at`; `None` if the post is
-    /// gone (deleted since the permission check).
+    /// Replaces the content and sets `updated_at`, if `viewer` owns the
+    /// post (ids equal as [`UserId`]s are), and returns it as they see it;
+    /// `None` if there is no such post or it is someone else's: the check
+    /// is part of the write, and the caller tells the two apart afterwards.
     async fn update(
         &self,
         id: PostId,
@@ -140,9 +142,10 @@ pub trait PostRepository: Send + Sync {
         viewer: &UserId,
     ) -> Result<Option<PostView>, StoreError>;
 
-    /// Deletes the post with its comments, reactions and notifications, in
-    /// one transaction; `false` if it did not exist.
-    async fn delete(&self, id: PostId) -> Result<bool, StoreError>;
+    /// Deletes the post, if `owner` owns it, with its comments, reactions
+    /// and notifications, in one statement; `false` if there is no such
+    /// post or it is someone else's.
+    async fn delete(&self, id: PostId, owner: &UserId) -> Result<bool, StoreError>;
 
     /// Everyone's posts, newest first: up to `limit + 1` with ids below
     /// `after`.
@@ -163,32 +166,29 @@ pub trait PostRepository: Send + Sync {
     ) -> Result<Option<Vec<PostView>>, StoreError>;
 }
 
-/// A comment to store, and whom to notify of it (the post's owner, unless
-/// they wrote it).
+/// A comment to store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewComment {
     pub post_id: PostId,
     pub author_id: UserId,
     pub content: CommentContent,
-    pub notify: Option<UserId>,
 }
 
-/// A reaction to put on a post, and whom to notify if it is new (the
-/// post's owner, unless they reacted).
+/// A reaction to put on a post.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PostReaction {
     pub post_id: PostId,
     pub user_id: UserId,
     pub kind: ReactionKind,
-    pub notify: Option<UserId>,
 }
 
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait CommentRepository: Send + Sync {
-    /// Stores the comment and, when `notify` names a user, a type 1
-    /// notification for them, all or nothing. `PostGone` if the post was
-    /// deleted since it was checked.
+    /// Stores the comment and, unless its author owns the post (their ids
+    /// equal as [`UserId`]s are), a type 1 notification for the post's
+    /// owner, all or nothing, with the write itself: nothing is looked up
+    /// first. `PostGone` if there is no such post (any more).
     async fn create(&self, comment: NewComment) -> Result<CommentCreation, StoreError>;
 
     /// Whether the comment exists.
@@ -197,8 +197,9 @@ pub trait CommentRepository: Send + Sync {
     /// Who may change the comment; `None` if it does not exist.
     async fn owners(&self, id: CommentId) -> Result<Option<CommentOwners>, StoreError>;
 
-    /// Replaces the content, sets `modified` and `updated_at`; `None` if
-    /// the comment is gone.
+    /// Replaces the content, sets `modified` and `updated_at`, if `viewer`
+    /// wrote the comment (ids equal as [`UserId`]s are); `None` if there is
+    /// no such comment or someone else wrote it.
     async fn update(
         &self,
         id: CommentId,
@@ -206,9 +207,10 @@ pub trait CommentRepository: Send + Sync {
         viewer: &UserId,
     ) -> Result<Option<CommentView>, StoreError>;
 
-    /// Deletes the comment and withdraws its notification if unread, in one
-    /// transaction; `false` if it did not exist.
-    async fn delete(&self, id: CommentId) -> Result<bool, StoreError>;
+    /// Deletes the comment, if `by` wrote it or owns its post, and
+    /// withdraws its notification if unread, in one statement; `false` if
+    /// there is no such comment or `by` may not delete it.
+    async fn delete(&self, id: CommentId, by: &UserId) -> Result<bool, StoreError>;
 
     /// Oldest first: up to `limit + 1` comments of the post with ids above
     /// `after`; `None` if the post does not exist (one read for both).
@@ -224,10 +226,11 @@ pub trait CommentRepository: Send + Sync {
 #[async_trait]
 pub trait ReactionRepository: Send + Sync {
     /// Creates, changes or keeps `user_id`'s reaction on the post. On
-    /// creation only, and when `notify` names a user, a type 2 notification
-    /// is stored in the same transaction. Of concurrent identical requests
-    /// exactly one creates. `None`
-    /// if the post does not exist.
+    /// creation only, and unless the user owns the post, a type 2
+    /// notification for the post's owner is stored in the same
+    /// transaction. Of
+    /// concurrent identical requests exactly one creates. `None` if the
+    /// post does not exist.
     async fn put_on_post(
         &self,
         reaction: PostReaction,
@@ -283,8 +286,10 @@ pub trait NotificationRepository: Send + Sync {
     /// no notification with this id.
     async fn mark_read(&self, user_id: &UserId, id: NotificationId) -> Result<bool, StoreError>;
 
-    /// Marks all of the user's notifications read; how many were unread.
-    async fn mark_all_read(&self, user_id: &UserId) -> Result<u64, StoreError>;
+    /// Marks all of the user's notifications read; how many were unread,
+    /// or `None` if there is no such user (any more), found out by the
+    /// same read, so that nothing to mark costs no second trip.
+    async fn mark_all_read(&self, user_id: &UserId) -> Result<Option<u64>, StoreError>;
 
     /// Oldest first: up to `limit` of the user's notifications with ids
     /// above `after` (a stream's replay), and the user's unread count read
@@ -405,13 +410,6 @@ pub trait IdempotencyRepository: Send + Sync {
         comment: NewComment,
         record: Recorder<CommentView>,
     ) -> Result<Keyed<CommentCreation<RecordedAnswer>>, StoreError>;
-
-    /// The live answer under the user's key, if any, without claiming it.
-    async fn find(
-        &self,
-        user_id: &UserId,
-        key: &IdempotencyKey,
-    ) -> Result<Option<Recorded>, StoreError>;
 
     /// Deletes every answer older than [`IDEMPOTENCY_KEY_LIFETIME`]; how
     /// many. Safe to run from several processes at once.

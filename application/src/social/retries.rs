@@ -44,7 +44,8 @@ impl SocialService {
     }
 
     /// [`SocialService::create_comment`], at most once per key. A retry
-    /// gets its first answer even if the post has been deleted since.
+    /// gets its first answer even if the post has been deleted since: the
+    /// key is looked at before the post.
     pub async fn create_comment_once(
         &self,
         request: KeyedRequest,
@@ -54,23 +55,10 @@ impl SocialService {
     ) -> Result<Created, SocialError> {
         let user_id = request.user_id.clone();
         let fingerprint = request.fingerprint.clone();
-        let owner = match self.post_owner(post_id).await {
-            Err(SocialError::PostNotFound(_)) => {
-                return match self.retries.find(&user_id, &request.key).await? {
-                    Some(recorded) => replay(&fingerprint, recorded),
-                    None => {
-                        self.for_caller(&user_id, ready(Err(SocialError::PostNotFound(post_id))))
-                            .await
-                    }
-                };
-            }
-            other => other?,
-        };
         let comment = NewComment {
             post_id,
             author_id: user_id.clone(),
             content,
-            notify: (owner != user_id).then_some(owner),
         };
         let result = match self
             .retries

@@ -407,7 +407,7 @@ impl NotificationRepository for MemoryNotifications {
         Ok(marked)
     }
 
-    async fn mark_all_read(&self, user_id: &UserId) -> Result<u64, StoreError> {
+    async fn mark_all_read(&self, user_id: &UserId) -> Result<Option<u64>, StoreError> {
         self.holds.pass("mark_all_read").await;
         let key = user_id.key();
         let mut marked = 0;
@@ -421,7 +421,7 @@ impl NotificationRepository for MemoryNotifications {
             self.feed
                 .publish(user_id, NotificationChange::Read(ReadIds::All));
         }
-        Ok(marked)
+        Ok(Some(marked))
     }
 
     async fn after(

@@ -20,3 +20,4 @@ mod posts;
 mod proxies;
 mod reactions;
 mod retries;
+mod round_trips;

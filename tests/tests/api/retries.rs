@@ -241,7 +241,7 @@ async fn a_repeat_while_the_first_is_in_flight_is_409() {
     let (first, meanwhile) = tokio::join!(
         app.post_keyed("/posts", &alice, b"slow", body.clone()),
         async {
-            app.wait_until_blocked("INSERT INTO \"posts\"").await;
+            app.wait_until_blocked("WITH p AS (INSERT INTO posts").await;
             let meanwhile = app
                 .post_keyed("/posts", &alice, b"slow", body.clone())
                 .await;

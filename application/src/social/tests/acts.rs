@@ -2,7 +2,6 @@
 //! for the tables of the rules that hold across use cases: how each act
 //! looks its target up, which write it makes, and what it answers.
 
-use minifb_domain::UserId;
 use mockall::predicate::{always, eq};
 
 use super::{
@@ -27,15 +26,13 @@ pub(super) enum Act {
     WithdrawCommentReaction,
 }
 
-/// How an act's write goes.
+/// How an act's write, which every act makes once, goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Write {
-    /// It must not be made.
-    Never,
     Succeeds,
-    /// It is made and finds nothing to change: the post or comment is gone
-    /// (deleted since it was checked, or never checked), or there is no
-    /// reaction to withdraw.
+    /// It finds nothing to change: the post or comment is not there, the
+    /// caller may not change it (the write's guard refuses), or there is
+    /// no reaction to withdraw.
     FindsNothing,
 }
 
@@ -151,10 +148,13 @@ impl Act {
 }
 
 impl SocialPorts {
-    /// The act's target exists, or not, where the act looks it up before
-    /// writing: the post's owner, the comment's owners, or the comment's
-    /// existence. (A reaction to a comment and a page of comments look
-    /// nothing up: the write or the page finds its target or not.)
+    /// The act's target exists, or not, where the act looks it up: after a
+    /// write that changed nothing (refused by its guard, or finding no
+    /// target or no reaction), the post's owner, the comment's owners, or
+    /// the comment's existence, to tell 404 from 403 or from a missing
+    /// reaction. (A comment, a reaction and a page of comments look nothing
+    /// up: the write or the page finds its target or not, and the write
+    /// notifies the post's owner itself.)
     pub(super) fn finds_target_of(&mut self, act: Act, exists: bool) {
         match act {
             Act::EditComment | Act::DeleteComment => self.comment_owners(exists),
@@ -162,85 +162,62 @@ impl SocialPorts {
                 let lookup = self.comments.expect_exists().with(eq(COMMENT));
                 lookup.returning(move |_| Ok(exists));
             }
-            Act::ReactToComment | Act::ListComments => {}
+            Act::Comment | Act::ReactToPost | Act::ReactToComment | Act::ListComments => {}
             _ => self.post_owner(exists.then_some("Alice")),
         }
     }
 
-    /// Arranges the act's write by `caller`, notifying anyone.
+    /// Arranges the act's write by `caller`, made once.
     pub(super) fn writes(&mut self, act: Act, caller: &str, write: Write) {
-        let times = usize::from(write != Write::Never);
         let found = write != Write::FindsNothing;
         let caller = id(caller);
         match act {
             Act::EditPost => {
                 let content = eq(post_content("edited"));
-                let update = self.posts.expect_update().times(times);
+                let update = self.posts.expect_update().times(1);
                 let update = update.with(eq(POST), content, eq(caller));
                 update.returning(move |_, _, _| Ok(found.then(edited_post)));
             }
             Act::EditComment => {
                 let content = eq(comment_content("edited"));
-                let update = self.comments.expect_update().times(times);
+                let update = self.comments.expect_update().times(1);
                 let update = update.with(eq(COMMENT), content, eq(caller));
                 update.returning(move |_, _, _| Ok(found.then(edited_comment)));
             }
             Act::DeletePost => {
-                let delete = self.posts.expect_delete().times(times);
-                delete.with(eq(POST)).returning(move |_| Ok(found));
+                let delete = self.posts.expect_delete().times(1);
+                let delete = delete.with(eq(POST), eq(caller));
+                delete.returning(move |_, _| Ok(found));
             }
             Act::ListComments => {
-                let list = self.comments.expect_list().times(times);
+                let list = self.comments.expect_list().times(1);
                 let list = list.with(eq(POST), always(), always());
                 list.returning(move |_, _, _| Ok(found.then(Vec::new)));
             }
             Act::DeleteComment => {
-                let delete = self.comments.expect_delete().times(times);
-                delete.with(eq(COMMENT)).returning(move |_| Ok(found));
+                let delete = self.comments.expect_delete().times(1);
+                let delete = delete.with(eq(COMMENT), eq(caller));
+                delete.returning(move |_, _| Ok(found));
             }
             Act::ReactToComment => {
-                let put = self.reactions.expect_put_on_comment().times(times);
+                let put = self.reactions.expect_put_on_comment().times(1);
                 let put = put.with(eq(COMMENT), eq(caller), eq(kind(1)));
                 put.returning(move |_, _, kind| Ok(found.then(|| created(kind))));
             }
             Act::WithdrawPostReaction => {
-                let delete = self.reactions.expect_delete_on_post().times(times);
+                let delete = self.reactions.expect_delete_on_post().times(1);
                 let delete = delete.with(eq(POST), eq(caller));
                 delete.returning(move |_, _| Ok(found));
             }
             Act::WithdrawCommentReaction => {
                 let delete = self.reactions.expect_delete_on_comment();
-                let delete = delete.times(times).with(eq(COMMENT), eq(caller));
+                let delete = delete.times(1).with(eq(COMMENT), eq(caller));
                 delete.returning(move |_, _| Ok(found));
             }
-            Act::Comment | Act::ReactToPost => {
-                self.writes_notifying(act, caller, times, found, |_| true);
-            }
-        }
-    }
-
-    /// Arranges a comment or a reaction on post 7 by `caller`, made once,
-    /// that notifies exactly `notified` (the id as stored).
-    pub(super) fn notifies(&mut self, act: Act, caller: &str, notified: Option<&'static str>) {
-        let notifies =
-            move |notify: &Option<UserId>| notify.as_ref().map(AsRef::as_ref) == notified;
-        self.writes_notifying(act, id(caller), 1, true, notifies);
-    }
-
-    fn writes_notifying(
-        &mut self,
-        act: Act,
-        caller: UserId,
-        times: usize,
-        found: bool,
-        notifies: impl Fn(&Option<UserId>) -> bool + Send + 'static,
-    ) {
-        match act {
             Act::Comment => {
-                let create = self.comments.expect_create().times(times);
+                let create = self.comments.expect_create().times(1);
                 let create = create.withf(move |new| {
                     (new.post_id, &new.author_id, new.content.as_ref()) == (POST, &caller, "hello")
-                        && notifies(&new.notify)
                 });
                 create.returning(move |_| match found {
                     true => Ok(CommentCreation::Created(comment_view(11, "Bob1"))),
@@ -248,14 +225,12 @@ impl SocialPorts {
                 });
             }
             Act::ReactToPost => {
-                let put = self.reactions.expect_put_on_post().times(times);
+                let put = self.reactions.expect_put_on_post().times(1);
                 let put = put.withf(move |put| {
                     (put.post_id, &put.user_id, put.kind) == (POST, &caller, kind(1))
-                        && notifies(&put.notify)
                 });
                 put.returning(move |put| Ok(found.then(|| created(put.kind))));
             }
-            _ => unreachable!("{act:?} notifies nobody"),
         }
     }
 }

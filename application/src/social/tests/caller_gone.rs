@@ -42,13 +42,10 @@ fn without_callers() -> SocialPorts {
 async fn answers_caller_gone(label: &str, act: Act) {
     let caller = act.rightful_caller();
     let mut ports = without_callers();
-    if act == ReactToComment {
-        // It looks nothing up first: its write finds no comment.
-        ports.writes(act, caller, Write::FindsNothing);
-    } else {
-        ports.finds_target_of(act, false);
-        ports.writes(act, caller, Write::Never);
-    }
+    // Its write finds nothing; where it then looks its target up, it
+    // finds no post or comment either.
+    ports.writes(act, caller, Write::FindsNothing);
+    ports.finds_target_of(act, false);
 
     let result = act.by(&ports.into_service(), caller).await;
 
@@ -127,7 +124,7 @@ async fn marking_all_read_with_nothing_unread(label: &str, exists: bool) {
     let mut ports = SocialPorts::default();
     ports.callers_exist(exists);
     let mark = ports.notifications.expect_mark_all_read();
-    mark.returning(|_| Ok(0));
+    mark.returning(move |_| Ok(exists.then_some(0)));
 
     let result = ports
         .into_service()

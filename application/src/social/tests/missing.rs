@@ -1,6 +1,6 @@
-//! What answers when the post or comment is not there: missing when it is
-//! looked up (then nothing is written), or gone when the write comes
-//! (deleted since it was checked).
+//! What answers when the post or comment is not there: missing when the
+//! write finds nothing and the lookup that follows finds no target, or
+//! when the write, the only call, finds nothing.
 
 use super::acts::Act::{
     Comment, DeleteComment, DeletePost, EditComment, EditPost, ListComments, ReactToComment,
@@ -8,49 +8,40 @@ use super::acts::Act::{
 };
 use super::acts::{Act, Write};
 use crate::testing::{SocialPorts, table};
-use Missing::{AtTheLookup, AtTheWrite};
+use Missing::{AfterTheWrite, AtTheWrite};
 
 /// Where the act finds its post or comment missing.
 #[derive(Debug, Clone, Copy)]
 enum Missing {
-    AtTheLookup,
+    /// The write (or the page), the act's only call, finds nothing.
     AtTheWrite,
+    /// The write finds nothing, and the lookup that follows finds no
+    /// target.
+    AfterTheWrite,
 }
 
 table! { answers_not_found {
     updating_a_missing_post_answers_post_not_found_and_changes_nothing:
-        (EditPost, AtTheLookup);
+        (EditPost, AfterTheWrite);
     deleting_a_missing_post_answers_post_not_found:
-        (DeletePost, AtTheLookup);
-    commenting_on_a_missing_post_answers_post_not_found_and_creates_nothing:
-        (Comment, AtTheLookup);
-    reacting_to_a_missing_post_answers_post_not_found_and_stores_nothing:
-        (ReactToPost, AtTheLookup);
-    withdrawing_a_reaction_on_a_missing_post_answers_post_not_found_and_deletes_nothing:
-        (WithdrawPostReaction, AtTheLookup);
+        (DeletePost, AfterTheWrite);
+    withdrawing_a_reaction_on_a_missing_post_answers_post_not_found:
+        (WithdrawPostReaction, AfterTheWrite);
     updating_a_missing_comment_answers_comment_not_found:
-        (EditComment, AtTheLookup);
+        (EditComment, AfterTheWrite);
     deleting_a_missing_comment_answers_comment_not_found:
-        (DeleteComment, AtTheLookup);
-    withdrawing_a_reaction_on_a_missing_comment_answers_comment_not_found_and_deletes_nothing:
-        (WithdrawCommentReaction, AtTheLookup);
+        (DeleteComment, AfterTheWrite);
+    withdrawing_a_reaction_on_a_missing_comment_answers_comment_not_found:
+        (WithdrawCommentReaction, AfterTheWrite);
 
     reacting_to_a_missing_comment_answers_comment_not_found:
         (ReactToComment, AtTheWrite);
     the_comments_of_a_missing_post_answer_post_not_found:
         (ListComments, AtTheWrite);
-    a_post_deleted_between_the_owner_check_and_the_update_answers_post_not_found:
-        (EditPost, AtTheWrite);
-    a_post_deleted_between_the_owner_check_and_the_delete_answers_post_not_found:
-        (DeletePost, AtTheWrite);
-    a_post_deleted_before_the_comment_is_stored_answers_post_not_found:
+    commenting_on_a_missing_post_answers_post_not_found:
         (Comment, AtTheWrite);
-    a_post_deleted_before_the_reaction_is_stored_answers_post_not_found:
+    reacting_to_a_missing_post_answers_post_not_found:
         (ReactToPost, AtTheWrite);
-    a_comment_deleted_between_the_author_check_and_the_update_answers_comment_not_found:
-        (EditComment, AtTheWrite);
-    a_comment_deleted_between_the_check_and_the_delete_answers_comment_not_found:
-        (DeleteComment, AtTheWrite);
 }}
 
 async fn answers_not_found(label: &str, (act, missing): (Act, Missing)) {
@@ -58,12 +49,12 @@ async fn answers_not_found(label: &str, (act, missing): (Act, Missing)) {
     let mut ports = SocialPorts::default();
     ports.callers_exist(true);
     match missing {
-        AtTheLookup => {
-            ports.finds_target_of(act, false);
-            ports.writes(act, caller, Write::Never);
-        }
         AtTheWrite => {
             ports.finds_target_of(act, true);
+            ports.writes(act, caller, Write::FindsNothing);
+        }
+        AfterTheWrite => {
+            ports.finds_target_of(act, false);
             ports.writes(act, caller, Write::FindsNothing);
         }
     }

@@ -148,11 +148,6 @@ fn notifications(ids: &[i64]) -> Vec<NotificationView> {
 }
 
 impl SocialPorts {
-    /// Post 7 exists and belongs to `owner` (the id as stored).
-    fn post_owned_by(&mut self, owner: &str) {
-        self.post_owner(Some(owner));
-    }
-
     /// Looking up post 7's owner finds `owner`, or no post.
     fn post_owner(&mut self, owner: Option<&str>) {
         let owner = owner.map(id);

@@ -35,10 +35,11 @@ async fn who_may(label: &str, (caller, act, answer): (&str, Act, Answer)) {
     let mut ports = SocialPorts::default();
     ports.callers_exist(true);
     ports.finds_target_of(act, true);
+    // A refused change is a write its guard refuses: it changes nothing.
     let write = if answer == Done {
         Write::Succeeds
     } else {
-        Write::Never
+        Write::FindsNothing
     };
     ports.writes(act, caller, write);
 

@@ -33,7 +33,6 @@ async fn answers_as_the_repository_says(label: &str, (act, change): (Act, Reacti
     let mut ports = SocialPorts::default();
     let stored = change.clone();
     let result = if act == ReactToPost {
-        ports.post_owned_by("Alice");
         let put = ports.reactions.expect_put_on_post();
         put.times(1).returning(move |_| Ok(Some(stored.clone())));
         let service = ports.into_service();

@@ -1,11 +1,10 @@
 //! Safe retries: what a keyed create answers for each thing the
-//! idempotency repository finds under the key, and that the comment rules
-//! (who is notified, a missing post) hold with a key too.
+//! idempotency repository finds under the key, and that a missing post
+//! answers as it does without a key.
 
 use std::sync::Arc;
 
 use minifb_domain::IdempotencyKey;
-use mockall::predicate::eq;
 
 use super::{POST, comment_content, id, post_content};
 use crate::social::ports::{
@@ -145,9 +144,8 @@ async fn a_repeat_is_replayed_refused_or_told_to_wait() {
 }
 
 #[tokio::test]
-async fn a_keyed_comment_notifies_the_post_s_owner_as_any_comment_does() {
+async fn a_keyed_comment_is_made_in_one_call_that_also_takes_the_key() {
     let mut ports = SocialPorts::default();
-    ports.post_owned_by("Alice");
     ports
         .retries
         .expect_create_comment()
@@ -155,7 +153,7 @@ async fn a_keyed_comment_notifies_the_post_s_owner_as_any_comment_does() {
             *request == self::request("Bob1")
                 && comment.post_id == POST
                 && comment.author_id == id("Bob1")
-                && comment.notify == Some(id("Alice"))
+                && comment.content.as_ref() == "hi"
         })
         .times(1)
         .returning(|_, _, _| Ok(Keyed::Ran(CommentCreation::Created(answer(11)))));
@@ -166,32 +164,10 @@ async fn a_keyed_comment_notifies_the_post_s_owner_as_any_comment_does() {
 }
 
 #[tokio::test]
-async fn a_keyed_comment_on_one_s_own_post_notifies_nobody() {
-    let mut ports = SocialPorts::default();
-    ports.post_owned_by("Alice");
-    ports
-        .retries
-        .expect_create_comment()
-        .withf(|_, comment, _| comment.notify.is_none())
-        .times(1)
-        .returning(|_, _, _| Ok(Keyed::Ran(CommentCreation::Created(answer(11)))));
-
-    let result = keyed_comment(ports, "Alice").await;
-
-    assert!(matches!(result, Ok(Created::New(_))), "{result:?}");
-}
-
-#[tokio::test]
 async fn a_retry_after_the_post_was_deleted_still_gets_its_first_answer() {
     let mut ports = SocialPorts::default();
-    ports.post_owner(None);
-    ports
-        .retries
-        .expect_find()
-        .with(eq(id("Bob1")), eq(request("Bob1").key))
-        .times(1)
-        .returning(|_, _| Ok(Some(recorded(FINGERPRINT))));
-    ports.retries.expect_create_comment().never();
+    // The repository reads the key before it writes to the post.
+    ports.keyed_comment_finds(Keyed::Taken(recorded(FINGERPRINT)));
 
     let result = keyed_comment(ports, "Bob1").await;
 
@@ -199,20 +175,8 @@ async fn a_retry_after_the_post_was_deleted_still_gets_its_first_answer() {
 }
 
 #[tokio::test]
-async fn a_new_key_on_a_missing_post_is_404_and_claims_nothing() {
+async fn a_keyed_comment_on_a_missing_post_is_404_and_keeps_nothing() {
     let mut ports = SocialPorts::default();
-    ports.post_owner(None);
-    ports.callers_exist(true);
-    ports.retries.expect_find().returning(|_, _| Ok(None));
-    ports.retries.expect_create_comment().never();
-
-    assert_keyed_comment_finds_no_post(ports).await;
-}
-
-#[tokio::test]
-async fn a_post_deleted_during_a_keyed_comment_is_404() {
-    let mut ports = SocialPorts::default();
-    ports.post_owned_by("Alice");
     ports.callers_exist(true);
     ports.keyed_comment_finds(Keyed::Ran(CommentCreation::PostGone));
 
@@ -229,7 +193,6 @@ async fn a_keyed_comment_with_a_key_in_use_is_refused_or_waits() {
         (Keyed::InProgress, "KeyInProgress"),
     ] {
         let mut ports = SocialPorts::default();
-        ports.post_owned_by("Alice");
         ports.keyed_comment_finds(found.clone());
 
         let result = keyed_comment(ports, "Bob1").await;

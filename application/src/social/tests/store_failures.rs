@@ -10,8 +10,8 @@ use crate::testing::{SocialPorts, assert_matches, table};
 /// Which call of the store fails, in which use case.
 #[derive(Debug, Clone, Copy)]
 enum Failing {
-    /// Checking the owner before deleting a post.
-    OwnerLookup,
+    /// Deleting a post (the write that checks the owner).
+    PostDelete,
     /// Reading a user's timeline.
     TimelineUser,
     /// Storing a comment.
@@ -31,8 +31,8 @@ fn deadlock() -> StoreError {
 }
 
 table! { propagates {
-    a_store_failure_while_checking_the_owner_propagates_and_changes_nothing:
-        (Failing::OwnerLookup, unavailable);
+    a_store_failure_while_deleting_a_post_propagates_and_looks_nothing_up:
+        (Failing::PostDelete, unavailable);
     a_store_failure_while_reading_a_timeline_propagates_as_a_store_error:
         (Failing::TimelineUser, unavailable);
     a_store_failure_while_storing_a_comment_propagates_as_a_store_error:
@@ -46,19 +46,16 @@ table! { propagates {
 async fn propagates(label: &str, (failing, error): (Failing, fn() -> StoreError)) {
     let mut ports = SocialPorts::default();
     match failing {
-        Failing::OwnerLookup => {
-            ports
-                .posts
-                .expect_owner_of()
-                .returning(move |_| Err(error()));
-            ports.posts.expect_delete().never();
+        Failing::PostDelete => {
+            let delete = ports.posts.expect_delete();
+            delete.returning(move |_, _| Err(error()));
+            ports.posts.expect_owner_of().never();
         }
         Failing::TimelineUser => {
             let list = ports.posts.expect_list_by_owner();
             list.returning(move |_, _, _| Err(error()));
         }
         Failing::CommentWrite => {
-            ports.post_owned_by("Alice");
             let create = ports.comments.expect_create();
             create.returning(move |_| Err(error()));
         }
@@ -82,7 +79,7 @@ async fn propagates(label: &str, (failing, error): (Failing, fn() -> StoreError)
 async fn fail(service: &SocialService, failing: Failing) -> Result<(), SocialError> {
     let alice = &id("Alice");
     match failing {
-        Failing::OwnerLookup => service.delete_post(alice, POST).await?,
+        Failing::PostDelete => service.delete_post(alice, POST).await?,
         Failing::TimelineUser => {
             service.timeline(alice, page(20, None), None).await?;
         }

@@ -753,7 +753,7 @@ class Bench:
             "scenarios": [r[n] for n in order if n in r],
             "open_loop": getattr(self, "open_loop_results", None),
             "ratios": ratios,
-            "writes": self.writes,
+            "writes": getattr(self, "writes", None),
             "context": dict(self.context, duration_s=self.duration, warmup_s=self.warmup,
                             connections=self.connections, scale=self.args.scale, seed=self.args.seed,
                             sched_autogroup=read_autogroup(),

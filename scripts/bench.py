@@ -977,31 +977,6 @@ WRITE_TARGETS = {"post_create_keyed": 3, "comment_create_keyed": 3}
 WRITE_TARGET = 2
 
 
-def postgres_cpu_seconds(pg_dir):
-    """CPU time (user + system) so far of the postmaster and its children,
-    from /proc: the pooled backends live through a scenario, so the
-    difference of two readings is what PostgreSQL spent in between."""
-    try:
-        with open(os.path.join(pg_dir, "postmaster.pid")) as f:
-            postmaster = f.readline().strip()
-    except OSError:
-        return None
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2:].split()
-        if entry == postmaster or fields[1] == postmaster:
-            total += (int(fields[11]) + int(fields[12])) / tick
-    return total
-
-
 class WriteRoutes:
     """The `writes` section of the summary: each write route run on its own,
     BENCH_WRITE_REQUESTS (1000) times from 8 kept-alive connections, after
@@ -1081,11 +1056,11 @@ class WriteRoutes:
         warm, requests = requests[:20], requests[20:]
         warmed = self.send_all(warm)
         self.db.execute("SELECT pg_stat_statements_reset()")
-        cpu_before = postgres_cpu_seconds(self.bench.args.pg_dir)
+        cpu_before = cpu_times(self.bench.args.server_pid, self.bench.args.pg_dir)[1]
         started = time.monotonic()
         replies = self.send_all(requests)
         elapsed = time.monotonic() - started
-        cpu_after = postgres_cpu_seconds(self.bench.args.pg_dir)
+        cpu_after = cpu_times(self.bench.args.server_pid, self.bench.args.pg_dir)[1]
         calls = self.statement_calls()
         done = len(requests)
         target = WRITE_TARGETS.get(route, WRITE_TARGET)

@@ -102,19 +102,10 @@ if [ "${BENCH_REPLICA:-on}" = on ]; then
     replica_dir="$work/replica"
     echo "==> a streaming replica of $pg_dir, and a server that reads from it"
     scripts/pg standby "$replica_dir" "$pg_dir" --stats
-    MINIFB_REPLICA_URLS=$(scripts/pg url "$replica_dir" bench) MINIFB_BIND=127.0.0.1:0 \
-        RUST_LOG=warn,minifb_server=info MINIFB_LOG_FORMAT=json \
-        "$target/release/minifb-server" >"$work/replica-server.log" 2>&1 &
-    replica_pid=$!
-    replica_address=
-    for _ in $(seq 400); do
-        replica_address=$(grep -o '"address":"[^"]*"' "$work/replica-server.log" | head -1 | cut -d'"' -f4 || true)
-        [ -n "$replica_address" ] && break
-        sleep 0.05
-    done
-    [ -n "$replica_address" ] || { cat "$work/replica-server.log"; echo "the replica's server did not start"; exit 1; }
+    MINIFB_REPLICA_URLS=$(scripts/pg url "$replica_dir" bench) start_minifb release "$work/replica-server.log"
+    replica_pid=$started_pid
     python3 scripts/bench.py \
-        --base "http://$replica_address" --database-url "$DATABASE_URL" --pg-bindir "$bindir" \
+        --base "http://$address" --database-url "$DATABASE_URL" --pg-bindir "$bindir" \
         --pg-dir "$pg_dir" --replica-dir "$replica_dir" --server-pid "$replica_pid" \
         --admin-token "$MINIFB_ADMIN_TOKEN" --scale "$SCALE" --seed "$SEED" \
         --out "$target/bench/summary.json"

@@ -25,17 +25,26 @@ with_server() {
     scripts/pg createdb "$pg_dir" "$name"
     DATABASE_URL=$(scripts/pg url "$pg_dir" "$name")
     export DATABASE_URL
+    start_minifb "$profile" "$work/server.log"
+    server_pid=$started_pid
+    base="http://$address"
+}
+
+# `start_minifb PROFILE LOG`: target/PROFILE/minifb-server in the
+# background on a free port, logging to LOG; sets `started_pid` and, once
+# the server has logged it, `address`.
+start_minifb() {
+    local profile=$1 log=$2
     MINIFB_BIND=127.0.0.1:0 RUST_LOG=warn,minifb_server=info MINIFB_LOG_FORMAT=json \
-        "${CARGO_TARGET_DIR:-target}/$profile/minifb-server" >"$work/server.log" 2>&1 &
-    server_pid=$!
+        "${CARGO_TARGET_DIR:-target}/$profile/minifb-server" >"$log" 2>&1 &
+    started_pid=$!
     address=
     for _ in $(seq 400); do
-        address=$(grep -o '"address":"[^"]*"' "$work/server.log" | head -1 | cut -d'"' -f4 || true)
+        address=$(grep -o '"address":"[^"]*"' "$log" | head -1 | cut -d'"' -f4 || true)
         [ -n "$address" ] && break
         sleep 0.05
     done
-    [ -n "$address" ] || { cat "$work/server.log"; echo "the server did not start"; exit 1; }
-    base="http://$address"
+    [ -n "$address" ] || { cat "$log"; echo "the server did not start"; exit 1; }
 }
 
 # SIGINT, as Ctrl-C: the server finishes its requests and flushes.

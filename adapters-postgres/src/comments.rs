@@ -15,7 +15,7 @@ use crate::posts::post_exists;
 use crate::replicas::{Database, read, write};
 use crate::schema::{comments, posts};
 use crate::views::{
-    CommentViewRow, WrittenCommentRow, comment_views, stored_user_id, views,
+    CommentViewRow, WrittenCommentRow, comment_views, edit, stored_user_id, views,
     written_comment_columns,
 };
 
@@ -152,19 +152,11 @@ impl CommentRepository for PgCommentRepository {
         content: CommentContent,
         viewer: &UserId,
     ) -> Result<Option<CommentView>, StoreError> {
-        let content = content.into_inner();
-        let viewer = viewer.to_string();
-        write(&self.db, move |conn| {
-            diesel::sql_query(UPDATE_COMMENT)
-                .bind::<BigInt, _>(id.get())
-                .bind::<Text, _>(content)
-                .bind::<Text, _>(viewer)
-                .get_result::<WrittenCommentRow>(conn)
-                .optional()
-        })
-        .await?
-        .map(|row| CommentViewRow::from(row).try_into())
-        .transpose()
+        let (content, viewer) = (content.into_inner(), viewer.to_string());
+        edit::<WrittenCommentRow>(&self.db, UPDATE_COMMENT, id.get(), content, viewer)
+            .await?
+            .map(|row| CommentViewRow::from(row).try_into())
+            .transpose()
     }
 
     /// `notifications.comment_id` is not a foreign key: only the unread

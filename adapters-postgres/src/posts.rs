@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text};
+use diesel::sql_types::Text;
 use minifb_application::StoreError;
 use minifb_application::social::ports::{PageRequest, PostRepository, PostView};
 use minifb_domain::{PostContent, PostId, UserId, UserKey};
@@ -13,7 +13,7 @@ use crate::page_limit::limited;
 use crate::replicas::{Database, read, write};
 use crate::schema::{posts, users};
 use crate::views::{
-    PostViewRow, WrittenPostRow, post_views, stored_user_id, views, written_post_columns,
+    PostViewRow, WrittenPostRow, edit, post_views, stored_user_id, views, written_post_columns,
 };
 
 /// Inserts a post and answers with it as its owner sees it: one statement,
@@ -130,19 +130,11 @@ impl PostRepository for PgPostRepository {
         content: PostContent,
         viewer: &UserId,
     ) -> Result<Option<PostView>, StoreError> {
-        let content = content.into_inner();
-        let viewer = viewer.to_string();
-        write(&self.db, move |conn| {
-            diesel::sql_query(UPDATE_POST)
-                .bind::<BigInt, _>(id.get())
-                .bind::<Text, _>(content)
-                .bind::<Text, _>(viewer)
-                .get_result::<WrittenPostRow>(conn)
-                .optional()
-        })
-        .await?
-        .map(|row| PostViewRow::from(row).try_into())
-        .transpose()
+        let (content, viewer) = (content.into_inner(), viewer.to_string());
+        edit::<WrittenPostRow>(&self.db, UPDATE_POST, id.get(), content, viewer)
+            .await?
+            .map(|row| PostViewRow::from(row).try_into())
+            .transpose()
     }
 
     /// One statement, guarded by the owner: the foreign keys of

@@ -16,6 +16,7 @@ use minifb_application::social::ports::{
 };
 use minifb_domain::{CommentId, NotificationId, NotificationKind, PostId, ReactionKind, UserId};
 
+use crate::replicas::{Database, write};
 use crate::schema::{comment_reactions, comments, notifications, post_reactions, posts, users};
 
 /// `viewer`'s reaction on the post of the outer query. A correlated scalar
@@ -92,7 +93,7 @@ impl TryFrom<AuthorRow> for Author {
     }
 }
 
-#[derive(Debug, Queryable, Selectable)]
+#[derive(Debug, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = posts, check_for_backend(diesel::pg::Pg))]
 pub(crate) struct PostRow {
     id: i64,
@@ -133,7 +134,7 @@ impl TryFrom<PostViewRow> for PostView {
     }
 }
 
-#[derive(Debug, Queryable, Selectable)]
+#[derive(Debug, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = comments, check_for_backend(diesel::pg::Pg))]
 pub(crate) struct CommentRow {
     id: i64,
@@ -214,18 +215,8 @@ impl From<WrittenAuthorRow> for AuthorRow {
 /// columns are found by name): [`written_post_columns`] and `my_reaction`.
 #[derive(Debug, QueryableByName)]
 pub(crate) struct WrittenPostRow {
-    #[diesel(sql_type = sql_types::BigInt)]
-    id: i64,
-    #[diesel(sql_type = sql_types::Text)]
-    content: String,
-    #[diesel(sql_type = sql_types::Timestamptz)]
-    created_at: DateTime<Utc>,
-    #[diesel(sql_type = sql_types::Nullable<sql_types::Timestamptz>)]
-    updated_at: Option<DateTime<Utc>>,
-    #[diesel(sql_type = sql_types::BigInt)]
-    comment_count: i64,
-    #[diesel(sql_type = sql_types::Array<sql_types::Nullable<sql_types::BigInt>>)]
-    reaction_counts: Vec<Option<i64>>,
+    #[diesel(embed)]
+    post: PostRow,
     #[diesel(embed)]
     author: WrittenAuthorRow,
     #[diesel(sql_type = sql_types::Nullable<sql_types::SmallInt>)]
@@ -235,18 +226,35 @@ pub(crate) struct WrittenPostRow {
 impl From<WrittenPostRow> for PostViewRow {
     fn from(row: WrittenPostRow) -> Self {
         Self {
-            post: PostRow {
-                id: row.id,
-                content: row.content,
-                created_at: row.created_at,
-                updated_at: row.updated_at,
-                comment_count: row.comment_count,
-                reaction_counts: row.reaction_counts,
-            },
+            post: row.post,
             author: row.author.into(),
             my_reaction: row.my_reaction,
         }
     }
+}
+
+/// Runs `statement`, an edit of a post or comment that answers with the
+/// written row (`$1` its id, `$2` the new content, `$3` the viewer, who
+/// must own it): `None` when no row was written.
+pub(crate) async fn edit<R>(
+    db: &Database,
+    statement: &'static str,
+    id: i64,
+    content: String,
+    viewer: String,
+) -> Result<Option<R>, StoreError>
+where
+    R: QueryableByName<Pg> + Send + 'static,
+{
+    write(db, move |conn| {
+        diesel::sql_query(statement)
+            .bind::<sql_types::BigInt, _>(id)
+            .bind::<sql_types::Text, _>(content)
+            .bind::<sql_types::Text, _>(viewer)
+            .get_result::<R>(conn)
+            .optional()
+    })
+    .await
 }
 
 /// As [`written_post_columns`], for a comment written as `c`.
@@ -261,20 +269,8 @@ pub(crate) use written_comment_columns;
 /// As [`WrittenPostRow`], for a comment.
 #[derive(Debug, QueryableByName)]
 pub(crate) struct WrittenCommentRow {
-    #[diesel(sql_type = sql_types::BigInt)]
-    id: i64,
-    #[diesel(sql_type = sql_types::BigInt)]
-    post_id: i64,
-    #[diesel(sql_type = sql_types::Text)]
-    content: String,
-    #[diesel(sql_type = sql_types::Bool)]
-    modified: bool,
-    #[diesel(sql_type = sql_types::Timestamptz)]
-    created_at: DateTime<Utc>,
-    #[diesel(sql_type = sql_types::Nullable<sql_types::Timestamptz>)]
-    updated_at: Option<DateTime<Utc>>,
-    #[diesel(sql_type = sql_types::Array<sql_types::Nullable<sql_types::BigInt>>)]
-    reaction_counts: Vec<Option<i64>>,
+    #[diesel(embed)]
+    comment: CommentRow,
     #[diesel(embed)]
     author: WrittenAuthorRow,
     #[diesel(sql_type = sql_types::Nullable<sql_types::SmallInt>)]
@@ -284,15 +280,7 @@ pub(crate) struct WrittenCommentRow {
 impl From<WrittenCommentRow> for CommentViewRow {
     fn from(row: WrittenCommentRow) -> Self {
         Self {
-            comment: CommentRow {
-                id: row.id,
-                post_id: row.post_id,
-                content: row.content,
-                modified: row.modified,
-                created_at: row.created_at,
-                updated_at: row.updated_at,
-                reaction_counts: row.reaction_counts,
-            },
+            comment: row.comment,
             author: row.author.into(),
             my_reaction: row.my_reaction,
         }

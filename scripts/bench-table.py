@@ -173,6 +173,33 @@ def bench_table(summary, path):
     errors = sum(s.get("errors") or 0 for s in scenarios) if scenarios else None
     lines.append(f"| errors, all scenarios | {cell('errors', errors)} | 0 | {holds(errors, '<=', 0)} |")
     lines += writes_table(summary.get("writes"))
+    lines += replica_table(summary.get("replica"))
+    return lines
+
+
+def replica_table(replica):
+    """The read scenarios through a server that reads from one streaming
+    replica, by users who have not written, from summary.json's `replica`."""
+    if not replica:
+        return []
+    lines = [
+        "",
+        "Reads through a second server with one streaming replica of the same database, on the same "
+        "machine (`replica`; signed-in readers who have not written, and anonymous ones):",
+        "",
+        "| scenario | rps | p50 ms | p99 ms | errors | from the replica | primary statements / request "
+        "| server CPU µs | primary CPU µs | replica CPU µs |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in replica.get("scenarios", []):
+        share = row.get("replica_share")
+        lines.append(
+            f"| {row['name']} | {cell('rps', row.get('rps'))} | {cell('p50_ms', row.get('p50_ms'))} "
+            f"| {cell('p99_ms', row.get('p99_ms'))} | {cell('errors', row.get('errors'))} "
+            f"| {'—' if share is None else f'{share:.1%}'} "
+            f"| {cell('statements', row.get('primary_statements_per_request'))} "
+            f"| {cell('server_cpu_us', row.get('server_cpu_us'))} | {cell('primary_cpu_us', row.get('primary_cpu_us'))} "
+            f"| {cell('replica_cpu_us', row.get('replica_cpu_us'))} |")
     return lines
 
 

@@ -240,6 +240,24 @@ class BenchTable(unittest.TestCase):
         self.assertEqual((logins["served_per_s"], logins["offered_per_s"], logins["refused_share"]), (5.0, 10.0, 0.5))
         self.assertEqual((feed["rps"], feed["errors"], feed["p99_9_ms"]), (10.0, 100, 900.0))
 
+    def test_the_replica_run_says_where_reads_went_and_what_the_primary_paid(self):
+        data = summary()
+        data["replica"] = {"scenarios": [
+            {"name": "feed_first_anonymous", "rps": 4100.0, "p50_ms": 7.1, "p99_ms": 11.0, "errors": 0,
+             "reads_primary": 0, "reads_replica": 82000, "replica_share": 1.0,
+             "primary_statements_per_request": 0.0, "server_cpu_us": 210.0, "primary_cpu_us": 3.0,
+             "replica_cpu_us": 190.0},
+            {"name": "feed_first", "rps": 3900.0, "p50_ms": 7.4, "p99_ms": 12.0, "errors": 0,
+             "reads_primary": 10, "reads_replica": 77990, "replica_share": 0.9999,
+             "primary_statements_per_request": 0.31, "server_cpu_us": 230.0, "primary_cpu_us": 20.0,
+             "replica_cpu_us": 195.0},
+        ]}
+        section = self.section(self.rewrite("--summary", self.write("summary.json", data)), table.BENCH_MARKERS)
+        self.assert_all_in(section, [
+            "| feed_first_anonymous | 4100.0 | 7.1 | 11.0 | 0 | 100.0% | 0.0 | 210.0 | 3.0 | 190.0 |",
+            "| feed_first | 3900.0 | 7.4 | 12.0 | 0 | 100.0% | 0.31 | 230.0 | 20.0 | 195.0 |",
+        ])
+
     def test_a_run_without_the_open_loop_leaves_its_targets_not_measured(self):
         data = summary()
         data["open_loop"] = None

@@ -434,19 +434,31 @@ mod tests {
         tokio::spawn(async move { hasher.run(|| 7).await })
     }
 
+    /// A free thread serves at once; with every thread busy and the queue
+    /// full (one waiter per thread here), one more request is refused at
+    /// once, and the queued ones are served once the threads are free.
     #[tokio::test]
     async fn a_request_beyond_the_queue_is_refused_at_once() {
-        let hasher =
-            Arc::new(Pbkdf2Hasher::with_queue(1_000, 1, 1, Duration::from_secs(60)).unwrap());
-        let held = Arc::clone(&hasher.permits).acquire_owned().await.unwrap();
-        let queued = waiter(&hasher);
-        until_waiting(&hasher, 1).await;
+        for threads in [1, 2] {
+            let hasher = Pbkdf2Hasher::with_queue(1_000, threads, threads, Duration::from_secs(60));
+            let hasher = Arc::new(hasher.unwrap());
+            assert_eq!(hasher.run(|| 1).await.unwrap(), 1);
+            let all = u32::try_from(threads).unwrap();
+            let held = Arc::clone(&hasher.permits).acquire_many_owned(all).await;
+            let queued: Vec<_> = (0..threads).map(|_| waiter(&hasher)).collect();
+            until_waiting(&hasher, threads).await;
 
-        let refused = tokio::time::timeout(Duration::from_secs(1), hasher.run(|| 8)).await;
+            let refused = tokio::time::timeout(Duration::from_secs(1), hasher.run(|| 8)).await;
 
-        assert!(matches!(refused, Ok(Err(HashError::Busy))), "{refused:?}");
-        drop(held);
-        assert_eq!(queued.await.unwrap().unwrap(), 7);
+            assert!(
+                matches!(refused, Ok(Err(HashError::Busy))),
+                "{threads}: {refused:?}"
+            );
+            drop(held);
+            for waiter in queued {
+                assert_eq!(waiter.await.unwrap().unwrap(), 7);
+            }
+        }
     }
 
     #[tokio::test]
@@ -536,43 +548,10 @@ mod tests {
         hasher.admission.record(Duration::from_millis(1200));
 
         // 400 ms, then an eighth of the way to 1200 ms: 500 ms per hash.
-        assert_eq!(
-            hasher.admission.expected_wait(0),
-            Duration::from_millis(500)
-        );
-        assert_eq!(
-            hasher.admission.expected_wait(1),
-            Duration::from_millis(500)
-        );
-        assert_eq!(
-            hasher.admission.expected_wait(2),
-            Duration::from_millis(1000)
-        );
-        assert_eq!(
-            hasher.admission.expected_wait(3),
-            Duration::from_millis(1000)
-        );
-    }
-
-    #[tokio::test]
-    async fn a_free_thread_serves_at_once_and_a_full_queue_refuses() {
-        let hasher =
-            Arc::new(Pbkdf2Hasher::with_queue(1_000, 2, 2, Duration::from_secs(60)).unwrap());
-        assert_eq!(hasher.run(|| 1).await.unwrap(), 1);
-        let held = Arc::clone(&hasher.permits)
-            .acquire_many_owned(2)
-            .await
-            .unwrap();
-        let first = waiter(&hasher);
-        let second = waiter(&hasher);
-        until_waiting(&hasher, 2).await;
-
-        let third = tokio::time::timeout(Duration::from_secs(1), hasher.run(|| 8)).await;
-
-        assert!(matches!(third, Ok(Err(HashError::Busy))), "{third:?}");
-        drop(held);
-        assert_eq!(first.await.unwrap().unwrap(), 7);
-        assert_eq!(second.await.unwrap().unwrap(), 7);
+        let waits: Vec<_> = (0..4)
+            .map(|ahead| hasher.admission.expected_wait(ahead))
+            .collect();
+        assert_eq!(waits, [500, 500, 1000, 1000].map(Duration::from_millis));
     }
 
     #[tokio::test]

@@ -441,9 +441,13 @@ mod tests {
     #[tokio::test]
     async fn flushing_moves_pending_counts_to_the_database_once() {
         let counter = Arc::new(RequestCounter::default());
-        counter.record("GET /health", 200);
-        counter.record("GET /health", 200);
-        counter.record("GET (unmatched)", 404);
+        for (endpoint, status) in [
+            ("GET /health", 200),
+            ("GET /health", 200),
+            ("GET (unmatched)", 404),
+        ] {
+            counter.record(endpoint, status);
+        }
         let mut repository = MockStatsRepository::new();
         repository
             .expect_add_request_counts()
@@ -541,10 +545,9 @@ mod tests {
     #[tokio::test]
     async fn latency_is_flushed_by_bucket_and_kept_when_the_flush_fails() {
         let counter = Arc::new(RequestCounter::default());
-        counter.record_latency("GET /posts", 0.003);
-        counter.record_latency("GET /posts", 0.004);
-        counter.record_latency("GET /posts", 0.001);
-        counter.record_latency("GET /posts", 60.0);
+        for seconds in [0.003, 0.004, 0.001, 60.0] {
+            counter.record_latency("GET /posts", seconds);
+        }
         let mut repository = MockStatsRepository::new();
         let mut attempts = 0;
         repository

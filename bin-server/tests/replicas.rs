@@ -81,12 +81,11 @@ impl Standby {
         standby
             .batch_execute("SELECT pg_wal_replay_pause()")
             .unwrap();
-        poll(Duration::from_secs(10), "replay to pause", || {
-            number(
-                &mut standby,
-                "SELECT (pg_get_wal_replay_pause_state() = 'paused')::int::int8 AS n",
-            ) == 1
-        });
+        poll_until_one(
+            &mut standby,
+            "replay to pause",
+            "SELECT (pg_get_wal_replay_pause_state() = 'paused')::int::int8 AS n",
+        );
     }
 
     fn resume_replay(&self) {
@@ -139,6 +138,14 @@ fn text(connection: &mut PgConnection, sql: &str) -> String {
 }
 
 /// Calls `done` every 20 ms until it holds; fails after `limit`.
+/// Polls `sql` (one number, as `n`) on `connection` for up to 10 s, until
+/// it is 1.
+fn poll_until_one(connection: &mut PgConnection, what: &str, sql: &str) {
+    poll(Duration::from_secs(10), what, || {
+        number(connection, sql) == 1
+    });
+}
+
 fn poll(limit: Duration, what: &str, mut done: impl FnMut() -> bool) {
     let started = Instant::now();
     while !done() {
@@ -279,13 +286,8 @@ async fn a_writers_reads_through_another_process_show_each_write_while_replay_is
     let comment = a
         .create(&format!("/posts/{post}/comments"), &alice, "mine")
         .await;
-    a.write(
-        Method::POST,
-        &format!("/posts/{post}/comments"),
-        &bob,
-        Some(json!({ "content": "bob's" })),
-    )
-    .await;
+    a.create(&format!("/posts/{post}/comments"), &bob, "bob's")
+        .await;
     setup.settle().await;
     setup.standby.pause_replay();
     let replica_reads = b.reads_from("replica").await;
@@ -298,13 +300,9 @@ async fn a_writers_reads_through_another_process_show_each_write_while_replay_is
     assert_eq!(timeline["items"][0]["id"], new, "{timeline}");
 
     // An edit.
-    a.write(
-        Method::PATCH,
-        &format!("/posts/{post}"),
-        &alice,
-        Some(json!({ "content": "edited" })),
-    )
-    .await;
+    let edit = json!({ "content": "edited" });
+    a.write(Method::PATCH, &format!("/posts/{post}"), &alice, Some(edit))
+        .await;
     let (_, read) = b.get(&format!("/posts/{post}"), Some(&alice)).await;
     assert_eq!(read["content"], "edited", "{read}");
 
@@ -524,13 +522,12 @@ async fn a_read_cancelled_by_a_recovery_conflict_is_answered_from_the_primary() 
         .batch_execute("BEGIN; LOCK TABLE post_reactions IN ACCESS EXCLUSIVE MODE")
         .unwrap();
     flush_wal(&setup.primary);
-    poll(Duration::from_secs(10), "the lock to be replayed", || {
-        number(
-            &mut standby,
-            "SELECT count(*) AS n FROM pg_locks WHERE relation = 'post_reactions'::regclass \
+    poll_until_one(
+        &mut standby,
+        "the lock to be replayed",
+        "SELECT count(*) AS n FROM pg_locks WHERE relation = 'post_reactions'::regclass \
              AND mode = 'AccessExclusiveLock' AND granted",
-        ) == 1
-    });
+    );
     let primary_reads = server.reads_from("primary").await;
     let read = tokio::spawn({
         let base = server.base.clone();
@@ -545,12 +542,11 @@ async fn a_read_cancelled_by_a_recovery_conflict_is_answered_from_the_primary() 
             (status, response.json::<Value>().await.unwrap_or_default())
         }
     });
-    poll(Duration::from_secs(10), "the standby read to wait", || {
-        number(
-            &mut standby,
-            "SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock'",
-        ) == 1
-    });
+    poll_until_one(
+        &mut standby,
+        "the standby read to wait",
+        "SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock'",
+    );
 
     // Replaying a lock on `posts` now conflicts with that read.
     let mut second = setup.primary.connect();
@@ -558,12 +554,11 @@ async fn a_read_cancelled_by_a_recovery_conflict_is_answered_from_the_primary() 
         .batch_execute("BEGIN; LOCK TABLE posts IN ACCESS EXCLUSIVE MODE")
         .unwrap();
     flush_wal(&setup.primary);
-    poll(Duration::from_secs(10), "the recovery conflict", || {
-        number(
-            &mut standby,
-            "SELECT confl_lock AS n FROM pg_stat_database_conflicts WHERE datname = 'postgres'",
-        ) == 1
-    });
+    poll_until_one(
+        &mut standby,
+        "the recovery conflict",
+        "SELECT confl_lock AS n FROM pg_stat_database_conflicts WHERE datname = 'postgres'",
+    );
     first.batch_execute("ROLLBACK").unwrap();
     second.batch_execute("ROLLBACK").unwrap();
 

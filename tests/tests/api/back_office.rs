@@ -17,6 +17,13 @@ async fn two_processes() -> Option<(TestApp, TestApp, String)> {
     Some((app, sibling, token))
 }
 
+/// `n` answered `GET /health`s from `app`.
+async fn health_checks(app: &TestApp, n: usize) {
+    for _ in 0..n {
+        app.get("/health", None).await.assert_status(200);
+    }
+}
+
 /// The server statistics once `stored` (rows as other processes store
 /// them) has run.
 async fn server_stats_after(app: &TestApp, token: &str, stored: &str) -> Reply {
@@ -71,9 +78,7 @@ async fn the_last_hour_has_a_row_per_minute_with_the_requests_of_every_process()
     let Some((app, sibling, token)) = two_processes().await else {
         return;
     };
-    for _ in 0..7 {
-        sibling.get("/health", None).await.assert_status(200);
-    }
+    health_checks(&sibling, 7).await;
     app.get("/nowhere", None).await.assert_status(404);
 
     // The database is this test's own: everything counted is from here,
@@ -109,12 +114,8 @@ async fn latency_per_endpoint_sums_the_buckets_of_every_process() {
     let Some((app, sibling, token)) = two_processes().await else {
         return;
     };
-    for _ in 0..4 {
-        app.get("/health", None).await.assert_status(200);
-    }
-    for _ in 0..6 {
-        sibling.get("/health", None).await.assert_status(200);
-    }
+    health_checks(&app, 4).await;
+    health_checks(&sibling, 6).await;
 
     // The sibling's six arrive with its flush; the app's four are its own
     // pending (or flushed) counts.

@@ -25,31 +25,48 @@ const KEYED_BUDGET: usize = 3;
 /// that tells 404 from 403, and the check that the caller still exists.
 const REFUSAL_BUDGET: usize = 3;
 
-/// The fewest statements seen per route, with its budget and those
-/// statements.
-#[derive(Default)]
-struct Budgets {
+/// A route's budget, from how its label names it: a keyed create, a
+/// refusal (`: 403)`, `: 404)`), or any other write.
+fn budget(route: &str) -> usize {
+    if route.contains("(keyed)") {
+        KEYED_BUDGET
+    } else if route.contains(": 403)") || route.contains(": 404)") {
+        REFUSAL_BUDGET
+    } else {
+        WRITE_BUDGET
+    }
+}
+
+/// The fewest statements seen per route of `app`, with its budget and
+/// those statements.
+struct Budgets<'a> {
+    app: &'a TestApp,
     routes: BTreeMap<&'static str, (usize, Vec<String>)>,
 }
 
-impl Budgets {
+impl<'a> Budgets<'a> {
+    fn new(app: &'a TestApp) -> Self {
+        Self {
+            app,
+            routes: BTreeMap::new(),
+        }
+    }
+
     /// Sends a request through `reply`, checks its status, and keeps the
     /// statements it ran if they are the fewest yet for `route`; returns
     /// the reply.
     async fn measure(
         &mut self,
-        app: &TestApp,
         route: &'static str,
-        budget: usize,
         status: u16,
         reply: impl Future<Output = Reply>,
     ) -> Reply {
-        let (reply, statements) = app.statements_during(reply).await;
+        let (reply, statements) = self.app.statements_during(reply).await;
         reply.assert_status(status);
         let entry = self
             .routes
             .entry(route)
-            .or_insert_with(|| (budget, statements.clone()));
+            .or_insert_with(|| (budget(route), statements.clone()));
         if statements.len() < entry.1.len() {
             entry.1 = statements;
         }
@@ -78,30 +95,25 @@ async fn every_write_route_stays_within_its_round_trips() {
     };
     let alice = app.user("alice").await;
     let bob = app.user("bob").await;
-    let mut budgets = Budgets::default();
-    let b = WRITE_BUDGET;
+    let mut budgets = Budgets::new(&app);
     for trial in 0..TRIALS {
         let body = json!({ "content": format!("post {trial}") });
         let reply = app.post("/posts", alice.bearer(), body.clone());
-        budgets.measure(&app, "POST /posts", b, 201, reply).await;
+        budgets.measure("POST /posts", 201, reply).await;
         let post = app.post_by(&alice, "to change").await;
         let path = format!("/posts/{post}");
         let reply = app.patch(&path, alice.bearer(), json!({ "content": "changed" }));
-        budgets
-            .measure(&app, "PATCH /posts/{id}", b, 200, reply)
-            .await;
+        budgets.measure("PATCH /posts/{id}", 200, reply).await;
 
         let comments = format!("{path}/comments");
         let reply = app.post(&comments, bob.bearer(), json!({ "content": "hi" }));
         let comment = budgets
-            .measure(&app, "POST /posts/{id}/comments", b, 201, reply)
+            .measure("POST /posts/{id}/comments", 201, reply)
             .await;
         let comment = id_of(&comment.body);
         let comment_path = format!("/comments/{comment}");
         let reply = app.patch(&comment_path, bob.bearer(), json!({ "content": "edited" }));
-        budgets
-            .measure(&app, "PATCH /comments/{id}", b, 200, reply)
-            .await;
+        budgets.measure("PATCH /comments/{id}", 200, reply).await;
 
         // A new reaction also notifies the post's owner: a statement of
         // its own, which a change does not run.
@@ -112,20 +124,20 @@ async fn every_write_route_stays_within_its_round_trips() {
             ("PUT /posts/{id}/reaction (unchanged)", 2, 200),
         ] {
             let reply = app.put(&reaction, bob.bearer(), json!({ "type": kind }));
-            budgets.measure(&app, route, b, status, reply).await;
+            budgets.measure(route, status, reply).await;
         }
         let reply = app.delete(&reaction, bob.bearer());
         budgets
-            .measure(&app, "DELETE /posts/{id}/reaction", b, 204, reply)
+            .measure("DELETE /posts/{id}/reaction", 204, reply)
             .await;
         let comment_reaction = format!("{comment_path}/reaction");
         let reply = app.put(&comment_reaction, alice.bearer(), json!({ "type": 3 }));
         budgets
-            .measure(&app, "PUT /comments/{id}/reaction (new)", b, 201, reply)
+            .measure("PUT /comments/{id}/reaction (new)", 201, reply)
             .await;
         let reply = app.delete(&comment_reaction, alice.bearer());
         budgets
-            .measure(&app, "DELETE /comments/{id}/reaction", b, 204, reply)
+            .measure("DELETE /comments/{id}/reaction", 204, reply)
             .await;
 
         let page = app.notifications(&alice, "?unread=true").await;
@@ -133,50 +145,34 @@ async fn every_write_route_stays_within_its_round_trips() {
         let read = format!("/me/notifications/{notification}/read");
         let reply = app.post_without_body(&read, alice.bearer());
         budgets
-            .measure(&app, "POST /me/notifications/{id}/read", b, 204, reply)
+            .measure("POST /me/notifications/{id}/read", 204, reply)
             .await;
         let reply = app.post_without_body("/me/notifications/read-all", alice.bearer());
         budgets
-            .measure(&app, "POST /me/notifications/read-all", b, 204, reply)
+            .measure("POST /me/notifications/read-all", 204, reply)
             .await;
         let reply = app.post_without_body("/me/notifications/read-all", alice.bearer());
         budgets
-            .measure(
-                &app,
-                "POST /me/notifications/read-all (none unread)",
-                b,
-                204,
-                reply,
-            )
+            .measure("POST /me/notifications/read-all (none unread)", 204, reply)
             .await;
 
         let reply = app.delete(&comment_path, alice.bearer());
-        budgets
-            .measure(&app, "DELETE /comments/{id}", b, 204, reply)
-            .await;
+        budgets.measure("DELETE /comments/{id}", 204, reply).await;
         let reply = app.patch(&path, bob.bearer(), json!({ "content": "mine now" }));
         let route = "PATCH /posts/{id} (someone else's: 403)";
-        budgets
-            .measure(&app, route, REFUSAL_BUDGET, 403, reply)
-            .await;
+        budgets.measure(route, 403, reply).await;
         let reply = app.delete(&reaction, bob.bearer());
         let route = "DELETE /posts/{id}/reaction (none: 404)";
-        budgets
-            .measure(&app, route, REFUSAL_BUDGET, 404, reply)
-            .await;
+        budgets.measure(route, 404, reply).await;
         let reply = app.delete(&path, alice.bearer());
-        budgets
-            .measure(&app, "DELETE /posts/{id}", b, 204, reply)
-            .await;
+        budgets.measure("DELETE /posts/{id}", 204, reply).await;
 
         let key = format!("post-key-{trial}");
         let reply = app.post_keyed("/posts", &alice, key.as_bytes(), body.clone());
-        budgets
-            .measure(&app, "POST /posts (keyed)", KEYED_BUDGET, 201, reply)
-            .await;
+        budgets.measure("POST /posts (keyed)", 201, reply).await;
         let reply = app.post_keyed("/posts", &alice, key.as_bytes(), body);
         budgets
-            .measure(&app, "POST /posts (keyed, replayed)", b, 201, reply)
+            .measure("POST /posts (keyed, replayed)", 201, reply)
             .await;
         let post = app.post_by(&alice, "to comment on").await;
         let key = format!("comment-key-{trial}");
@@ -188,13 +184,7 @@ async fn every_write_route_stays_within_its_round_trips() {
             json!({ "content": "once" }),
         );
         budgets
-            .measure(
-                &app,
-                "POST /posts/{id}/comments (keyed)",
-                KEYED_BUDGET,
-                201,
-                reply,
-            )
+            .measure("POST /posts/{id}/comments (keyed)", 201, reply)
             .await;
     }
     budgets.check();

@@ -42,7 +42,7 @@ impl FromRequestParts<AppState> for AdminAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer(parts)?.ok_or_else(ApiError::missing_token)?;
+        let token = bearer(&parts.headers)?.ok_or_else(ApiError::missing_token)?;
         let presented = Sha256::digest(token.as_bytes());
         if bool::from(presented.ct_eq(&state.admin_token_digest)) {
             Ok(Self)

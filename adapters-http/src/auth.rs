@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use axum::extract::FromRequestParts;
+use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use chrono::Utc;
@@ -89,8 +90,8 @@ impl AccessTokenIssuer for JwtKeys {
 
 /// The bearer token of the request: `Ok(None)` when there is no
 /// `Authorization: Bearer` header at all.
-pub(crate) fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
-    let Some(header) = parts.headers.get(AUTHORIZATION) else {
+pub(crate) fn bearer(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
+    let Some(header) = headers.get(AUTHORIZATION) else {
         return Ok(None);
     };
     let value = header.to_str().map_err(|_| ApiError::invalid_token())?;
@@ -108,7 +109,7 @@ impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer(parts)?.ok_or_else(ApiError::missing_token)?;
+        let token = bearer(&parts.headers)?.ok_or_else(ApiError::missing_token)?;
         state
             .jwt
             .verify(token)
@@ -125,7 +126,7 @@ impl FromRequestParts<AppState> for MaybeAuthUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        match bearer(parts)? {
+        match bearer(&parts.headers)? {
             None => Ok(Self(None)),
             Some(token) => state
                 .jwt

@@ -57,7 +57,7 @@ impl FromRequestParts<AppState> for StreamAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = match bearer(parts)? {
+        let token = match bearer(&parts.headers)? {
             Some(token) => Some(token.to_owned()),
             None => axum::extract::Query::<HashMap<String, String>>::try_from_uri(&parts.uri)
                 .ok()

@@ -11,13 +11,13 @@
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::Method;
-use axum::http::header::AUTHORIZATION;
 use axum::middleware::Next;
 use axum::response::Response;
 use minifb_application::consistency::ReadScope;
 use minifb_domain::UserId;
 
 use crate::AppState;
+use crate::auth::bearer;
 
 /// The route templates whose `GET` a replica may serve (API.md, "Read
 /// replicas").
@@ -81,12 +81,8 @@ pub async fn route_reads(State(state): State<AppState>, request: Request, next: 
 /// The user of a valid bearer token, if any (the handler still checks the
 /// token and answers 401 itself).
 fn signed_in(state: &AppState, request: &Request) -> Option<UserId> {
-    let header = request.headers().get(AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = header.split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return None;
-    }
-    state.jwt.verify(token.trim())
+    let token = bearer(request.headers()).ok().flatten()?;
+    state.jwt.verify(token)
 }
 
 #[cfg(test)]

@@ -180,27 +180,49 @@ where
     F: FnOnce(&mut PgConnection) -> Result<T, DieselError> + Send + 'static,
     T: Send + 'static,
 {
-    let conn = pool.get().await.map_err(|error| {
-        tracing::warn!(%error, "no database connection");
-        StoreError::Unavailable(pool_error_hint(&error).into())
-    })?;
-    let result = conn
-        .interact(query)
-        .await
-        .map_err(|error| StoreError::Other(anyhow::anyhow!("database task failed: {error}")))?;
+    match run_on(pool, query).await {
+        Ok(result) => result.map_err(store_error),
+        Err(RunError::Checkout(error)) => {
+            tracing::warn!(%error, "no database connection");
+            Err(StoreError::Unavailable(pool_error_hint(&error).into()))
+        }
+        Err(RunError::Task(error)) => Err(task_failed(error)),
+    }
+}
+
+/// Why a statement did not run: no connection, or its blocking task failed.
+pub(crate) enum RunError {
+    Checkout(deadpool_diesel::PoolError),
+    Task(deadpool_diesel::InteractError),
+}
+
+/// The port's error for a statement whose blocking task failed.
+pub(crate) fn task_failed(error: deadpool_diesel::InteractError) -> StoreError {
+    StoreError::Other(anyhow::anyhow!("database task failed: {error}"))
+}
+
+/// Runs `query` on a connection of `pool`, off the async workers, and
+/// gives back Diesel's own result for the caller to judge; a connection
+/// that the statement found lost is dropped, not returned to the pool
+/// (checkouts do not ping, so it would fail the next request too).
+pub(crate) async fn run_on<T, F>(pool: &Pool, query: F) -> Result<Result<T, DieselError>, RunError>
+where
+    F: FnOnce(&mut PgConnection) -> Result<T, DieselError> + Send + 'static,
+    T: Send + 'static,
+{
+    let conn = pool.get().await.map_err(RunError::Checkout)?;
+    let result = conn.interact(query).await.map_err(RunError::Task)?;
     if let Err(error) = &result
         && connection_lost(error)
     {
-        // Not back into the pool: checkouts do not ping, so a dead
-        // connection returned there would fail the next request too.
         drop(deadpool_diesel::postgres::Object::take(conn));
     }
-    result.map_err(store_error)
+    Ok(result)
 }
 
 /// Whether `error` says the connection itself is unusable (the server went
 /// away, or a transaction could not be closed), rather than the statement.
-pub(crate) fn connection_lost(error: &DieselError) -> bool {
+fn connection_lost(error: &DieselError) -> bool {
     matches!(
         error,
         DieselError::DatabaseError(

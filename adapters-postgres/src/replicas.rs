@@ -55,7 +55,9 @@ use minifb_application::consistency::{ReadReplicas, ReadScope, ReplicaState, Rep
 use minifb_domain::UserKey;
 use tokio::sync::{Notify, watch};
 
-use crate::pool::{Pool, PoolSettings, connect_replica, connection_lost, run, store_error};
+use crate::pool::{
+    Pool, PoolSettings, RunError, connect_replica, run, run_on, store_error, task_failed,
+};
 
 /// The channel on which writers' positions are announced.
 pub const WRITES_CHANNEL: &str = "minifb_writes";
@@ -286,31 +288,13 @@ impl Replica {
         F: FnOnce(&mut PgConnection) -> Result<T, DieselError> + Send + 'static,
         T: Send + 'static,
     {
-        let conn = match self.pool.get().await {
-            Ok(conn) => conn,
-            Err(deadpool_diesel::PoolError::Timeout(_)) => return Attempt::Busy,
-            Err(error) => return Attempt::Failed(error.to_string()),
-        };
-        let result = match conn.interact(query).await {
-            Ok(result) => result,
-            Err(error) => {
-                return Attempt::Answered(Err(StoreError::Other(anyhow::anyhow!(
-                    "database task failed: {error}"
-                ))));
-            }
-        };
-        match result {
-            Ok(value) => Attempt::Answered(Ok(value)),
-            Err(error) => {
-                if connection_lost(&error) {
-                    drop(deadpool_diesel::postgres::Object::take(conn));
-                }
-                if replica_failed(&error) {
-                    Attempt::Failed(error.to_string())
-                } else {
-                    Attempt::Answered(Err(store_error(error)))
-                }
-            }
+        match run_on(&self.pool, query).await {
+            Ok(Ok(value)) => Attempt::Answered(Ok(value)),
+            Ok(Err(error)) if replica_failed(&error) => Attempt::Failed(error.to_string()),
+            Ok(Err(error)) => Attempt::Answered(Err(store_error(error))),
+            Err(RunError::Checkout(deadpool_diesel::PoolError::Timeout(_))) => Attempt::Busy,
+            Err(RunError::Checkout(error)) => Attempt::Failed(error.to_string()),
+            Err(RunError::Task(error)) => Attempt::Answered(Err(task_failed(error))),
         }
     }
 

@@ -517,11 +517,7 @@ async fn a_read_cancelled_by_a_recovery_conflict_is_answered_from_the_primary() 
 
     // The primary holds `post_reactions`; once replayed, a standby read of
     // a post takes `posts` and `users` and waits for `post_reactions`.
-    let mut first = setup.primary.connect();
-    first
-        .batch_execute("BEGIN; LOCK TABLE post_reactions IN ACCESS EXCLUSIVE MODE")
-        .unwrap();
-    flush_wal(&setup.primary);
+    let mut first = locked(&setup.primary, "post_reactions");
     poll_until_one(
         &mut standby,
         "the lock to be replayed",
@@ -549,11 +545,7 @@ async fn a_read_cancelled_by_a_recovery_conflict_is_answered_from_the_primary() 
     );
 
     // Replaying a lock on `posts` now conflicts with that read.
-    let mut second = setup.primary.connect();
-    second
-        .batch_execute("BEGIN; LOCK TABLE posts IN ACCESS EXCLUSIVE MODE")
-        .unwrap();
-    flush_wal(&setup.primary);
+    let mut second = locked(&setup.primary, "posts");
     poll_until_one(
         &mut standby,
         "the recovery conflict",
@@ -570,6 +562,16 @@ async fn a_read_cancelled_by_a_recovery_conflict_is_answered_from_the_primary() 
 
 /// The primary's WAL so far reaches the standby (the test cluster commits
 /// asynchronously, and an open transaction's records wait for a flush).
+/// A transaction on the primary holding `table` in ACCESS EXCLUSIVE mode,
+/// its lock flushed for the standby to replay; `ROLLBACK` ends it.
+fn locked(primary: &Cluster, table: &str) -> PgConnection {
+    let mut connection = primary.connect();
+    let lock = format!("BEGIN; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE");
+    connection.batch_execute(&lock).unwrap();
+    flush_wal(primary);
+    connection
+}
+
 fn flush_wal(primary: &Cluster) {
     primary
         .connect()

@@ -10,9 +10,9 @@ use diesel::result::Error as DieselError;
 use diesel::sql_types::{BigInt, Bool, SmallInt, Text, Timestamptz};
 use minifb_application::StoreError;
 use minifb_application::social::ports::{
-    PostReaction, ReactionChange, ReactionRepository, ReactionView,
+    ReactionChange, ReactionRepository, ReactionTarget, ReactionView,
 };
-use minifb_domain::{CommentId, NotificationKind, PostId, ReactionKind, UserId};
+use minifb_domain::{NotificationKind, PostId, ReactionKind, UserId};
 
 use crate::pool::is_foreign_key_violation;
 use crate::pool::{Pool, run};
@@ -157,17 +157,32 @@ fn put(
     })
 }
 
-/// A missing post or comment (also one deleted meanwhile) is `None`.
-fn missing_target_is_none(
-    result: QueryResult<Put>,
-    constraints: &[&str],
-) -> QueryResult<Option<Put>> {
-    match result {
-        Ok(put) => Ok(Some(put)),
-        Err(e) if is_foreign_key_violation(&e, constraints) => Ok(None),
-        Err(e) => Err(e),
+/// The `PUT` on a post, and the notification a new reaction causes; inside
+/// a transaction, as [`put`].
+fn put_on_post(
+    conn: &mut PgConnection,
+    user_id: &str,
+    post_id: PostId,
+    kind: ReactionKind,
+) -> QueryResult<Put> {
+    let put = put(conn, &ON_POST, user_id, post_id.get(), kind)?;
+    if let Put::Created(_) = put {
+        diesel::sql_query(NOTIFY_NEW_POST_REACTION)
+            .bind::<Text, _>(user_id)
+            .bind::<BigInt, _>(post_id.get())
+            .bind::<SmallInt, _>(NotificationKind::Reacted.code())
+            .execute(conn)?;
     }
+    Ok(put)
 }
+
+/// The foreign keys a `PUT` breaks when its post or comment is missing
+/// (also one deleted meanwhile).
+const MISSING_TARGET: [&str; 3] = [
+    "post_reactions_post_id_fkey",
+    "notifications_post_id_fkey",
+    "comment_reactions_comment_id_fkey",
+];
 
 /// [`ReactionRepository`] over `post_reactions` and `comment_reactions`.
 #[derive(Clone)]
@@ -186,82 +201,46 @@ impl ReactionRepository for PgReactionRepository {
     /// Of 24 concurrent identical requests, one inserts; the others wait on
     /// its uncommitted key, then find the same type and answer `Unchanged`:
     /// one row, one notification.
-    async fn put_on_post(
+    async fn put(
         &self,
-        reaction: PostReaction,
-    ) -> Result<Option<ReactionChange>, StoreError> {
-        let PostReaction {
-            post_id,
-            user_id,
-            kind,
-        } = reaction;
-        let user_id = user_id.into_inner();
-        run(&self.pool, move |conn| {
-            let result = conn.transaction::<_, DieselError, _>(|conn| {
-                let put = put(conn, &ON_POST, &user_id, post_id.get(), kind)?;
-                if let Put::Created(_) = put {
-                    diesel::sql_query(NOTIFY_NEW_POST_REACTION)
-                        .bind::<Text, _>(&user_id)
-                        .bind::<BigInt, _>(post_id.get())
-                        .bind::<SmallInt, _>(NotificationKind::Reacted.code())
-                        .execute(conn)?;
-                }
-                Ok(put)
-            });
-            missing_target_is_none(
-                result,
-                &["post_reactions_post_id_fkey", "notifications_post_id_fkey"],
-            )
-        })
-        .await?
-        .map(Put::into_change)
-        .transpose()
-    }
-
-    /// Withdraws the unread type 2 notification the reaction caused (found
-    /// through `notifications_post_id_idx` on post and actor) in the same
-    /// statement; a read one stays.
-    async fn delete_on_post(&self, post_id: PostId, user_id: &UserId) -> Result<bool, StoreError> {
-        let user_id = user_id.to_string();
-        run(&self.pool, move |conn| {
-            diesel::sql_query(DELETE_ON_POST)
-                .bind::<Text, _>(user_id)
-                .bind::<BigInt, _>(post_id.get())
-                .bind::<SmallInt, _>(NotificationKind::Reacted.code())
-                .get_result::<Deleted>(conn)
-                .map(|row| row.deleted > 0)
-        })
-        .await
-    }
-
-    async fn put_on_comment(
-        &self,
-        comment_id: CommentId,
+        target: ReactionTarget,
         user_id: &UserId,
         kind: ReactionKind,
     ) -> Result<Option<ReactionChange>, StoreError> {
         let user_id = user_id.to_string();
         run(&self.pool, move |conn| {
-            let result = conn.transaction::<_, DieselError, _>(|conn| {
-                put(conn, &ON_COMMENT, &user_id, comment_id.get(), kind)
+            let put = conn.transaction::<_, DieselError, _>(|conn| match target {
+                ReactionTarget::Post(post_id) => put_on_post(conn, &user_id, post_id, kind),
+                ReactionTarget::Comment(id) => put(conn, &ON_COMMENT, &user_id, id.get(), kind),
             });
-            missing_target_is_none(result, &["comment_reactions_comment_id_fkey"])
+            match put {
+                Ok(put) => Ok(Some(put)),
+                Err(e) if is_foreign_key_violation(&e, &MISSING_TARGET) => Ok(None),
+                Err(e) => Err(e),
+            }
         })
         .await?
         .map(Put::into_change)
         .transpose()
     }
 
-    async fn delete_on_comment(
-        &self,
-        comment_id: CommentId,
-        user_id: &UserId,
-    ) -> Result<bool, StoreError> {
+    /// On a post, withdraws the unread type 2 notification the reaction
+    /// caused (found through `notifications_post_id_idx` on post and actor)
+    /// in the same statement; a read one stays.
+    async fn delete(&self, target: ReactionTarget, user_id: &UserId) -> Result<bool, StoreError> {
         let user_id = user_id.to_string();
-        run(&self.pool, move |conn| {
-            diesel::delete(comment_reactions::table.find((user_id, comment_id.get())))
-                .execute(conn)
-                .map(|deleted| deleted == 1)
+        run(&self.pool, move |conn| match target {
+            ReactionTarget::Post(post_id) => diesel::sql_query(DELETE_ON_POST)
+                .bind::<Text, _>(user_id)
+                .bind::<BigInt, _>(post_id.get())
+                .bind::<SmallInt, _>(NotificationKind::Reacted.code())
+                .get_result::<Deleted>(conn)
+                .map(|row| row.deleted > 0),
+            ReactionTarget::Comment(id) => {
+                diesel::delete(comment_reactions::table.find((user_id, id.get())))
+                    .execute(conn)
+                    .map(|deleted| deleted == 1)
+            }
         })
         .await
     }

@@ -16,10 +16,11 @@ use minifb_domain::{
 
 use crate::StoreError;
 use crate::ports::UserRepository;
+pub use ports::ReactionTarget;
 use ports::{
     CommentCreation, CommentOwners, CommentRepository, CommentView, IdempotencyRepository,
-    NewComment, NotificationRepository, NotificationView, PageRequest, PostReaction,
-    PostRepository, PostView, ReactionChange, ReactionRepository,
+    NewComment, NotificationRepository, NotificationView, PageRequest, PostRepository, PostView,
+    ReactionChange, ReactionRepository,
 };
 pub use retries::Created;
 
@@ -100,28 +101,12 @@ fn allowed(allowed: bool) -> Result<(), SocialError> {
     found(allowed, SocialError::Forbidden)
 }
 
-/// What a reaction is on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReactionTarget {
-    Post(PostId),
-    Comment(CommentId),
-}
-
 impl ReactionTarget {
     /// The answer when the target does not exist.
     fn missing(self) -> SocialError {
         match self {
             Self::Post(id) => SocialError::PostNotFound(id),
             Self::Comment(id) => SocialError::CommentNotFound(id),
-        }
-    }
-}
-
-impl std::fmt::Display for ReactionTarget {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Post(id) => write!(f, "post {id}"),
-            Self::Comment(id) => write!(f, "comment {id}"),
         }
     }
 }
@@ -352,21 +337,7 @@ impl SocialService {
         kind: ReactionKind,
     ) -> Result<ReactionChange, SocialError> {
         let react = async {
-            let change = match target {
-                ReactionTarget::Post(post_id) => {
-                    let user_id = user_id.clone();
-                    let reaction = PostReaction {
-                        post_id,
-                        user_id,
-                        kind,
-                    };
-                    self.reactions.put_on_post(reaction).await?
-                }
-                ReactionTarget::Comment(comment_id) => {
-                    let reactions = &self.reactions;
-                    reactions.put_on_comment(comment_id, user_id, kind).await?
-                }
-            };
+            let change = self.reactions.put(target, user_id, kind).await?;
             change.ok_or(target.missing())
         };
         self.for_caller(user_id, react).await
@@ -383,16 +354,7 @@ impl SocialService {
         // exists, so only a request that finds none looks the target up,
         // to tell a missing post or comment from a missing reaction.
         let withdraw = async {
-            let deleted = match target {
-                ReactionTarget::Post(post_id) => {
-                    self.reactions.delete_on_post(post_id, user_id).await?
-                }
-                ReactionTarget::Comment(comment_id) => {
-                    let reactions = &self.reactions;
-                    reactions.delete_on_comment(comment_id, user_id).await?
-                }
-            };
-            if deleted {
+            if self.reactions.delete(target, user_id).await? {
                 return Ok(());
             }
             let exists = match target {

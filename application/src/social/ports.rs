@@ -174,12 +174,20 @@ pub struct NewComment {
     pub content: CommentContent,
 }
 
-/// A reaction to put on a post.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PostReaction {
-    pub post_id: PostId,
-    pub user_id: UserId,
-    pub kind: ReactionKind,
+/// What a reaction is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReactionTarget {
+    Post(PostId),
+    Comment(CommentId),
+}
+
+impl std::fmt::Display for ReactionTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Post(id) => write!(f, "post {id}"),
+            Self::Comment(id) => write!(f, "comment {id}"),
+        }
+    }
 }
 
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
@@ -225,36 +233,22 @@ pub trait CommentRepository: Send + Sync {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait ReactionRepository: Send + Sync {
-    /// Creates, changes or keeps `user_id`'s reaction on the post. On
-    /// creation only, and unless the user owns the post, a type 2
-    /// notification for the post's owner is stored in the same
-    /// transaction. Of
-    /// concurrent identical requests exactly one creates. `None` if the
-    /// post does not exist.
-    async fn put_on_post(
+    /// Creates, changes or keeps `user_id`'s reaction on the target. A
+    /// reaction created on a post, unless its user owns the post, stores a
+    /// type 2 notification for the post's owner in the same transaction
+    /// (one on a comment notifies nobody). Of concurrent identical requests
+    /// exactly one creates. `None` if the target does not exist.
+    async fn put(
         &self,
-        reaction: PostReaction,
-    ) -> Result<Option<ReactionChange>, StoreError>;
-
-    /// Removes the reaction and withdraws its notification if unread, in one
-    /// transaction; `false` if there was none.
-    async fn delete_on_post(&self, post_id: PostId, user_id: &UserId) -> Result<bool, StoreError>;
-
-    /// As [`Self::put_on_post`], for a comment (never notifies). `None` if
-    /// the comment does not exist.
-    async fn put_on_comment(
-        &self,
-        comment_id: CommentId,
+        target: ReactionTarget,
         user_id: &UserId,
         kind: ReactionKind,
     ) -> Result<Option<ReactionChange>, StoreError>;
 
-    /// Removes the reaction; `false` if there was none.
-    async fn delete_on_comment(
-        &self,
-        comment_id: CommentId,
-        user_id: &UserId,
-    ) -> Result<bool, StoreError>;
+    /// Removes `user_id`'s reaction, and on a post the notification it
+    /// caused if still unread, in one transaction; `false` if there was
+    /// none.
+    async fn delete(&self, target: ReactionTarget, user_id: &UserId) -> Result<bool, StoreError>;
 }
 
 /// Notifications as a repository lists them: up to `limit + 1` rows and the

@@ -103,7 +103,7 @@ impl Act {
     }
 
     /// What a reaction act is on.
-    fn target(self) -> ReactionTarget {
+    pub(super) fn target(self) -> ReactionTarget {
         match self {
             Act::ReactToComment | Act::WithdrawCommentReaction => ReactionTarget::Comment(COMMENT),
             _ => ReactionTarget::Post(POST),
@@ -199,19 +199,14 @@ impl SocialPorts {
                 let delete = delete.with(eq(COMMENT), eq(caller));
                 delete.returning(move |_, _| Ok(found));
             }
-            Act::ReactToComment => {
-                let put = self.reactions.expect_put_on_comment().times(1);
-                let put = put.with(eq(COMMENT), eq(caller), eq(kind(1)));
+            Act::ReactToPost | Act::ReactToComment => {
+                let put = self.reactions.expect_put().times(1);
+                let put = put.with(eq(act.target()), eq(caller), eq(kind(1)));
                 put.returning(move |_, _, kind| Ok(found.then(|| created(kind))));
             }
-            Act::WithdrawPostReaction => {
-                let delete = self.reactions.expect_delete_on_post().times(1);
-                let delete = delete.with(eq(POST), eq(caller));
-                delete.returning(move |_, _| Ok(found));
-            }
-            Act::WithdrawCommentReaction => {
-                let delete = self.reactions.expect_delete_on_comment();
-                let delete = delete.times(1).with(eq(COMMENT), eq(caller));
+            Act::WithdrawPostReaction | Act::WithdrawCommentReaction => {
+                let delete = self.reactions.expect_delete().times(1);
+                let delete = delete.with(eq(act.target()), eq(caller));
                 delete.returning(move |_, _| Ok(found));
             }
             Act::Comment => {
@@ -223,13 +218,6 @@ impl SocialPorts {
                     true => Ok(CommentCreation::Created(comment_view(11, "Bob1"))),
                     false => Ok(CommentCreation::PostGone),
                 });
-            }
-            Act::ReactToPost => {
-                let put = self.reactions.expect_put_on_post().times(1);
-                let put = put.withf(move |put| {
-                    (put.post_id, &put.user_id, put.kind) == (POST, &caller, kind(1))
-                });
-                put.returning(move |put| Ok(found.then(|| created(put.kind))));
             }
         }
     }

@@ -2,19 +2,20 @@
 //! of a reaction is stated in `notifications`, what a missing post or
 //! comment answers in `missing`.
 
+use mockall::predicate::eq;
+
 use super::acts::Act::{
     ReactToComment, ReactToPost, WithdrawCommentReaction, WithdrawPostReaction,
 };
 use super::acts::{Act, Write};
-use super::{COMMENT, POST, id, kind, reaction};
-use crate::social::ReactionTarget;
+use super::{id, kind, reaction};
 use crate::social::SocialError;
 use crate::social::ports::ReactionChange::{self, Changed, Created, Unchanged};
 use crate::testing::{SocialPorts, assert_matches, table};
 
 // Putting a reaction answers what the repository did. Reacting to a comment
 // looks nothing up and notifies nobody: no other port is arranged, and
-// `put_on_comment` has no one to notify.
+// a reaction on a comment has no one to notify.
 table! { answers_as_the_repository_says {
     a_first_reaction_to_a_post_answers_created: (ReactToPost, Created(reaction(kind(2), false)));
     another_kind_of_reaction_to_a_post_answers_changed:
@@ -32,22 +33,12 @@ table! { answers_as_the_repository_says {
 async fn answers_as_the_repository_says(label: &str, (act, change): (Act, ReactionChange)) {
     let mut ports = SocialPorts::default();
     let stored = change.clone();
-    let result = if act == ReactToPost {
-        let put = ports.reactions.expect_put_on_post();
-        put.times(1).returning(move |_| Ok(Some(stored.clone())));
-        let service = ports.into_service();
-        service
-            .react(&id("Bob1"), ReactionTarget::Post(POST), kind(4))
-            .await
-    } else {
-        let put = ports.reactions.expect_put_on_comment();
-        put.times(1)
-            .returning(move |_, _, _| Ok(Some(stored.clone())));
-        let service = ports.into_service();
-        service
-            .react(&id("Alice"), ReactionTarget::Comment(COMMENT), kind(5))
-            .await
-    };
+    let put = ports.reactions.expect_put().times(1);
+    let put = put.with(eq(act.target()), eq(id("Bob1")), eq(kind(4)));
+    put.returning(move |_, _, _| Ok(Some(stored.clone())));
+
+    let service = ports.into_service();
+    let result = service.react(&id("Bob1"), act.target(), kind(4)).await;
 
     assert_eq!(result.unwrap(), change, "{label}");
 }

@@ -60,7 +60,7 @@ async fn propagates(label: &str, (failing, error): (Failing, fn() -> StoreError)
             create.returning(move |_| Err(error()));
         }
         Failing::ReactionWrite => {
-            let put = ports.reactions.expect_put_on_comment();
+            let put = ports.reactions.expect_put();
             put.returning(move |_, _, _| Err(error()));
         }
         Failing::UnreadCount => {

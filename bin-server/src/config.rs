@@ -6,8 +6,9 @@ use std::ops::RangeInclusive;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use axum::http::HeaderValue;
 use chrono_tz::Tz;
-use minifb_adapters_http::TrustedProxies;
+use minifb_adapters_http::{HttpConfig, TrustedProxies};
 use rand::Rng;
 use rand::distr::Alphanumeric;
 
@@ -18,6 +19,16 @@ pub const MIN_SECRET_BYTES: usize = 32;
 pub enum LogFormat {
     Pretty,
     Json,
+}
+
+/// Where mail goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailConfig {
+    /// Appended to a JSON-lines file (`MINIFB_MAIL_OUTBOX`), when
+    /// `MINIFB_SMTP_URL` is not set.
+    Outbox(String),
+    /// Sent through `MINIFB_SMTP_URL`, from `MINIFB_MAIL_FROM`.
+    Smtp { url: String, from: String },
 }
 
 /// A secret and whether it was generated at start-up.
@@ -39,10 +50,10 @@ pub struct Config {
     pub bind: SocketAddr,
     pub jwt_secret: Secret,
     pub admin_token: Secret,
-    pub cors_origins: Vec<String>,
-    pub mail_outbox: String,
-    pub smtp_url: Option<String>,
-    pub mail_from: String,
+    /// CORS origins, the request timeout (`MINIFB_REQUEST_TIMEOUT`,
+    /// seconds) and the trusted proxies.
+    pub http: HttpConfig,
+    pub mail: MailConfig,
     pub timezone: Tz,
     pub password_iterations: u32,
     pub log_format: LogFormat,
@@ -50,8 +61,6 @@ pub struct Config {
     pub pool_size: usize,
     /// Lifetime of access tokens (`MINIFB_ACCESS_TOKEN_TTL`, seconds).
     pub access_token_ttl: Duration,
-    /// How long a request may take (`MINIFB_REQUEST_TIMEOUT`, seconds).
-    pub request_timeout: Duration,
     /// Open connections per process (`MINIFB_MAX_CONNECTIONS`).
     pub max_connections: usize,
     /// Live notification streams per process (`MINIFB_MAX_STREAMS`).
@@ -62,9 +71,6 @@ pub struct Config {
     /// Sign-ups per client address per 5 minutes (`MINIFB_SIGNUP_LIMIT`);
     /// `None` when it is `0` (no limit).
     pub signup_limit: Option<u32>,
-    /// Load balancers whose `X-Forwarded-For` is believed
-    /// (`MINIFB_TRUSTED_PROXIES`).
-    pub trusted_proxies: TrustedProxies,
     /// Streaming replicas that may serve reads (`MINIFB_REPLICA_URLS`,
     /// comma-separated); none by default.
     pub replica_urls: Vec<String>,
@@ -142,6 +148,23 @@ impl Config {
             );
         }
         let replica_max_lag = number("MINIFB_REPLICA_MAX_LAG", 5, 1..=86_400)?;
+        let cors_origins = list(get("MINIFB_CORS_ORIGINS"))
+            .into_iter()
+            .map(|origin| {
+                HeaderValue::from_str(&origin)
+                    .with_context(|| format!("MINIFB_CORS_ORIGINS has an invalid origin: {origin}"))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        let mail = match get("MINIFB_SMTP_URL") {
+            Some(url) => MailConfig::Smtp {
+                url,
+                from: get("MINIFB_MAIL_FROM")
+                    .unwrap_or_else(|| "minifb <no-reply@localhost>".into()),
+            },
+            None => MailConfig::Outbox(
+                get("MINIFB_MAIL_OUTBOX").unwrap_or_else(|| "./data/outbox.jsonl".into()),
+            ),
+        };
         Ok(Self {
             database_url,
             bind,
@@ -149,22 +172,22 @@ impl Config {
             // short one, never silently replaced.
             jwt_secret: secret(lookup("MINIFB_JWT_SECRET"), "MINIFB_JWT_SECRET")?,
             admin_token: secret(lookup("MINIFB_ADMIN_TOKEN"), "MINIFB_ADMIN_TOKEN")?,
-            cors_origins: list(get("MINIFB_CORS_ORIGINS")),
-            mail_outbox: get("MINIFB_MAIL_OUTBOX").unwrap_or_else(|| "./data/outbox.jsonl".into()),
-            smtp_url: get("MINIFB_SMTP_URL"),
-            mail_from: get("MINIFB_MAIL_FROM")
-                .unwrap_or_else(|| "minifb <no-reply@localhost>".into()),
+            http: HttpConfig {
+                cors_origins,
+                request_timeout: Duration::from_secs(request_timeout),
+                trusted_proxies,
+                ..HttpConfig::default()
+            },
+            mail,
             timezone,
             password_iterations: u32::try_from(password_iterations)?,
             log_format,
             pool_size: usize::try_from(pool_size)?,
             access_token_ttl: Duration::from_secs(access_token_ttl),
-            request_timeout: Duration::from_secs(request_timeout),
             max_connections: usize::try_from(max_connections)?,
             max_streams: usize::try_from(max_streams)?,
             stream_keep_alive: Duration::from_secs(stream_keep_alive),
             signup_limit: Some(u32::try_from(signup_limit)?).filter(|&n| n > 0),
-            trusted_proxies,
             replica_urls,
             replica_max_lag: Duration::from_secs(replica_max_lag),
         })
@@ -264,10 +287,13 @@ mod tests {
         assert!(config.jwt_secret.generated && config.jwt_secret.value.len() >= 32);
         assert!(config.admin_token.generated);
         assert_ne!(config.jwt_secret.value, config.admin_token.value);
-        assert!(config.cors_origins.is_empty());
-        assert_eq!(config.mail_outbox, "./data/outbox.jsonl");
+        assert!(config.http.cors_origins.is_empty());
+        assert_eq!(
+            config.mail,
+            MailConfig::Outbox("./data/outbox.jsonl".into())
+        );
         assert_eq!(config.access_token_ttl, Duration::from_secs(900));
-        assert_eq!(config.request_timeout, Duration::from_secs(30));
+        assert_eq!(config.http.request_timeout, Duration::from_secs(30));
         assert_eq!(config.max_connections, 10_000);
         assert_eq!(config.max_streams, 5_000);
         assert_eq!(config.signup_limit, Some(25));
@@ -382,8 +408,45 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(
-            config.cors_origins,
+            config.http.cors_origins,
             ["https://a.example", "http://localhost:3000"]
         );
+    }
+
+    #[test]
+    fn an_origin_that_is_no_header_value_is_refused_naming_the_variable() {
+        let origins = "https://a.example,https://b\u{7f}.example";
+        let error = config(&[("DATABASE_URL", "x"), ("MINIFB_CORS_ORIGINS", origins)])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            "MINIFB_CORS_ORIGINS has an invalid origin: https://b\u{7f}.example"
+        );
+    }
+
+    #[test]
+    fn mail_goes_through_smtp_when_its_url_is_set_and_else_to_the_outbox() {
+        let mail = |vars: &[(&str, &str)]| {
+            let mut all = vec![
+                ("DATABASE_URL", "x"),
+                ("MINIFB_MAIL_OUTBOX", "/tmp/o.jsonl"),
+            ];
+            all.extend_from_slice(vars);
+            config(&all).unwrap().mail
+        };
+        assert_eq!(mail(&[]), MailConfig::Outbox("/tmp/o.jsonl".into()));
+        let smtp = mail(&[("MINIFB_SMTP_URL", "smtp://mail:25")]);
+        let from = "minifb <no-reply@localhost>".to_owned();
+        let url = "smtp://mail:25".to_owned();
+        assert_eq!(smtp, MailConfig::Smtp { url, from });
+        let smtp = mail(&[
+            ("MINIFB_SMTP_URL", "smtp://mail:25"),
+            ("MINIFB_MAIL_FROM", "Ops <ops@example.com>"),
+        ]);
+        let MailConfig::Smtp { from, .. } = smtp else {
+            panic!("{smtp:?}");
+        };
+        assert_eq!(from, "Ops <ops@example.com>");
     }
 }

@@ -11,10 +11,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::http::HeaderValue;
 use minifb_adapters_crypto::{Pbkdf2Hasher, RandomSecrets};
 use minifb_adapters_http::{
-    AppState, HttpConfig, JwtKeys, RequestCounter, ServerStatsService, Shared, admin_token_digest,
+    AppState, JwtKeys, RequestCounter, ServerStatsService, Shared, admin_token_digest,
 };
 use minifb_adapters_mail::{OutboxMailer, SmtpMailer};
 use minifb_adapters_postgres as pg;
@@ -27,7 +26,7 @@ use minifb_application::social::ports::IdempotencyRepository;
 use minifb_application::stats::StatsService;
 use tokio::net::TcpListener;
 
-pub use config::{Config, LogFormat};
+pub use config::{Config, LogFormat, MailConfig};
 
 /// How long a request waits for a database connection.
 const WAIT_LIMIT: Duration = Duration::from_secs(5);
@@ -54,7 +53,7 @@ impl Server {
             pg::PoolSettings {
                 max_size: config.pool_size,
                 wait: WAIT_LIMIT,
-                statement_timeout: statement_timeout(config.request_timeout),
+                statement_timeout: statement_timeout(config.http.request_timeout),
             },
         )
         .context("DATABASE_URL is not a usable PostgreSQL URL")?;
@@ -69,7 +68,7 @@ impl Server {
                     pg::PoolSettings {
                         max_size: config.pool_size,
                         wait: WAIT_LIMIT,
-                        statement_timeout: statement_timeout(config.request_timeout),
+                        statement_timeout: statement_timeout(config.http.request_timeout),
                     },
                 )
                 .context("MINIFB_REPLICA_URLS has a URL that is not a usable PostgreSQL URL")
@@ -90,9 +89,9 @@ impl Server {
             tracing::info!(admin_token = %config.admin_token.value, "MINIFB_ADMIN_TOKEN is not set: generated one for this process");
         }
 
-        let mailer: Arc<dyn Mailer> = match &config.smtp_url {
-            Some(url) => Arc::new(SmtpMailer::new(url, &config.mail_from)?),
-            None => Arc::new(OutboxMailer::new(&config.mail_outbox)),
+        let mailer: Arc<dyn Mailer> = match &config.mail {
+            MailConfig::Smtp { url, from } => Arc::new(SmtpMailer::new(url, from)?),
+            MailConfig::Outbox(path) => Arc::new(OutboxMailer::new(path)),
         };
         let jwt = Arc::new(JwtKeys::new(
             config.jwt_secret.value.as_bytes(),
@@ -157,21 +156,7 @@ impl Server {
             },
             admin_token_digest: admin_token_digest(&config.admin_token.value),
         });
-        let http = HttpConfig {
-            cors_origins: config
-                .cors_origins
-                .iter()
-                .map(|origin| {
-                    HeaderValue::from_str(origin).with_context(|| {
-                        format!("MINIFB_CORS_ORIGINS has an invalid origin: {origin}")
-                    })
-                })
-                .collect::<anyhow::Result<_>>()?,
-            request_timeout: config.request_timeout,
-            trusted_proxies: config.trusted_proxies.clone(),
-            ..HttpConfig::default()
-        };
-        let router = minifb_adapters_http::router(state, &http);
+        let router = minifb_adapters_http::router(state, &config.http);
         let listener = TcpListener::bind(config.bind)
             .await
             .with_context(|| format!("could not listen on MINIFB_BIND={}", config.bind))?;

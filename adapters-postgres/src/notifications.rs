@@ -6,6 +6,7 @@ use diesel::dsl::not;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Text};
 use minifb_application::StoreError;
+use minifb_application::live::{LiveNotificationRepository, Selection};
 use minifb_application::social::ports::{NotificationListing, NotificationRepository, PageRequest};
 use minifb_domain::{NotificationId, UserId};
 
@@ -53,7 +54,8 @@ struct MarkedAll {
     user_exists: bool,
 }
 
-/// [`NotificationRepository`] over `notifications` and `users` (actors).
+/// [`NotificationRepository`] and [`LiveNotificationRepository`] over
+/// `notifications` and `users` (actors).
 #[derive(Clone)]
 pub struct PgNotificationRepository {
     db: Database,
@@ -113,16 +115,6 @@ impl NotificationRepository for PgNotificationRepository {
             .transpose()
     }
 
-    /// The user's `unread_notifications` column, kept by the triggers of
-    /// migration `2026-12-01-100000`: no row, no user.
-    async fn unread_count(&self, user_id: &UserId) -> Result<Option<i64>, StoreError> {
-        let user_id = user_id.to_string();
-        write(&self.db, move |conn| {
-            unread_of(&user_id).first(conn).optional()
-        })
-        .await
-    }
-
     /// A notification already read still counts as found.
     async fn mark_read(&self, user_id: &UserId, id: NotificationId) -> Result<bool, StoreError> {
         let user_id = user_id.to_string();
@@ -153,42 +145,44 @@ impl NotificationRepository for PgNotificationRepository {
         .await
         .map(|row| row.user_exists.then_some(row.marked.unsigned_abs()))
     }
+}
 
-    /// One statement: the page with the unread count as a subquery, as in
-    /// [`Self::list`].
-    async fn after(
-        &self,
-        user_id: &UserId,
-        after: i64,
-        limit: u32,
-    ) -> Result<NotificationListing, StoreError> {
+#[async_trait]
+impl LiveNotificationRepository for PgNotificationRepository {
+    /// The user's `unread_notifications` column, kept by the triggers of
+    /// migration `2026-12-01-100000`: no row, no user.
+    async fn unread_count(&self, user_id: &UserId) -> Result<Option<i64>, StoreError> {
         let user_id = user_id.to_string();
-        let rows = write(&self.db, move |conn| {
-            notifications_of(&user_id)
-                .filter(notifications::id.gt(after))
-                .select((NotificationViewRow::as_select(), unread_subquery(&user_id)))
-                .order(notifications::id.asc())
-                .limit(i64::from(limit))
-                .load::<(NotificationViewRow, Option<i64>)>(conn)
+        write(&self.db, move |conn| {
+            unread_of(&user_id).first(conn).optional()
         })
-        .await?;
-        listing(rows)
+        .await
     }
 
-    /// One statement, as [`Self::after`].
-    async fn by_ids(
+    /// One statement: the rows with the unread count as a subquery, as in
+    /// [`NotificationRepository::list`].
+    async fn select(
         &self,
         user_id: &UserId,
-        ids: &[NotificationId],
+        which: Selection,
     ) -> Result<NotificationListing, StoreError> {
         let user_id = user_id.to_string();
-        let ids: Vec<i64> = ids.iter().map(|id| id.get()).collect();
         let rows = write(&self.db, move |conn| {
-            notifications_of(&user_id)
-                .filter(notifications::id.eq_any(ids))
+            let selected = notifications_of(&user_id)
                 .select((NotificationViewRow::as_select(), unread_subquery(&user_id)))
-                .order(notifications::id.asc())
-                .load::<(NotificationViewRow, Option<i64>)>(conn)
+                .order(notifications::id.asc());
+            match &which {
+                Selection::After { id, limit } => selected
+                    .filter(notifications::id.gt(id))
+                    .limit(i64::from(*limit))
+                    .load::<(NotificationViewRow, Option<i64>)>(conn),
+                Selection::Ids(ids) => {
+                    let ids: Vec<i64> = ids.iter().map(|id| id.get()).collect();
+                    selected
+                        .filter(notifications::id.eq_any(ids))
+                        .load::<(NotificationViewRow, Option<i64>)>(conn)
+                }
+            }
         })
         .await?;
         listing(rows)

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use minifb_domain::{NotificationId, UserId};
 
 use crate::StoreError;
-use crate::social::ports::{NotificationListing, NotificationRepository, NotificationView};
+use crate::social::ports::{NotificationListing, NotificationView};
 
 /// Which notifications were marked read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +73,38 @@ pub trait NotificationFeed: Send + Sync {
     fn open_here(&self) -> usize;
 }
 
+/// Which of a user's notifications a stream reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selection {
+    /// Up to `limit` with ids above `id`: a page of a replay.
+    After { id: i64, limit: u32 },
+    /// Those of these that are the user's and still exist.
+    Ids(Vec<NotificationId>),
+}
+
+/// What a stream reads of its user's notifications, from the store whose
+/// changes the [`NotificationFeed`] announces.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait LiveNotificationRepository: Send + Sync {
+    /// How many of the user's notifications are unread; `None` if there is
+    /// no such user (any more).
+    async fn unread_count(&self, user_id: &UserId) -> Result<Option<i64>, StoreError>;
+
+    /// The selected notifications of the user, oldest first, with the
+    /// user's unread count read in the same statement (0 when no row is
+    /// found).
+    async fn select(
+        &self,
+        user_id: &UserId,
+        which: Selection,
+    ) -> Result<NotificationListing, StoreError>;
+
+    /// The id of the user's newest notification, 0 when they have none;
+    /// `None` if there is no such user (any more).
+    async fn latest_id(&self, user_id: &UserId) -> Result<Option<i64>, StoreError>;
+}
+
 /// One event of a stream.
 #[derive(Debug, Clone, PartialEq)]
 pub enum LiveEvent {
@@ -109,7 +141,7 @@ const REPLAY_PAGE: u32 = 100;
 
 #[derive(Clone)]
 pub struct LiveService {
-    pub notifications: Arc<dyn NotificationRepository>,
+    pub notifications: Arc<dyn LiveNotificationRepository>,
     pub feed: Arc<dyn NotificationFeed>,
 }
 
@@ -153,7 +185,7 @@ impl LiveService {
 /// The events of one stream, in order.
 pub struct LiveStream {
     user: UserId,
-    notifications: Arc<dyn NotificationRepository>,
+    notifications: Arc<dyn LiveNotificationRepository>,
     subscription: Box<dyn FeedSubscription>,
     pending: VecDeque<LiveEvent>,
     /// Where the replay (or a catch-up) goes on from; `None` when live.
@@ -193,7 +225,13 @@ impl LiveStream {
     async fn replay_page(&mut self, after: i64) -> Result<(), StoreError> {
         let NotificationListing { rows, unread_count } = self
             .notifications
-            .after(&self.user, after, REPLAY_PAGE)
+            .select(
+                &self.user,
+                Selection::After {
+                    id: after,
+                    limit: REPLAY_PAGE,
+                },
+            )
             .await?;
         let full = rows.len() >= REPLAY_PAGE as usize;
         for notification in rows {
@@ -219,8 +257,10 @@ impl LiveStream {
                 if ids.is_empty() {
                     return Ok(());
                 }
-                let NotificationListing { rows, unread_count } =
-                    self.notifications.by_ids(&self.user, &ids).await?;
+                let NotificationListing { rows, unread_count } = self
+                    .notifications
+                    .select(&self.user, Selection::Ids(ids))
+                    .await?;
                 for notification in rows {
                     self.seen = self.seen.max(notification.id.get());
                     self.pending.push_back(LiveEvent::Notification {

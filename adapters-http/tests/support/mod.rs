@@ -72,7 +72,7 @@ impl Ports {
             },
             live: minifb_application::live::LiveService {
                 notifications: Arc::new(
-                    minifb_application::social::ports::MockNotificationRepository::new(),
+                    minifb_application::live::MockLiveNotificationRepository::new(),
                 ),
                 feed: Arc::new(minifb_application::testing::NoFeed),
             },

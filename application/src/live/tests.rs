@@ -136,14 +136,11 @@ async fn check(label: &str, script: Vec<Step>) {
             }
             Withdraw(id) => world.store.withdraw(&world.alice, NotificationId::new(id)),
             MarkRead(id) => {
-                let marked = world
-                    .store
-                    .mark_read(&world.alice, NotificationId::new(id))
-                    .await;
-                assert_matches!(marked, Ok(true), "{at}");
+                let marked = world.store.mark_read(&world.alice, NotificationId::new(id));
+                assert!(marked, "{at}");
             }
             MarkAllRead => {
-                world.store.mark_all_read(&world.alice).await.unwrap();
+                world.store.mark_all_read(&world.alice);
             }
             Announce(id) => world.feed.publish(
                 &world.alice,
@@ -255,7 +252,7 @@ async fn an_opening_for_a_removed_user_is_refused_and_holds_no_place() {
 #[tokio::test]
 async fn a_store_failure_while_opening_is_the_stores_error_and_holds_no_place() {
     let world = world();
-    let mut notifications = crate::social::ports::MockNotificationRepository::new();
+    let mut notifications = crate::live::MockLiveNotificationRepository::new();
     notifications
         .expect_latest_id()
         .returning(|_| Err(StoreError::Unavailable("connection refused".into())));
@@ -344,7 +341,7 @@ async fn a_stream_dropped_while_it_reads_gives_its_place_back() {
         world.store.notify(&world.alice);
         if point == "unread_count" {
             assert_matches!(now(stream.next()), Some(Ok(Some(_))), "{point}");
-            world.store.mark_all_read(&world.alice).await.unwrap();
+            world.store.mark_all_read(&world.alice);
         }
         world.store.holds.hold(point);
         assert!(now(stream.next()).is_none(), "{point}: the stream waits");

@@ -272,10 +272,6 @@ pub trait NotificationRepository: Send + Sync {
         page: PageRequest,
     ) -> Result<Option<NotificationListing>, StoreError>;
 
-    /// How many of the user's notifications are unread; `None` if there is
-    /// no such user (any more).
-    async fn unread_count(&self, user_id: &UserId) -> Result<Option<i64>, StoreError>;
-
     /// Marks one of the user's notifications read; `false` if the user has
     /// no notification with this id.
     async fn mark_read(&self, user_id: &UserId, id: NotificationId) -> Result<bool, StoreError>;
@@ -284,28 +280,6 @@ pub trait NotificationRepository: Send + Sync {
     /// or `None` if there is no such user (any more), found out by the
     /// same read, so that nothing to mark costs no second trip.
     async fn mark_all_read(&self, user_id: &UserId) -> Result<Option<u64>, StoreError>;
-
-    /// Oldest first: up to `limit` of the user's notifications with ids
-    /// above `after` (a stream's replay), and the user's unread count read
-    /// in the same statement (0 when no row is found).
-    async fn after(
-        &self,
-        user_id: &UserId,
-        after: i64,
-        limit: u32,
-    ) -> Result<NotificationListing, StoreError>;
-
-    /// Oldest first: those of `ids` that are the user's and still exist,
-    /// with the unread count as [`Self::after`] reads it.
-    async fn by_ids(
-        &self,
-        user_id: &UserId,
-        ids: &[NotificationId],
-    ) -> Result<NotificationListing, StoreError>;
-
-    /// The id of the user's newest notification, 0 when they have none;
-    /// `None` if there is no such user (any more).
-    async fn latest_id(&self, user_id: &UserId) -> Result<Option<i64>, StoreError>;
 }
 
 /// How long a create's answer is kept under its `Idempotency-Key`: a repeat

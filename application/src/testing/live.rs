@@ -15,11 +15,10 @@ use minifb_domain::{NotificationId, NotificationKind, PostId, UserId, UserKey};
 
 use crate::StoreError;
 use crate::live::{
-    FeedSubscription, NotificationChange, NotificationFeed, ReadIds, SubscribeError,
+    FeedSubscription, LiveNotificationRepository, NotificationChange, NotificationFeed, ReadIds,
+    Selection, SubscribeError,
 };
-use crate::social::ports::{
-    Author, NotificationListing, NotificationRepository, NotificationView, PageRequest,
-};
+use crate::social::ports::{Author, NotificationListing, NotificationView};
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
@@ -254,7 +253,8 @@ impl NotificationFeed for MemoryFeed {
 
 /// Users and their notifications in memory, every change announced on a
 /// [`MemoryFeed`] as it commits. Each call of the repository first passes
-/// the point named after its method (`"unread_count"`, `"after"`, ...).
+/// the point named after its method (`"unread_count"`, `"latest_id"`; `select`
+/// passes `"after"` or `"by_ids"`).
 pub struct MemoryNotifications {
     feed: Arc<MemoryFeed>,
     state: Mutex<StoreState>,
@@ -360,38 +360,10 @@ impl MemoryNotifications {
     }
 }
 
-#[async_trait]
-impl NotificationRepository for MemoryNotifications {
-    async fn list(
-        &self,
-        user_id: &UserId,
-        unread_only: bool,
-        page: PageRequest,
-    ) -> Result<Option<NotificationListing>, StoreError> {
-        self.holds.pass("list").await;
-        let state = self.state();
-        let Some(unread_count) = state.unread(user_id) else {
-            return Ok(None);
-        };
-        let limit = usize::try_from(page.rows_to_fetch()).unwrap_or(usize::MAX);
-        let rows = state
-            .of(user_id)
-            .rev()
-            .filter(|view| page.after.is_none_or(|after| view.id.get() < after))
-            .filter(|view| !unread_only || !view.read)
-            .take(limit)
-            .cloned()
-            .collect();
-        Ok(Some(NotificationListing { rows, unread_count }))
-    }
-
-    async fn unread_count(&self, user_id: &UserId) -> Result<Option<i64>, StoreError> {
-        self.holds.pass("unread_count").await;
-        Ok(self.state().unread(user_id))
-    }
-
-    async fn mark_read(&self, user_id: &UserId, id: NotificationId) -> Result<bool, StoreError> {
-        self.holds.pass("mark_read").await;
+impl MemoryNotifications {
+    /// Marks one of the user's notifications read, as the store does;
+    /// announced if it was theirs.
+    pub fn mark_read(&self, user_id: &UserId, id: NotificationId) -> bool {
         let key = user_id.key();
         let marked = match self.state().rows.get_mut(&id.get()) {
             Some((owner, view)) if *owner == key => {
@@ -404,11 +376,12 @@ impl NotificationRepository for MemoryNotifications {
             self.feed
                 .publish(user_id, NotificationChange::Read(ReadIds::Some(vec![id])));
         }
-        Ok(marked)
+        marked
     }
 
-    async fn mark_all_read(&self, user_id: &UserId) -> Result<Option<u64>, StoreError> {
-        self.holds.pass("mark_all_read").await;
+    /// Marks all of the user's notifications read, as the store does; how
+    /// many were unread (announced if any).
+    pub fn mark_all_read(&self, user_id: &UserId) -> u64 {
         let key = user_id.key();
         let mut marked = 0;
         for (owner, view) in self.state().rows.values_mut() {
@@ -421,39 +394,41 @@ impl NotificationRepository for MemoryNotifications {
             self.feed
                 .publish(user_id, NotificationChange::Read(ReadIds::All));
         }
-        Ok(Some(marked))
+        marked
+    }
+}
+
+#[async_trait]
+impl LiveNotificationRepository for MemoryNotifications {
+    async fn unread_count(&self, user_id: &UserId) -> Result<Option<i64>, StoreError> {
+        self.holds.pass("unread_count").await;
+        Ok(self.state().unread(user_id))
     }
 
-    async fn after(
+    async fn select(
         &self,
         user_id: &UserId,
-        after: i64,
-        limit: u32,
+        which: Selection,
     ) -> Result<NotificationListing, StoreError> {
-        self.holds.pass("after").await;
-        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        let point = match which {
+            Selection::After { .. } => "after",
+            Selection::Ids(_) => "by_ids",
+        };
+        self.holds.pass(point).await;
         let state = self.state();
-        let rows: Vec<_> = state
-            .of(user_id)
-            .filter(|view| view.id.get() > after)
-            .take(limit)
-            .cloned()
-            .collect();
-        Ok(state.listing(user_id, rows))
-    }
-
-    async fn by_ids(
-        &self,
-        user_id: &UserId,
-        ids: &[NotificationId],
-    ) -> Result<NotificationListing, StoreError> {
-        self.holds.pass("by_ids").await;
-        let state = self.state();
-        let rows: Vec<_> = state
-            .of(user_id)
-            .filter(|view| ids.contains(&view.id))
-            .cloned()
-            .collect();
+        let rows: Vec<_> = match which {
+            Selection::After { id, limit } => state
+                .of(user_id)
+                .filter(|view| view.id.get() > id)
+                .take(usize::try_from(limit).unwrap_or(usize::MAX))
+                .cloned()
+                .collect(),
+            Selection::Ids(ids) => state
+                .of(user_id)
+                .filter(|view| ids.contains(&view.id))
+                .cloned()
+                .collect(),
+        };
         Ok(state.listing(user_id, rows))
     }
 

@@ -223,16 +223,12 @@ impl LiveStream {
     }
 
     async fn replay_page(&mut self, after: i64) -> Result<(), StoreError> {
-        let NotificationListing { rows, unread_count } = self
-            .notifications
-            .select(
-                &self.user,
-                Selection::After {
-                    id: after,
-                    limit: REPLAY_PAGE,
-                },
-            )
-            .await?;
+        let page = Selection::After {
+            id: after,
+            limit: REPLAY_PAGE,
+        };
+        let NotificationListing { rows, unread_count } =
+            self.notifications.select(&self.user, page).await?;
         let full = rows.len() >= REPLAY_PAGE as usize;
         for notification in rows {
             let id = notification.id.get();

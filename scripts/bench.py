@@ -805,40 +805,56 @@ def read_autogroup():
         return None
 
 
+def proc_stat(pid):
+    """The fields of /proc/PID/stat after "(comm)" (state, ppid, ...,
+    utime is [11], stime [12], cutime [13], cstime [14]); None once gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            text = f.read()
+    except OSError:
+        return None
+    return text[text.rindex(")") + 2:].split()
+
+
+def process_tree_ticks(parent, stat=proc_stat, pids=None):
+    """Clock ticks (user + system) of `parent`, of its live children, and,
+    through its cutime/cstime, of every child it has reaped, so that a
+    child that exits is counted once, whole. A child reaped while the
+    children are read would be counted in neither place (or, read the other
+    way round, in both): the parent is read again after them, and the
+    whole sample taken anew until no child was reaped meanwhile. None when
+    `parent` is gone."""
+    pids = pids or (lambda: [entry for entry in os.listdir("/proc") if entry.isdigit()])
+    while True:
+        before = stat(parent)
+        if not before:
+            return None
+        ticks = sum(int(x) for x in before[11:15])
+        for pid in pids():
+            fields = stat(pid)
+            if fields and fields[1] == parent:
+                ticks += int(fields[11]) + int(fields[12])
+        after = stat(parent)
+        if not after:
+            return None
+        if after[13:15] == before[13:15]:
+            return ticks
+
+
 def cpu_times(server_pid, pg_dir):
     """CPU seconds (user + system) so far of the server process (all its
-    threads) and of PostgreSQL: the postmaster, its live children, and,
-    through the postmaster's cutime/cstime, every child it has reaped, so
-    that backends that exit mid-scenario are counted once, whole."""
+    threads) and of PostgreSQL: the postmaster and its children, reaped
+    ones included (`process_tree_ticks`)."""
     tick = os.sysconf("SC_CLK_TCK")
-
-    def stat(pid):
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                text = f.read()
-        except OSError:
-            return None
-        # Fields after "(comm)": state, ppid, ..., utime (12th), stime,
-        # cutime, cstime.
-        return text[text.rindex(")") + 2:].split()
-
-    server = stat(server_pid)
+    server = proc_stat(server_pid)
     server_s = (int(server[11]) + int(server[12])) / tick if server else 0.0
     try:
         with open(os.path.join(pg_dir, "postmaster.pid")) as f:
             postmaster = f.readline().strip()
     except OSError:
         return server_s, 0.0
-    own = stat(postmaster)
-    if not own:
-        return server_s, 0.0
-    db_s = sum(int(x) for x in own[11:15]) / tick
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            fields = stat(entry)
-            if fields and fields[1] == postmaster:
-                db_s += (int(fields[11]) + int(fields[12])) / tick
-    return server_s, db_s
+    ticks = process_tree_ticks(postmaster)
+    return server_s, (ticks or 0) / tick
 
 
 def cpu_per_request(monitor, requests):

@@ -307,5 +307,46 @@ class BenchTable(unittest.TestCase):
             self.assertLess(text.index(start), text.index(end))
 
 
+def stat_fields(ppid, utime, stime, cutime=0, cstime=0):
+    """/proc/PID/stat's fields after "(comm)" with these times."""
+    fields = ["S", str(ppid)] + ["0"] * 9 + [str(utime), str(stime), str(cutime), str(cstime)]
+    return fields + ["0"] * 5
+
+
+class ProcessTreeTicks(unittest.TestCase):
+    def test_a_child_reaped_while_the_children_are_read_is_counted_once(self):
+        # Postmaster 1 (2 + 1 ticks of its own, 10 + 5 reaped), backend 7
+        # (30 + 10) that exits and is reaped while the first sample reads
+        # /proc: the first sample finds it in neither place and is taken
+        # again.
+        reaped = {"done": False}
+
+        def stat(pid):
+            if pid == "1":
+                extra = 40 if reaped["done"] else 0
+                return stat_fields(0, 2, 1, 10 + extra, 5)
+            if pid == "7" and not reaped["done"]:
+                return stat_fields(1, 30, 10)
+            return None
+
+        scans = []
+
+        def pids():
+            scans.append(1)
+            if len(scans) == 1:
+                reaped["done"] = True  # gone before it is read
+            return ["1", "7"]
+
+        self.assertEqual(bench.process_tree_ticks("1", stat, pids), 2 + 1 + 50 + 5)
+        self.assertEqual(len(scans), 2)
+
+    def test_live_children_count_their_own_time_and_others_do_not(self):
+        table = {"1": stat_fields(0, 1, 1, 3, 4), "7": stat_fields(1, 5, 6, 100, 100),
+                 "8": stat_fields(2, 1000, 1000)}
+        ticks = bench.process_tree_ticks("1", table.get, lambda: list(table))
+        self.assertEqual(ticks, 1 + 1 + 3 + 4 + 5 + 6)
+        self.assertIsNone(bench.process_tree_ticks("9", table.get, lambda: list(table)))
+
+
 if __name__ == "__main__":
     unittest.main()

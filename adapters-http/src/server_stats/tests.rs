@@ -49,9 +49,7 @@ async fn flushing_moves_pending_counts_to_the_database_once() {
     let mut repository = MockStatsRepository::new();
     repository
         .expect_add_request_counts()
-        .withf(|counts| {
-            counts.iter().map(|c| c.requests).sum::<i64>() == 3 && counts.len() == 2
-        })
+        .withf(|counts| counts.iter().map(|c| c.requests).sum::<i64>() == 3 && counts.len() == 2)
         .times(1)
         .returning(|_| Ok(()));
     let service = ServerStatsService {
@@ -151,8 +149,7 @@ async fn latency_is_flushed_by_bucket_and_kept_when_the_flush_fails() {
     repository
         .expect_add_latency_counts()
         .withf(|counts| {
-            let mut buckets: Vec<(f64, i64)> =
-                counts.iter().map(|c| (c.le, c.requests)).collect();
+            let mut buckets: Vec<(f64, i64)> = counts.iter().map(|c| (c.le, c.requests)).collect();
             buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
             buckets == [(0.001, 1), (0.005, 2), (f64::INFINITY, 1)]
         })

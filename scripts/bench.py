@@ -954,7 +954,9 @@ def percentile(sorted_values, p):
 
 
 # Tables only the server's background work writes.
-BACKGROUND_TABLES = ("request_counts", "notification_streams")
+# What the server's background tasks write: the flush of request counts
+# and latency buckets, the leases of live-notification streams.
+BACKGROUND_TABLES = ("request_counts", "request_latency_counts", "notification_streams")
 
 
 def parse_logged_statements(text):

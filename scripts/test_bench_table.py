@@ -313,6 +313,21 @@ def stat_fields(ppid, utime, stime, cutime=0, cstime=0):
     return fields + ["0"] * 5
 
 
+class LoggedStatements(unittest.TestCase):
+    def test_the_background_flush_on_the_requests_backend_is_left_out(self):
+        log = "\n".join([
+            "2026-12-07 00:35:01 UTC [41] LOG:  duration: 0.1 ms  execute s1: INSERT INTO request_counts "
+            "(minute) SELECT * FROM unnest($1)",
+            "2026-12-07 00:35:01 UTC [41] DETAIL:  parameters: $1 = '{x}'",
+            "2026-12-07 00:35:01 UTC [41] LOG:  duration: 0.1 ms  execute s2: INSERT INTO request_latency_counts "
+            "(minute) SELECT * FROM unnest($1)",
+            "2026-12-07 00:35:01 UTC [41] DETAIL:  parameters: $1 = '{y}'",
+            "2026-12-07 00:35:01 UTC [41] LOG:  duration: 0.2 ms  execute s3: SELECT id FROM posts WHERE id < $1",
+            "2026-12-07 00:35:01 UTC [41] DETAIL:  parameters: $1 = '90'",
+        ])
+        self.assertEqual(bench.parse_logged_statements(log), [("SELECT id FROM posts WHERE id < $1", {"1": "90"})])
+
+
 class ProcessTreeTicks(unittest.TestCase):
     def test_a_child_reaped_while_the_children_are_read_is_counted_once(self):
         # Postmaster 1 (2 + 1 ticks of its own, 10 + 5 reaped), backend 7

@@ -42,6 +42,8 @@ pub use pool::{
 };
 pub use posts::PgPostRepository;
 pub use reactions::PgReactionRepository;
-pub use replicas::{Database, Lsn, PgReplicas, WRITES_CHANNEL, replica_label, replica_lag};
+pub use replicas::{
+    Database, LISTENER_NAME, Lsn, PgReplicas, WRITES_CHANNEL, replica_label, replica_lag,
+};
 pub use retries::PgIdempotencyRepository;
 pub use stats::PgStatsRepository;

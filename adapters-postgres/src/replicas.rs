@@ -61,6 +61,10 @@ use crate::pool::{
 
 /// The channel on which writers' positions are announced.
 pub const WRITES_CHANNEL: &str = "minifb_writes";
+
+/// The `application_name` of each process's connection that listens on
+/// [`WRITES_CHANNEL`].
+pub const LISTENER_NAME: &str = "minifb write positions";
 /// How often each process checks its replicas.
 pub const CHECK_EVERY: Duration = Duration::from_secs(1);
 /// Longest wait for a check's statement; a replica that takes longer is
@@ -647,8 +651,10 @@ impl Replicas {
     /// One listening session: connect, `LISTEN`, set the floor, then run
     /// syncs as readers ask for them, until the connection ends.
     async fn listen(self: &Arc<Self>, backoff: &mut Duration) -> anyhow::Result<()> {
-        let (client, mut connection) =
-            tokio_postgres::connect(&self.database_url, tokio_postgres::NoTls).await?;
+        let mut config: tokio_postgres::Config = self.database_url.parse()?;
+        // Named, so that an operator can tell it apart in pg_stat_activity.
+        config.application_name(LISTENER_NAME);
+        let (client, mut connection) = config.connect(tokio_postgres::NoTls).await?;
         // Each notification is recorded by the task that reads the
         // connection, before it reads what follows: so when a sync's
         // answer reaches `client`, every notification before it is in.

@@ -129,4 +129,12 @@ mod tests {
         assert_eq!(seen, Some(scope));
         assert_eq!(ReadScope::current(), None);
     }
+
+    #[tokio::test]
+    async fn without_replicas_nothing_is_routed_or_recorded() {
+        let replicas = NoReplicas;
+        assert!(!replicas.enabled());
+        assert!(replicas.replicas().is_empty());
+        assert!(replicas.wrote(&UserKey::claimed("Alice")).await.is_ok());
+    }
 }

@@ -130,15 +130,6 @@ impl Server {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
-
-    /// Polls the log until `text` is in `lines` lines of it.
-    async fn wait_for_log(&self, text: &str, lines: usize) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while self.logged(text) < lines {
-            assert!(Instant::now() < deadline, "never logged {lines}× {text:?}");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
 }
 
 const LISTENING: &str = "live-notification listener is listening";

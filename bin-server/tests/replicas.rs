@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use diesel::connection::SimpleConnection;
 use diesel::sql_types::Text;
 use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl};
+use minifb_adapters_postgres::LISTENER_NAME;
 use reqwest::Method;
 use serde_json::{Value, json};
 use support::{ADMIN_TOKEN, Cluster, Server, number};
@@ -352,6 +353,51 @@ async fn a_writers_reads_through_another_process_show_each_write_while_replay_is
     );
     assert!(b.reads_from("replica").await > replica_reads);
     setup.standby.resume_replay();
+}
+
+/// Every process's listener of writers' positions loses its connection
+/// while replay is paused: a writer's read through the other process still
+/// shows the write (read from the primary while that process cannot prove
+/// the replica has it), and each listener connects again.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lost_position_listener_reconnects_and_reads_meanwhile_still_show_the_writers_writes() {
+    let setup = Setup::start(2, "60");
+    let (a, b) = (&setup.servers[0], &setup.servers[1]);
+    let alice = a.user("alice").await;
+    setup.settle().await;
+    setup.standby.pause_replay();
+    let listening = "listening for writers' positions";
+    for server in [a, b] {
+        server.wait_for_log(listening, 1).await;
+    }
+
+    let mut db = setup.primary.connect();
+    let terminated = number(
+        &mut db,
+        &format!(
+            "SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity \
+             WHERE application_name = '{LISTENER_NAME}'"
+        ),
+    );
+    assert_eq!(terminated, 2, "one listener per process");
+    let post = a.create("/posts", &alice, "while listening again").await;
+    let (status, read) = b.get(&format!("/posts/{post}"), Some(&alice)).await;
+    assert_eq!(
+        (status, &read["content"]),
+        (200, &json!("while listening again"))
+    );
+
+    for server in [a, b] {
+        server
+            .wait_for_log("the writers' position listener lost its connection", 1)
+            .await;
+        server.wait_for_log(listening, 2).await;
+    }
+    let edit = json!({ "content": "edited" });
+    a.write(Method::PATCH, &format!("/posts/{post}"), &alice, Some(edit))
+        .await;
+    let (_, read) = b.get(&format!("/posts/{post}"), Some(&alice)).await;
+    assert_eq!(read["content"], "edited", "{read}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -163,6 +163,15 @@ impl Server {
         log.iter().filter(|line| line.contains(text)).count()
     }
 
+    /// Polls the log until `text` is in `lines` lines of it.
+    pub async fn wait_for_log(&self, text: &str, lines: usize) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.logged(text) < lines {
+            assert!(Instant::now() < deadline, "never logged {lines}× {text:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     pub fn address(&self) -> &str {
         self.base.trim_start_matches("http://")
     }

@@ -99,6 +99,10 @@ pub struct RequestCounter {
     /// Requests per minute, endpoint and latency bucket: an index into
     /// [`LATENCY_BUCKETS`], or its length for the slowest (`+Inf`).
     latency: PerMinute<(String, usize)>,
+    /// Written while a flush has counts out of memory and not yet
+    /// committed, read while an answer adds the stored counts to memory's:
+    /// an answer sees each of this process's counts once, never none.
+    flushing: tokio::sync::RwLock<()>,
 }
 
 impl RequestCounter {
@@ -308,6 +312,7 @@ impl ServerStatsService {
         let minute = now.duration_trunc(Duration::minutes(1)).unwrap_or(now);
         let since = minute - Duration::hours(24) + Duration::minutes(1);
         let latency_since = minute - Duration::hours(1) + Duration::minutes(1);
+        let _no_flush = self.counter.flushing.read().await;
         let (mut totals, mut latency, streams_by_process) = tokio::try_join!(
             self.repository.request_totals(since),
             self.repository.latency_totals(latency_since),
@@ -330,6 +335,7 @@ impl ServerStatsService {
     /// Moves the pending counts to the database; on failure they go back
     /// to memory for the next attempt.
     pub async fn flush(&self) -> Result<(), StoreError> {
+        let _flushing = self.counter.flushing.write().await;
         let repository = &self.repository;
         let counts = (self.counter.pending)
             .flush_into(request_count, |counts| {

@@ -138,6 +138,36 @@ async fn server_stats_include_what_this_process_has_not_flushed() {
     assert_eq!(stats.latency["GET /health"].requests, 3);
 }
 
+/// A flush takes the counts out of memory before the database has them:
+/// an answer meanwhile would find them in neither, so it waits.
+#[tokio::test]
+async fn an_answer_waits_while_a_flush_has_the_counts_out_of_memory() {
+    let counter = Arc::new(RequestCounter::default());
+    let mut repository = MockStatsRepository::new();
+    repository
+        .expect_request_totals()
+        .returning(|_| Ok(RequestTotals::default()));
+    repository
+        .expect_latency_totals()
+        .returning(|_| Ok(Vec::new()));
+    repository
+        .expect_open_streams()
+        .returning(|| Ok(Vec::new()));
+    let service = ServerStatsService {
+        repository: Arc::new(repository),
+        counter: Arc::clone(&counter),
+    };
+
+    let flush_in_progress = counter.flushing.write().await;
+    let answer = tokio::spawn(async move { service.server().await });
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    assert!(!answer.is_finished(), "answered in the middle of a flush");
+    drop(flush_in_progress);
+    assert!(answer.await.unwrap().is_ok());
+}
+
 #[tokio::test]
 async fn latency_is_flushed_by_bucket_and_kept_when_the_flush_fails() {
     let counter = Arc::new(RequestCounter::default());

@@ -38,17 +38,18 @@ const REQUEST_TOTALS: &str = "\
 
 /// Adds a batch of per-minute request counts (one row per minute,
 /// endpoint and status) to what other flushes, of this process or others,
-/// stored before.
+/// stored before. The arrays' types are written out, so that the text
+/// alone says what `unnest` takes (`make explain` replays it so).
 const ADD_REQUEST_COUNTS: &str = "\
     INSERT INTO request_counts (minute, endpoint, status, requests) \
-    SELECT * FROM unnest($1, $2, $3, $4) \
+    SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::smallint[], $4::bigint[]) \
     ON CONFLICT (minute, endpoint, status) \
     DO UPDATE SET requests = request_counts.requests + excluded.requests";
 
 /// [`ADD_REQUEST_COUNTS`] for latency buckets (`le`, the bucket's bound).
 const ADD_LATENCY_COUNTS: &str = "\
     INSERT INTO request_latency_counts (minute, endpoint, le, requests) \
-    SELECT * FROM unnest($1, $2, $3, $4) \
+    SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::float8[], $4::bigint[]) \
     ON CONFLICT (minute, endpoint, le) \
     DO UPDATE SET requests = request_latency_counts.requests + excluded.requests";
 

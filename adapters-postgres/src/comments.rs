@@ -152,11 +152,9 @@ impl CommentRepository for PgCommentRepository {
         content: CommentContent,
         viewer: &UserId,
     ) -> Result<Option<CommentView>, StoreError> {
-        let (content, viewer) = (content.into_inner(), viewer.to_string());
-        edit::<WrittenCommentRow>(&self.db, UPDATE_COMMENT, id.get(), content, viewer)
-            .await?
-            .map(|row| CommentViewRow::from(row).try_into())
-            .transpose()
+        let (id, content) = (id.get(), content.into_inner());
+        edit::<WrittenCommentRow, CommentViewRow, _>(&self.db, UPDATE_COMMENT, id, content, viewer)
+            .await
     }
 
     /// `notifications.comment_id` is not a foreign key: only the unread

@@ -130,11 +130,8 @@ impl PostRepository for PgPostRepository {
         content: PostContent,
         viewer: &UserId,
     ) -> Result<Option<PostView>, StoreError> {
-        let (content, viewer) = (content.into_inner(), viewer.to_string());
-        edit::<WrittenPostRow>(&self.db, UPDATE_POST, id.get(), content, viewer)
-            .await?
-            .map(|row| PostViewRow::from(row).try_into())
-            .transpose()
+        let (id, content) = (id.get(), content.into_inner());
+        edit::<WrittenPostRow, PostViewRow, _>(&self.db, UPDATE_POST, id, content, viewer).await
     }
 
     /// One statement, guarded by the owner: the foreign keys of

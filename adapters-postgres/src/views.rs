@@ -235,17 +235,21 @@ impl From<WrittenPostRow> for PostViewRow {
 
 /// Runs `statement`, an edit of a post or comment that answers with the
 /// written row (`$1` its id, `$2` the new content, `$3` the viewer, who
-/// must own it): `None` when no row was written.
-pub(crate) async fn edit<R>(
+/// must own it), read as `R` and answered as the view `V` through its view
+/// row `W`: `None` when no row was written.
+pub(crate) async fn edit<R, W, V>(
     db: &Database,
     statement: &'static str,
     id: i64,
     content: String,
-    viewer: String,
-) -> Result<Option<R>, StoreError>
+    viewer: &UserId,
+) -> Result<Option<V>, StoreError>
 where
     R: QueryableByName<Pg> + Send + 'static,
+    W: From<R>,
+    V: TryFrom<W, Error = StoreError>,
 {
+    let viewer = viewer.to_string();
     write(db, move |conn| {
         diesel::sql_query(statement)
             .bind::<sql_types::BigInt, _>(id)
@@ -254,7 +258,9 @@ where
             .get_result::<R>(conn)
             .optional()
     })
-    .await
+    .await?
+    .map(|row| V::try_from(W::from(row)))
+    .transpose()
 }
 
 /// As [`written_post_columns`], for a comment written as `c`.

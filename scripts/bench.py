@@ -822,10 +822,11 @@ def process_tree_ticks(parent, stat=proc_stat, pids=None):
     child that exits is counted once, whole. A child reaped while the
     children are read would be counted in neither place (or, read the other
     way round, in both): the parent is read again after them, and the
-    whole sample taken anew until no child was reaped meanwhile. None when
-    `parent` is gone."""
+    whole sample taken anew until no child was reaped meanwhile (at most
+    ten times: a parent reaping without pause keeps the last sample). None
+    when `parent` is gone."""
     pids = pids or (lambda: [entry for entry in os.listdir("/proc") if entry.isdigit()])
-    while True:
+    for _ in range(10):
         before = stat(parent)
         if not before:
             return None
@@ -838,7 +839,8 @@ def process_tree_ticks(parent, stat=proc_stat, pids=None):
         if not after:
             return None
         if after[13:15] == before[13:15]:
-            return ticks
+            break
+    return ticks
 
 
 def cpu_times(server_pid, pg_dir):
